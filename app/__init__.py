@@ -1,0 +1,1 @@
+"""The Gradio hub's tabs. The app imports only `zoo` (never `training`)."""

@@ -1,0 +1,67 @@
+"""Helpers every tab uses: cached pipelines, friendly errors, sample images, metric text."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import gradio as gr
+import numpy as np
+
+import zoo
+from zoo import images, metrics
+
+ERRORS = (ValueError, zoo.WeightsError, FileNotFoundError)
+
+
+@functools.lru_cache(maxsize=None)
+def pipeline(name: str) -> zoo.Pipeline:
+    """Load each model once per process (weights verified on first use)."""
+    return zoo.load(name)
+
+
+def friendly(fn: Callable) -> Callable:
+    """Turn the zoo's clear errors into gr.Error messages; never show a traceback in the UI."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except ERRORS as exc:
+            raise gr.Error(str(exc)) from exc
+        except Exception as exc:  # unexpected: say so plainly, the server log keeps the details
+            raise gr.Error(f"Unexpected {type(exc).__name__}: {exc}") from exc
+
+    return wrapper
+
+
+@functools.lru_cache(maxsize=None)
+def mnist_test_digits(digits: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    from zoo.data import load_mnist
+
+    x, y = load_mnist("test")
+    if digits:
+        keep = np.isin(y, digits)
+        x, y = x[keep], y[keep]
+    return x, y
+
+
+def pick_input(upload: Any, sample: np.ndarray) -> Any:
+    """An uploaded image wins; otherwise the chosen sample."""
+    return sample if upload is None else upload
+
+
+def metric_line(name: str, clean: np.ndarray, restored: np.ndarray) -> str:
+    return (f"| {name} | {metrics.mse(clean, restored):.4f} | {metrics.psnr(clean, restored):.2f} | "
+            f"{metrics.ssim(clean, restored):.4f} |")
+
+
+def metrics_table(clean: np.ndarray, rows: dict[str, np.ndarray]) -> str:
+    head = "| method | MSE | PSNR (dB) | SSIM |\n|---|---|---|---|"
+    return "\n".join([head] + [metric_line(k, clean, v) for k, v in rows.items()])
+
+
+def big(img: np.ndarray, min_side: int = 280) -> np.ndarray:
+    """Nearest-neighbour enlargement so 28x28 / 32x32 pixels stay visible."""
+    return images.enlarge(img, min_side)

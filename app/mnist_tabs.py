@@ -1,0 +1,187 @@
+"""Tabs for mnist-masked, mnist-denoise and mnist-ae2d.
+
+Inputs: a test digit chosen by index, or an upload (converted to 28x28 grey by
+`zoo.images.to_small_grey`: alpha on black, 601 luma, inverted when the border is
+light, padded square, box-resized). Outputs are enlarged with nearest-neighbour.
+"""
+from __future__ import annotations
+
+import functools
+
+import gradio as gr
+import numpy as np
+
+from zoo import baselines, images, metrics
+from zoo.pipelines.mnist_masked import DAMAGE_KINDS
+
+from .common import big, friendly, metrics_table, mnist_test_digits, pick_input, pipeline
+
+TV_GRID = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6)
+
+
+def _sample(index: float, digits: tuple[int, ...] | None = None) -> np.ndarray:
+    x, _ = mnist_test_digits(digits)
+    i = int(index)
+    if not 0 <= i < len(x):
+        raise ValueError(f"test digit index must be between 0 and {len(x) - 1}, got {i}")
+    return x[i]
+
+
+def drawn_mask(editor_value, size: int = 28) -> np.ndarray:
+    """A gr.ImageEditor value -> (size, size) bool mask of where the user painted."""
+    layers = (editor_value or {}).get("layers") or []
+    if not layers:
+        raise ValueError("nothing is drawn: paint over the digit in 'Draw the damage' first")
+    painted = None
+    for layer in layers:
+        arr = images.to_array(layer)
+        alpha = arr[..., 3] if arr.ndim == 3 and arr.shape[-1] == 4 else (arr if arr.ndim == 2 else arr.max(-1))
+        painted = alpha if painted is None else np.maximum(painted, alpha)
+    mask = images.resize(painted.astype(np.float32), size, size) > 0.25
+    if not mask.any():
+        raise ValueError("nothing is drawn: paint over the digit in 'Draw the damage' first")
+    return mask
+
+
+# ------------------------------------------------------------------ functions (also the API)
+@friendly
+def run_masked(upload, sample_index, kind, size, seed, drawing=None):
+    p = pipeline("mnist-masked")
+    clean = p.prepare(pick_input(upload, _sample(sample_index, (5, 7))))
+    if kind == "drawn":
+        mask = drawn_mask(drawing)
+        damaged = np.where(mask, 0.0, clean).astype(np.float32)
+    else:
+        if kind == "random":
+            size = min(float(size), 100.0) / 100.0  # the slider is in percent for scattered pixels
+        damaged, mask = p.corrupt(clean, kind=kind, size=size, seed=int(seed))
+    restored = p(damaged, mask=mask).image
+    biharmonic = baselines.inpaint_biharmonic_(damaged, mask)
+    table = metrics_table(clean, {"mnist-masked": restored, "biharmonic": biharmonic, "damaged (zero fill)": damaged})
+    return big(damaged), big(restored), big(biharmonic), table
+
+
+@friendly
+def run_denoise(upload, sample_index, sigma, seed):
+    p = pipeline("mnist-denoise")
+    clean = p.prepare(pick_input(upload, _sample(sample_index)))
+    noisy, _ = p.corrupt(clean, sigma=float(sigma), seed=int(seed))
+    restored = p(noisy).image
+    # The classical baseline at its best weight for this very image (an oracle choice, generous to it).
+    tv_best = max((baselines.denoise_tv(noisy, w) for w in TV_GRID), key=lambda out: metrics.psnr(clean, out))
+    table = metrics_table(clean, {"mnist-denoise": restored, "TV (best weight)": tv_best, "noisy input": noisy})
+    return big(noisy), big(restored), big(tv_best), table
+
+
+@functools.lru_cache(maxsize=1)
+def _embedding() -> tuple[np.ndarray, np.ndarray]:
+    x, y = mnist_test_digits((5, 7))
+    return pipeline("mnist-ae2d").encode_batch(x), y
+
+
+def _plot(point) -> np.ndarray:
+    from zoo.plots import embedding_figure
+
+    z, y = _embedding()
+    return embedding_figure(z, y, point=point)
+
+
+@friendly
+def run_ae2d(upload, sample_index):
+    """Encode a digit: its reconstruction, its two coordinates, and where it lies in the plane."""
+    p = pipeline("mnist-ae2d")
+    clean = p.prepare(pick_input(upload, _sample(sample_index, (5, 7))))
+    z = p.encode(clean)
+    recon = p(clean).image
+    return big(clean), big(recon), float(z[0]), float(z[1]), _plot((float(z[0]), float(z[1]))), \
+        f"reconstruction MSE {metrics.mse(clean, recon):.4f}"
+
+
+@friendly
+def decode_point(z1, z2):
+    img = pipeline("mnist-ae2d").decode([float(z1), float(z2)])
+    return big(img), _plot((float(z1), float(z2)))
+
+
+# ------------------------------------------------------------------ layout
+def _input_column(n_samples: int):
+    sample = gr.Slider(0, n_samples - 1, value=0, step=1, label="test digit #")
+    upload = gr.Image(label="or upload an image (converted to 28x28 grey)", type="numpy", image_mode=None,
+                      sources=["upload", "clipboard"], height=200)
+    return sample, upload
+
+
+def _out(label: str) -> gr.Image:
+    return gr.Image(label=label, type="numpy", format="png", interactive=False, height=280)
+
+
+def build_masked_tab() -> None:
+    with gr.Tab("MNIST · masked digits", id="mnist-masked"):
+        gr.Markdown("Remove a stripe or a square from a digit (or paint the damage), and see the mask-aware "
+                    "U-Net fill it next to scikit-image's biharmonic inpainting.")
+        with gr.Row():
+            with gr.Column():
+                sample, upload = _input_column(len(mnist_test_digits((5, 7))[0]))
+                kind = gr.Radio(list(DAMAGE_KINDS) + ["drawn"], value="vertical", label="damage")
+                size = gr.Slider(1, 28, value=7, step=1, label="stripe width / square side / % of pixels (random)")
+                seed = gr.Number(0, precision=0, label="seed")
+                drawing = gr.ImageEditor(label="Draw the damage (used when damage = drawn)", type="numpy",
+                                         image_mode="RGBA", height=280, value=None)
+                run_button = gr.Button("Restore", variant="primary")
+            with gr.Column():
+                with gr.Row():
+                    damaged_output = _out("damaged")
+                    image_output = _out("mnist-masked")
+                    baseline_output = _out("biharmonic inpainting")
+                metrics_output = gr.Markdown()
+        inputs = [upload, sample, kind, size, seed, drawing]
+        outputs = [damaged_output, image_output, baseline_output, metrics_output]
+        run_button.click(run_masked, inputs, outputs, api_name="mnist-masked")
+        for control in (sample, kind, size, seed):
+            control.change(run_masked, inputs, outputs, api_visibility="private", show_progress="hidden")
+        sample.change(lambda i: big(_sample(i, (5, 7))), sample, drawing, api_visibility="private")
+
+
+def build_denoise_tab() -> None:
+    with gr.Tab("MNIST · denoising", id="mnist-denoise"):
+        gr.Markdown("Add clipped Gaussian noise to a digit and remove it with the U-Net, next to total-variation "
+                    "denoising at its best weight for this image.")
+        with gr.Row():
+            with gr.Column():
+                sample, upload = _input_column(len(mnist_test_digits()[0]))
+                sigma = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="noise sigma")
+                seed = gr.Number(0, precision=0, label="seed")
+                run_button = gr.Button("Denoise", variant="primary")
+            with gr.Column():
+                with gr.Row():
+                    noisy_output = _out("noisy")
+                    image_output = _out("mnist-denoise")
+                    baseline_output = _out("TV denoising")
+                metrics_output = gr.Markdown()
+        inputs = [upload, sample, sigma, seed]
+        outputs = [noisy_output, image_output, baseline_output, metrics_output]
+        run_button.click(run_denoise, inputs, outputs, api_name="mnist-denoise")
+        for control in (sample, sigma, seed):
+            control.change(run_denoise, inputs, outputs, api_visibility="private", show_progress="hidden")
+
+
+def build_ae2d_tab() -> None:
+    with gr.Tab("MNIST · 2-D autoencoder", id="mnist-ae2d"):
+        gr.Markdown("Every 5 or 7 becomes two numbers. Encode a digit to see where it lands, or move the "
+                    "sliders to decode any point of the plane.")
+        with gr.Row():
+            with gr.Column():
+                sample, upload = _input_column(len(mnist_test_digits((5, 7))[0]))
+                encode_button = gr.Button("Encode", variant="primary")
+                z1 = gr.Slider(-30, 30, value=0, step=0.1, label="z1")
+                z2 = gr.Slider(-30, 30, value=0, step=0.1, label="z2")
+            with gr.Column():
+                with gr.Row():
+                    input_output = _out("input (28x28)")
+                    image_output = _out("decoded")
+                info_output = gr.Markdown()
+                plot_output = gr.Image(label="embedding of the test 5s and 7s", type="numpy", interactive=False)
+        encode_button.click(run_ae2d, [upload, sample], [input_output, image_output, z1, z2, plot_output, info_output],
+                            api_name="mnist-ae2d")
+        z1.release(decode_point, [z1, z2], [image_output, plot_output], api_name="mnist-ae2d-decode")
+        z2.release(decode_point, [z1, z2], [image_output, plot_output], api_visibility="private")

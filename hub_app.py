@@ -1,0 +1,36 @@
+"""The restoration model zoo's Gradio hub: one tab per task, a webcam tab, the cards.
+
+    python hub_app.py          # serves on http://127.0.0.1:7860 (GRADIO_SERVER_PORT to change)
+`demo` is built at import time, so `gradio hub_app.py` and Hugging Face Spaces work too.
+"""
+from __future__ import annotations
+
+import os
+
+import gradio as gr
+
+from app.mnist_tabs import build_ae2d_tab, build_denoise_tab, build_masked_tab
+from app.zoo_tab import build_zoo_tab
+
+INTRO = """# Restoration model zoo
+Small image-restoration models, each next to the classical method you would otherwise use.
+Load any of them in Python with `zoo.load(NAME)`; every number on the cards can be rerun."""
+
+
+def build_demo() -> gr.Blocks:
+    with gr.Blocks(title="Restoration model zoo") as demo:
+        gr.Markdown(INTRO)
+        with gr.Tabs():
+            build_masked_tab()
+            build_denoise_tab()
+            build_ae2d_tab()
+            build_zoo_tab()
+    return demo
+
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    demo.queue(default_concurrency_limit=2).launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=False
+    )

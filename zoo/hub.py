@@ -1,0 +1,207 @@
+"""Weight resolution and verification: where a model's files come from.
+
+Order (first source that has the model's files wins):
+  1. ``$ZOO_HOME/<name>/<file>``      a local override directory, if it exists
+  2. ``zoo/weights/<name>/<file>``     the weights shipped inside the package
+  3. the Hugging Face cache            ``hf_hub_download(..., local_files_only=True)``
+  4. the Hugging Face Hub              ``hf_hub_download`` at the pinned revision,
+                                       unless ``HF_HUB_OFFLINE=1``
+
+Every file from every source is checked against the registry's size and sha256
+before anything reads it. A mismatch raises `WeightsIntegrityError` naming the
+file, the source and both hashes; nothing is loaded. There is no fall-through
+past a bad file: a corrupted copy is an error to fix, not something to hide.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .registry import WEIGHTS_DIR, FileRecord, ModelEntry
+
+_TRUE = {"1", "on", "yes", "true"}
+
+
+class WeightsError(RuntimeError):
+    """Base class for every problem with a model's weight files."""
+
+
+class WeightsNotFoundError(WeightsError):
+    """No source has the files (e.g. offline with an empty cache)."""
+
+
+class WeightsIntegrityError(WeightsError):
+    """A file exists but its size or sha256 differs from the registry's record."""
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    source: str  # "ZOO_HOME", "package", "hf-cache" or "hf-download"
+    paths: dict[str, Path]  # filename -> verified local path
+
+
+def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_record(path: Path) -> FileRecord:
+    """The record a freshly written file gets in the manifest."""
+    path = Path(path)
+    return FileRecord(filename=path.name, sha256=sha256_file(path), size=path.stat().st_size)
+
+
+def hf_offline() -> bool:
+    """Read at call time (huggingface_hub reads its constant once, at import)."""
+    from huggingface_hub import constants
+
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE or bool(constants.HF_HUB_OFFLINE)
+
+
+def hf_cache_dir() -> Path:
+    """The Hub cache named by the environment now (HF_HUB_CACHE > HF_HOME/hub > default)."""
+    from huggingface_hub import constants
+
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]) / "hub"
+    return Path(constants.HF_HUB_CACHE)
+
+
+def _fix_hint(entry: ModelEntry, source: str, path: Path) -> str:
+    if source == "ZOO_HOME":
+        return f"replace or delete {path} (ZOO_HOME overrides every other source)"
+    if source == "package":
+        return f"restore the shipped file (`git checkout -- {path.name}` in {path.parent}) or retrain with `python -m training.train {entry.name}`"
+    return f"delete {path} from the Hugging Face cache and run `python -m zoo download {entry.name}`"
+
+
+def verify_file(entry: ModelEntry, rec: FileRecord, path: Path, source: str) -> Path:
+    """Check size then sha256 of one file; raise WeightsIntegrityError on any mismatch."""
+    path = Path(path)
+    size = path.stat().st_size
+    digest = sha256_file(path)
+    if size != rec.size or digest != rec.sha256:
+        raise WeightsIntegrityError(
+            f"{entry.name}: {rec.filename} from {source} ({path}) failed verification: "
+            f"expected sha256 {rec.sha256} ({rec.size} bytes), got sha256 {digest} ({size} bytes). "
+            f"Nothing was loaded. To fix: {_fix_hint(entry, source, path)}."
+        )
+    return path
+
+
+def _local_dir_source(entry: ModelEntry, directory: Path, source: str) -> ResolvedWeights | None:
+    """A directory source: all files present -> verified paths; none -> None; some -> error."""
+    present = {rec.filename: directory / rec.filename for rec in entry.files if (directory / rec.filename).is_file()}
+    if not present:
+        if source == "ZOO_HOME":
+            raise WeightsNotFoundError(
+                f"{entry.name}: ZOO_HOME override directory {directory} exists but holds none of "
+                f"{[r.filename for r in entry.files]}. Copy the files there or remove the directory."
+            )
+        return None
+    missing = [rec.filename for rec in entry.files if rec.filename not in present]
+    if missing:
+        raise WeightsNotFoundError(f"{entry.name}: {source} directory {directory} is missing {missing}.")
+    return ResolvedWeights(source, {rec.filename: verify_file(entry, rec, present[rec.filename], source) for rec in entry.files})
+
+
+def hub_source(entry: ModelEntry, revision: str, local_only: bool) -> ResolvedWeights | None:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    source = "hf-cache" if local_only else "hf-download"
+    paths = {}
+    for rec in entry.files:
+        try:
+            path = hf_hub_download(
+                entry.repo_id,
+                rec.filename,
+                revision=revision,
+                cache_dir=hf_cache_dir(),
+                local_files_only=local_only,
+                endpoint=os.environ.get("HF_ENDPOINT") or None,
+            )
+        except LocalEntryNotFoundError:
+            if local_only:
+                return None
+            raise
+        paths[rec.filename] = verify_file(entry, rec, Path(path), source)
+    return ResolvedWeights(source, paths)
+
+
+def _not_found(entry: ModelEntry, revision: str, reason: str) -> WeightsNotFoundError:
+    return WeightsNotFoundError(
+        f"No weights for {entry.name!r}: {reason}. Looked in $ZOO_HOME/{entry.name}/, the package "
+        f"({WEIGHTS_DIR / entry.name}), and the Hugging Face cache ({hf_cache_dir()}) for "
+        f"{entry.repo_id}@{revision}. To get them: connect and run `python -m zoo download {entry.name}` "
+        f"(without HF_HUB_OFFLINE=1), copy the files into $ZOO_HOME/{entry.name}/, or rebuild them with "
+        f"`python -m training.train {entry.name}`."
+    )
+
+
+def resolve(entry: ModelEntry, revision: str | None = None, *, allow_download: bool = True) -> ResolvedWeights:
+    """Find and verify every file of `entry`, trying the four sources in order."""
+    revision = revision or entry.revision
+    if not entry.files:
+        raise WeightsNotFoundError(
+            f"{entry.name!r} has no published weight files in the registry yet; "
+            f"build them with `python -m training.train {entry.name}`."
+        )
+    zoo_home = os.environ.get("ZOO_HOME")
+    if zoo_home and (Path(zoo_home) / entry.name).is_dir():
+        return _local_dir_source(entry, Path(zoo_home) / entry.name, "ZOO_HOME")
+    shipped = _local_dir_source(entry, WEIGHTS_DIR / entry.name, "package")
+    if shipped is not None:
+        return shipped
+    cached = hub_source(entry, revision, local_only=True)
+    if cached is not None:
+        return cached
+    if hf_offline():
+        raise _not_found(entry, revision, "HF_HUB_OFFLINE=1 is set and nothing is cached")
+    if not allow_download:
+        raise _not_found(entry, revision, "nothing local and downloading was not allowed")
+    try:
+        return hub_source(entry, revision, local_only=False)
+    except WeightsError:
+        raise
+    except Exception as exc:  # network, 404, auth: say what failed and how to get the files
+        raise _not_found(entry, revision, f"download failed ({type(exc).__name__}: {exc})") from exc
+
+
+def read_config(resolved: ResolvedWeights) -> dict:
+    path = resolved.paths.get("config.json")
+    return json.loads(path.read_text()) if path else {}
+
+
+def load_state_dict(resolved: ResolvedWeights, device: str = "cpu") -> dict:
+    """safetensors only: no pickle is ever unpickled from a weight file."""
+    from safetensors.torch import load_file
+
+    return load_file(str(resolved.paths["model.safetensors"]), device=str(device))
+
+
+def hub_resolve_and_build(entry: ModelEntry, revision: str | None = None):
+    """Resolve + verify the files, build the module, load the tensors strictly, eval mode.
+
+    Returns (module, config dict, source name).
+    """
+    resolved = resolve(entry, revision)
+    config = read_config(resolved)
+    model = entry.builder(**entry.model_kwargs)
+    state = load_state_dict(resolved)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise WeightsError(
+            f"{entry.name}: the weights in {resolved.paths['model.safetensors']} ({resolved.source}) do not fit "
+            f"the registered architecture {entry.builder.__name__}({entry.model_kwargs}): {exc}"
+        ) from exc
+    return model.eval(), config, resolved.source

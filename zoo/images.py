@@ -1,0 +1,190 @@
+"""Turning whatever a user hands us into a float32 [0,1] image, or a clear ValueError.
+
+Accepted everywhere: PIL images, numpy arrays and file paths (str or Path).
+
+Rules (documented in the README; nothing is silently guessed):
+* numpy shapes: HxW, HxWx1, HxWx3 (RGB) or HxWx4 (RGBA). A channel-first array
+  (1/3/4 x H x W) is refused with the transpose to apply.
+* numpy dtypes: bool (True = 1); uint8 (/255); uint16 (/65535); float16/32/64
+  must be finite and within [0,1]; other integer types are accepted only when
+  every value lies in 0..255 (read as 8-bit).
+* PIL modes: 1/L/I;16/I/F become grey, LA/RGBA/PA and palettes with transparency
+  become RGBA, everything else (RGB, P, CMYK, YCbCr, HSV, LAB) becomes RGB.
+* Size: at most MAX_PIXELS pixels (checked before a file is decoded), at least 1x1.
+* Grey from colour: ITU-R 601 luma (PIL's "L": 0.299 R + 0.587 G + 0.114 B).
+* Alpha: composited onto a background the task names (black for the digit and
+  garment tasks, whose datasets have black backgrounds; white for photos).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 4096 * 4096  # 16.7 Mpx: larger inputs are refused before allocation
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_GREY_MODES = {"1", "L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
+
+
+def _check_size(h: int, w: int, what: str) -> None:
+    if h <= 0 or w <= 0:
+        raise ValueError(f"{what} is empty ({h}x{w}); expected an image of at least 1x1 pixels")
+    if h * w > MAX_PIXELS:
+        raise ValueError(
+            f"{what} is {w}x{h} = {h * w:,} pixels, more than the limit of {MAX_PIXELS:,} "
+            f"(e.g. 4096x4096); downscale it first"
+        )
+
+
+def _from_pil(img: Image.Image) -> np.ndarray:
+    _check_size(img.height, img.width, f"PIL image (mode {img.mode})")
+    img = ImageOps.exif_transpose(img)  # phone photos: honour the orientation tag
+    mode = img.mode
+    if mode in _GREY_MODES:
+        if mode == "1":
+            return np.asarray(img, dtype=np.float32)
+        if mode == "L":
+            return np.asarray(img, dtype=np.float32) / 255.0
+        arr = np.asarray(img)
+        if mode.startswith("I;16"):
+            return arr.astype(np.float32) / 65535.0
+        return _from_numpy(arr)  # "I" (int32) and "F" (float32) follow the numpy rules
+    if mode in ("LA", "RGBA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in img.info):
+        return np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def _from_numpy(arr: np.ndarray) -> np.ndarray:
+    if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
+        raise ValueError(
+            f"got a channel-first array of shape {arr.shape}; expected HxWxC. "
+            f"Use arr.transpose(1, 2, 0)."
+        )
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (1, 3, 4)):
+        raise ValueError(f"got an array of shape {arr.shape}; expected HxW, HxWx1, HxWx3 or HxWx4")
+    _check_size(arr.shape[0], arr.shape[1], f"array of shape {arr.shape}")
+    kind = arr.dtype.kind
+    if kind == "b":
+        out = arr.astype(np.float32)
+    elif arr.dtype == np.uint8:
+        out = arr.astype(np.float32) / 255.0
+    elif arr.dtype == np.uint16:
+        out = arr.astype(np.float32) / 65535.0
+    elif kind in "iu":
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or hi > 255:
+            raise ValueError(
+                f"got an {arr.dtype} array with values in [{lo}, {hi}]; integer images must be uint8, "
+                f"uint16, or hold values in 0..255"
+            )
+        out = arr.astype(np.float32) / 255.0
+    elif kind == "f":
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"got a {arr.dtype} array containing NaN or infinity; expected finite values in [0, 1]")
+        lo, hi = float(arr.min()), float(arr.max())
+        if lo < -1e-6 or hi > 1.0 + 1e-6:
+            raise ValueError(
+                f"got a {arr.dtype} array with values in [{lo:.4g}, {hi:.4g}]; float images must lie in "
+                f"[0, 1] (divide 0-255 data by 255)"
+            )
+        out = np.clip(arr, 0.0, 1.0).astype(np.float32)
+    else:
+        raise ValueError(f"got an array of dtype {arr.dtype}; expected bool, uint8, uint16, integers or floats")
+    if out.ndim == 3 and out.shape[-1] == 1:
+        out = out[..., 0]
+    return np.ascontiguousarray(out)
+
+
+def to_array(image: Any) -> np.ndarray:
+    """Any accepted input -> float32 in [0,1]: HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA)."""
+    if isinstance(image, (str, Path)):
+        path = Path(image)
+        if not path.is_file():
+            raise ValueError(f"no image file at {str(path)!r}")
+        try:
+            with Image.open(path) as img:
+                _check_size(img.height, img.width, f"image file {path.name}")
+                img.load()
+                return _from_pil(img)
+        except UnidentifiedImageError:
+            raise ValueError(f"{str(path)!r} is not an image file Pillow can read (PNG, JPEG, BMP, ...)") from None
+        except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise ValueError(f"could not read image file {str(path)!r}: {exc}") from None
+    if isinstance(image, Image.Image):
+        return _from_pil(image)
+    if isinstance(image, np.ndarray):
+        return _from_numpy(image)
+    raise ValueError(
+        f"got {type(image).__name__}; expected a PIL image, a numpy array (HxW or HxWxC) or an image file path"
+    )
+
+
+def composite(arr: np.ndarray, background: float) -> np.ndarray:
+    """RGBA -> RGB by alpha-compositing onto a flat grey level in [0,1]; other inputs unchanged."""
+    if arr.ndim == 3 and arr.shape[-1] == 4:
+        alpha = arr[..., 3:4]
+        return arr[..., :3] * alpha + background * (1.0 - alpha)
+    return arr
+
+
+def to_grey(image: Any, background: float = 0.0) -> np.ndarray:
+    """Any accepted input -> HxW float32 grey (alpha over `background`, then 601 luma)."""
+    arr = composite(to_array(image), background)
+    if arr.ndim == 3:
+        arr = arr @ _LUMA
+    return np.clip(arr, 0.0, 1.0).astype(np.float32)
+
+
+def to_rgb(image: Any, background: float = 1.0) -> np.ndarray:
+    """Any accepted input -> HxWx3 float32 RGB (grey repeated; alpha over `background`)."""
+    arr = composite(to_array(image), background)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=-1)
+    return np.clip(arr, 0.0, 1.0).astype(np.float32)
+
+
+def resize(arr: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Area-style downscale / bicubic upscale through Pillow, per channel, staying in [0,1]."""
+    if arr.shape[:2] == (height, width):
+        return arr.astype(np.float32)
+    chans = [arr] if arr.ndim == 2 else [arr[..., c] for c in range(arr.shape[-1])]
+    shrinking = height * width < arr.shape[0] * arr.shape[1]
+    method = Image.Resampling.BOX if shrinking else Image.Resampling.BICUBIC
+    out = [np.asarray(Image.fromarray(c.astype(np.float32), mode="F").resize((width, height), method)) for c in chans]
+    res = out[0] if arr.ndim == 2 else np.stack(out, axis=-1)
+    return np.clip(res, 0.0, 1.0).astype(np.float32)
+
+
+def to_small_grey(image: Any, size: int = 28, invert_light_background: bool = True) -> np.ndarray:
+    """The digit/garment rule: any input -> size x size grey, dark background.
+
+    1. to grey (alpha composited onto black, 601 luma);
+    2. if the border is mostly light (median of the outer ring > 0.5), invert,
+       so a dark drawing on white paper looks like the datasets' light-on-dark;
+    3. pad to a square with the background level, keeping the aspect ratio;
+    4. resize to size x size (box filter when shrinking).
+    An input that is already size x size and dark-backed passes through unchanged.
+    """
+    grey = to_grey(image, background=0.0)
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    if invert_light_background and np.median(border) > 0.5:
+        grey = 1.0 - grey
+    h, w = grey.shape
+    if h != w:
+        side = max(h, w)
+        fill = float(np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])))
+        square = np.full((side, side), fill, dtype=np.float32)
+        top, left = (side - h) // 2, (side - w) // 2
+        square[top : top + h, left : left + w] = grey
+        grey = square
+    return resize(grey, size, size)
+
+
+def enlarge(arr: np.ndarray, min_side: int = 280) -> np.ndarray:
+    """Nearest-neighbour upscale (integer factor) so tiny images are visible in the UI; uint8 out."""
+    arr = np.clip(np.asarray(arr, dtype=np.float32), 0.0, 1.0)
+    factor = max(1, int(np.ceil(min_side / max(1, min(arr.shape[:2])))))
+    big = np.repeat(np.repeat(arr, factor, axis=0), factor, axis=1)
+    return (big * 255.0 + 0.5).astype(np.uint8)

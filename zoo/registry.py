@@ -1,0 +1,136 @@
+"""The model registry: one entry per zoo name, the single key used everywhere.
+
+Pattern follows timm's `_registry.py`: module-level dicts, a `register_model`
+function called by each pipeline module at import time, `list_models(pattern)`
+with fnmatch, and an unknown name fails at once with the known names listed.
+
+Where an entry's weights live (Hub repo, pinned revision, sha256 + size of each
+file) is read from `zoo/weights/manifest.json`, which `training.train` and
+`training.publish` write; the architecture side (builder + init kwargs) is code.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+WEIGHTS_DIR = PACKAGE_DIR / "weights"
+MANIFEST_PATH = WEIGHTS_DIR / "manifest.json"
+CARDS_DIR = PACKAGE_DIR.parent / "cards"
+DEFAULT_FILES = ("model.safetensors", "config.json")
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One weight file as published: its name, sha256 (hex) and size in bytes."""
+
+    filename: str
+    sha256: str
+    size: int
+
+
+@dataclass
+class ModelEntry:
+    """Everything needed to find, verify, build and describe one zoo model."""
+
+    name: str
+    task: str
+    summary: str
+    builder: Callable[..., Any]  # builds the torch module: builder(**model_kwargs)
+    model_kwargs: dict[str, Any]
+    pipeline_cls: Any  # the zoo.pipelines class that wraps the module
+    repo_id: str
+    revision: str = "main"
+    files: tuple[FileRecord, ...] = ()
+    card_path: Path | None = None
+    tags: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def file(self, filename: str) -> FileRecord:
+        for rec in self.files:
+            if rec.filename == filename:
+                return rec
+        raise KeyError(f"{self.name!r} has no file {filename!r}; it has {[f.filename for f in self.files]}")
+
+
+_entries: dict[str, ModelEntry] = {}
+
+
+def read_manifest(path: Path = MANIFEST_PATH) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text())
+
+
+def write_manifest_entry(name: str, record: dict[str, Any], path: Path = MANIFEST_PATH) -> None:
+    """Replace one model's manifest record (repo_id, revision, files) and keep the others."""
+    manifest = read_manifest(path)
+    manifest[name] = record
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
+
+
+def _files_from_manifest(record: dict[str, Any]) -> tuple[FileRecord, ...]:
+    return tuple(
+        FileRecord(filename=fn, sha256=meta["sha256"], size=int(meta["size"]))
+        for fn, meta in sorted(record.get("files", {}).items())
+    )
+
+
+def register_model(
+    name: str,
+    *,
+    task: str,
+    summary: str,
+    builder: Callable[..., Any],
+    model_kwargs: dict[str, Any],
+    pipeline_cls: Any,
+    repo_id: str | None = None,
+    tags: tuple[str, ...] = (),
+    files: tuple[FileRecord, ...] | None = None,
+    revision: str | None = None,
+    card_path: Path | None = None,
+    **extra: Any,
+) -> ModelEntry:
+    """Add (or replace) a registry entry. Hashes come from the manifest unless given."""
+    record = read_manifest().get(name, {})
+    entry = ModelEntry(
+        name=name,
+        task=task,
+        summary=summary,
+        builder=builder,
+        model_kwargs=dict(model_kwargs),
+        pipeline_cls=pipeline_cls,
+        repo_id=repo_id or record.get("repo_id") or f"restoration-zoo/{name}",
+        revision=revision or record.get("revision") or "main",
+        files=files if files is not None else _files_from_manifest(record),
+        card_path=card_path or CARDS_DIR / f"{name}.md",
+        tags=tuple(tags),
+        extra=extra,
+    )
+    _entries[name] = entry
+    return entry
+
+
+def unregister_model(name: str) -> None:
+    """Remove an entry (tests register tiny models and take them away again)."""
+    _entries.pop(name, None)
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Sorted registered names matching an fnmatch pattern, e.g. ``list_models("mnist-*")``."""
+    return sorted(n for n in _entries if fnmatch.fnmatch(n, pattern))
+
+
+def is_model(name: str) -> bool:
+    return name in _entries
+
+
+def get_entry(name: str) -> ModelEntry:
+    if not isinstance(name, str) or name not in _entries:
+        known = ", ".join(list_models()) or "(none registered)"
+        raise ValueError(f"Unknown model {name!r}. Known models: {known}.")
+    return _entries[name]
