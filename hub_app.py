@@ -10,6 +10,7 @@ import os
 import gradio as gr
 
 from app.mnist_tabs import build_ae2d_tab, build_denoise_tab, build_masked_tab
+from app.nca_tab import build_nca_tab
 from app.zoo_tab import build_zoo_tab
 
 INTRO = """# Restoration model zoo
@@ -21,6 +22,7 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Restoration model zoo") as demo:
         gr.Markdown(INTRO)
         with gr.Tabs():
+            build_nca_tab()
             build_masked_tab()
             build_denoise_tab()
             build_ae2d_tab()

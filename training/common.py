@@ -48,6 +48,8 @@ class TrainConfig:
     fresh: bool = False
     out_dir: str | None = None  # default: the package's weights folder
     limit: int | None = None  # use only the first N training images (smoke tests)
+    stop_at: int | None = None  # checkpoint and exit at this step (split a long run across sessions)
+    run_dir: str | None = None  # checkpoint folder; default runs/<name>
 
 
 def add_common_args(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
@@ -61,11 +63,14 @@ def add_common_args(parser: argparse.ArgumentParser, defaults: TrainConfig) -> N
     parser.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
     parser.add_argument("--out-dir", default=None, help="write weights here instead of zoo/weights/<name>")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training images")
+    parser.add_argument("--stop-at", type=int, default=None, help="checkpoint and exit at this step; rerun to resume")
+    parser.add_argument("--run-dir", default=None, help="checkpoint folder (default runs/<name>)")
 
 
 def config_from_args(args: argparse.Namespace, defaults: TrainConfig) -> TrainConfig:
     cfg = TrainConfig(**{k: getattr(defaults, k) for k in TrainConfig.__dataclass_fields__})
-    for key in ("steps", "batch_size", "lr", "seed", "ckpt_every", "device", "data", "fresh", "out_dir", "limit"):
+    for key in ("steps", "batch_size", "lr", "seed", "ckpt_every", "device", "data", "fresh", "out_dir", "limit",
+                "stop_at", "run_dir"):
         setattr(cfg, key, getattr(args, key))
     return cfg
 
@@ -88,14 +93,16 @@ def train_loop(
     model: torch.nn.Module,
     loss_fn: Callable[[torch.nn.Module, np.random.Generator], torch.Tensor],
     cfg: TrainConfig,
-    run_dir: Path | None = None,
-) -> torch.nn.Module:
-    """Optimise `model` for cfg.steps; `loss_fn(model, rng)` draws its own batch from rng."""
+) -> torch.nn.Module | None:
+    """Optimise `model` for cfg.steps; `loss_fn(model, rng)` draws its own batch from rng.
+
+    Returns the trained model in eval mode, or None when `cfg.stop_at` ended the run early.
+    """
     rank, world = dist_info()
     device = torch.device(cfg.device if cfg.device != "cuda" else f"cuda:{rank % max(1, torch.cuda.device_count())}")
     torch.manual_seed(cfg.seed)
     model.to(device)
-    run_dir = Path(run_dir or RUNS_DIR / name)
+    run_dir = Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / name
     ckpt_path = run_dir / "checkpoint.pt"
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start = 0
@@ -124,7 +131,8 @@ def train_loop(
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step}, tmp)
         tmp.replace(ckpt_path)  # atomic: a kill mid-write never corrupts the checkpoint
 
-    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc=name, disable=rank != 0, mininterval=2)
+    end = min(cfg.steps, cfg.stop_at) if cfg.stop_at else cfg.steps
+    bar = tqdm(range(start, end), initial=start, total=cfg.steps, desc=name, disable=rank != 0, mininterval=2)
     running, t0 = None, time.time()
     for step in bar:
         for group in opt.param_groups:
@@ -141,9 +149,12 @@ def train_loop(
             bar.set_postfix(loss=f"{running:.5f}", lr=f"{lr_at(step):.1e}")
         if (step + 1) % cfg.ckpt_every == 0:
             save(step + 1)
-    save(cfg.steps)
+    save(end)
     if rank == 0:
-        print(f"[{name}] trained {cfg.steps - start} steps in {time.time() - t0:.0f}s, final loss {running}")
+        print(f"[{name}] trained {end - start} steps in {time.time() - t0:.0f}s, final loss {running}")
+    if end < cfg.steps:
+        print(f"[{name}] stopped at step {end} (--stop-at); rerun the same command to resume")
+        return None
     model.eval()
     return model
 
@@ -158,7 +169,9 @@ def export_weights(name: str, model: torch.nn.Module, cfg: TrainConfig, data_des
     entry = get_entry(name)
     out.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(tensors, str(out / "model.safetensors"), metadata={"name": name, "format": "pt"})
+    # One metadata key only: a multi-key metadata map is written in hash order, so the bytes (and the
+    # sha256 in the manifest) would change from run to run.
+    save_file(tensors, str(out / "model.safetensors"), metadata={"format": "pt"})
     config = {
         "name": name,
         "architecture": entry.builder.__name__,

@@ -45,7 +45,7 @@ def evaluate_denoise(limit: int | None = None, data_path: str | None = None) -> 
     x, _ = data.load_mnist("test", data_path)
     x = x[:limit] if limit else x
     val, _ = data.load_mnist("train", data_path)
-    val = val[-100:]  # validation split for tuning the baselines' parameters: 100 training digits
+    val = val[-min(100, limit or 100):]  # validation digits (from the train split) for tuning the baselines
     rows, found, check = [], [], {}
     for sigma in SIGMAS:
         noisy = np.stack([corruptions.gaussian_noise(img, sigma, seed_for(i))[0] for i, img in enumerate(x)])

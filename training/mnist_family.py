@@ -14,7 +14,7 @@ from zoo import data
 from zoo.registry import get_entry
 
 from . import masks as M
-from .common import TrainConfig
+from .common import TrainConfig, train_loop
 
 DEFAULTS = {
     "mnist-denoise": TrainConfig(steps=3000, batch_size=64, lr=2e-3),
@@ -95,3 +95,13 @@ def build(name: str, cfg: TrainConfig):
 
         return model, loss_fn, describe_data(cfg, digits=(5, 7))
     raise KeyError(name)
+
+
+def add_args(parser) -> None:
+    """The MNIST trainers take only the common options."""
+
+
+def train(name: str, cfg: TrainConfig, args=None):
+    model, loss_fn, description = build(name, cfg)
+    model = train_loop(name, model, loss_fn, cfg)
+    return None if model is None else (model, description)

@@ -14,10 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import mnist_family
-from .common import add_common_args, config_from_args, export_weights, train_loop
+import torch
+import torch.distributed as dist
 
-TRAINERS = {name: mnist_family for name in mnist_family.DEFAULTS}
+from . import cifar10_blocks, mnist_family, nca_fmnist
+from .common import add_common_args, config_from_args, export_weights
+
+TRAINERS = {name: module for module in (cifar10_blocks, mnist_family, nca_fmnist) for name in module.DEFAULTS}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,10 +33,16 @@ def main(argv: list[str] | None = None) -> int:
     defaults = module.DEFAULTS[name]
     parser = argparse.ArgumentParser(prog=f"python -m training.train {name}")
     add_common_args(parser, defaults)
-    cfg = config_from_args(parser.parse_args(argv[1:]), defaults)
-    model, loss_fn, data_description = module.build(name, cfg)
-    model = train_loop(name, model, loss_fn, cfg)
-    export_weights(name, model, cfg, data_description)
+    module.add_args(parser)
+    args = parser.parse_args(argv[1:])
+    cfg = config_from_args(args, defaults)
+    torch.manual_seed(cfg.seed)  # the initial weights are part of the seeded run
+    trained = module.train(name, cfg, args)
+    if trained is not None:  # None: stopped early by --stop-at; rerun to resume
+        export_weights(name, trained[0], cfg, trained[1])
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
     return 0
 
 

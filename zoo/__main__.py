@@ -52,7 +52,15 @@ def _cmd_download(args: argparse.Namespace) -> int:
     if hub.hf_offline():
         print("HF_HUB_OFFLINE=1 is set: unset it to download.", file=sys.stderr)
         return 1
-    resolved = hub.hub_source(entry, args.revision or entry.revision, local_only=False)
+    revision = args.revision or entry.revision
+    try:
+        resolved = hub.hub_source(entry, revision, local_only=False)
+    except hub.WeightsError:
+        raise
+    except Exception as exc:  # network, missing repo, auth: one line, not a traceback
+        print(f"error: could not download {entry.repo_id}@{revision} from "
+              f"{os.environ.get('HF_ENDPOINT', 'the Hugging Face Hub')}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     print(f"{entry.name}: downloaded and verified into {resolved.paths['model.safetensors'].parent}")
     return 0
 
@@ -80,6 +88,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     failures, checked = 0, 0
     for name in names:
         entry = get_entry(name)
+        if not entry.files:
+            failures += 1
+            print(f"FAIL  {name}: no weight files recorded in the manifest; run `python -m training.train {name}`")
+            continue
         for source, folder in _local_copies(name):
             if str(folder) == "<failed>":
                 failures += 1

@@ -233,8 +233,13 @@ def center_crop(img: np.ndarray, size: int) -> np.ndarray:
     return img[top : top + size, left : left + size]
 
 
-def random_crops(photos: dict[str, np.ndarray], n: int, size: int, seed: int = 0, scales=(1.0, 0.5, 0.25)) -> np.ndarray:
-    """n random size x size crops with random scale, flips and mild colour jitter: (n, size, size, 3)."""
+def random_crops(photos: dict[str, np.ndarray], n: int, size: int, seed: int = 0, scales=(1.0, 0.5, 0.25),
+                 augment: bool = True) -> np.ndarray:
+    """n random size x size crops at a random scale: (n, size, size, 3).
+
+    With `augment`, also random horizontal flips and mild colour jitter (training);
+    without, plain crops (evaluation sets).
+    """
     from .images import resize
 
     rng = np.random.default_rng(seed)
@@ -253,6 +258,9 @@ def random_crops(photos: dict[str, np.ndarray], n: int, size: int, seed: int = 0
         y = rng.integers(0, src.shape[0] - size + 1)
         x = rng.integers(0, src.shape[1] - size + 1)
         crop = src[y : y + size, x : x + size]
+        if not augment:
+            out[i] = crop
+            continue
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
         gain = rng.uniform(0.85, 1.15, size=3).astype(np.float32)  # per-channel colour jitter

@@ -1,0 +1,102 @@
+"""The hub: builds at import, every tab's function directly, and every api_name through gradio_client."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import zoo
+
+
+@pytest.fixture(scope="module")
+def app():
+    import hub_app
+
+    return hub_app
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    from gradio_client import Client
+
+    _, url, _ = app.demo.queue().launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
+    try:
+        yield Client(url, verbose=False)
+    finally:
+        app.demo.close()
+
+
+def test_demo_has_every_card_in_the_zoo_tab(app):
+    import gradio as gr
+
+    assert isinstance(app.demo, gr.Blocks)
+    labels = [b.label for b in app.demo.blocks.values() if isinstance(b, gr.Accordion)]
+    for name in zoo.list_models():
+        assert any(label.startswith(name) for label in labels), name
+    api_names = {d.api_name for d in app.demo.fns.values()}
+    assert set(zoo.list_models()) <= api_names  # every model has a tab named after it
+
+
+def test_tab_functions_directly(app):
+    from app import mnist_tabs
+
+    noisy, restored, baseline, table = mnist_tabs.run_denoise(None, 3, 0.5, 0)
+    assert restored.shape == (280, 280) and restored.dtype == np.uint8 and "mnist-denoise" in table
+    damaged, restored, baseline, table = mnist_tabs.run_masked(None, 0, "vertical", 7, 0)
+    assert damaged.shape == restored.shape == baseline.shape == (280, 280)
+    drawing = {"background": None, "layers": [np.zeros((56, 56, 4), np.uint8)], "composite": None}
+    drawing["layers"][0][10:30, 10:30, 3] = 255
+    damaged, restored, _, _ = mnist_tabs.run_masked(None, 0, "drawn", 7, 0, drawing)
+    assert (damaged != restored).any()
+    original, decoded, z1, z2, plot, info = mnist_tabs.run_ae2d(None, 0)
+    assert isinstance(z1, float) and plot.ndim == 3 and "MSE" in info
+
+
+def test_tab_errors_are_gradio_errors(app):
+    import gradio as gr
+    from app import mnist_tabs
+
+    with pytest.raises(gr.Error, match="between 0 and"):
+        mnist_tabs.run_denoise(None, 99999, 0.5, 0)
+    with pytest.raises(gr.Error, match="nothing is drawn"):
+        mnist_tabs.run_masked(None, 0, "drawn", 7, 0, None)
+
+
+def test_api_through_gradio_client(client, tmp_path):
+    from gradio_client import handle_file
+
+    digit = np.zeros((28, 28), np.uint8)
+    digit[6:22, 12:16] = 255
+    Image.fromarray(digit).save(tmp_path / "one.png")
+    result = client.predict(handle_file(str(tmp_path / "one.png")), 0, 0.5, 0, api_name="/mnist-denoise")
+    assert len(result) == 4 and "mnist-denoise" in result[3]
+    assert Image.open(result[1]).size == (280, 280)
+    result = client.predict(None, 1, "patch", 9, 3, None, api_name="/mnist-masked")
+    assert "biharmonic" in result[3]
+    result = client.predict(None, 2, api_name="/mnist-ae2d")
+    assert isinstance(result[2], float)
+    result = client.predict(1.0, -2.0, api_name="/mnist-ae2d-decode")
+    assert Image.open(result[0]).size == (280, 280)
+
+
+def test_api_bad_input_is_a_readable_error(client, tmp_path):
+    from gradio_client import handle_file
+
+    (tmp_path / "notes.png").write_text("not really a png")
+    with pytest.raises(Exception) as err:
+        client.predict(handle_file(str(tmp_path / "notes.png")), 0, 0.5, 0, api_name="/mnist-denoise")
+    assert "Traceback" not in str(err.value)
+
+
+def test_nca_tab_directly_and_through_the_client(app, client):
+    from app import nca_tab
+
+    damaged, gif, repaired, biharmonic, probs, table = nca_tab.run_nca(None, 5, 0.4, 8, 0)
+    assert repaired.shape == (196, 196) or repaired.shape[0] >= 196
+    assert abs(sum(probs.values()) - 1) < 1e-4 and "NCA" in table
+    from PIL import Image
+
+    with Image.open(gif) as anim:
+        assert anim.n_frames >= 9  # one frame per step, plus the damaged input
+    result = client.predict(None, 7, 0.4, 10, 1, api_name="/nca-fmnist")
+    assert len(result) == 6 and result[4]["label"] in zoo.load("nca-fmnist").class_names

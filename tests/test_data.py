@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import gzip
+import pickle
+import struct
+
+import numpy as np
+import pytest
+
+from zoo import data
+
+
+def _write_idx(path, arr):
+    header = struct.pack(">BBBB", 0, 0, 0x08, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    with gzip.open(path, "wb") as fh:
+        fh.write(header + arr.astype(np.uint8).tobytes())
+
+
+def test_idx_reader_and_mnist_from_a_user_path(tmp_path):
+    imgs = np.arange(3 * 28 * 28).reshape(3, 28, 28) % 256
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", imgs)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.array([1, 2, 3]))
+    x, y = data.load_mnist("test", tmp_path)
+    assert x.shape == (3, 28, 28) and x.dtype == np.float32 and x.max() <= 1
+    assert y.tolist() == [1, 2, 3]
+    (tmp_path / "bad.gz").write_bytes(gzip.compress(b"\x01\x02\x03\x04"))
+    with pytest.raises(ValueError, match="IDX"):
+        data.read_idx(tmp_path / "bad.gz")
+
+
+def test_mnist_subset_split_is_fixed_and_disjoint():
+    xtr, ytr = data.load_mnist("train")
+    xte, yte = data.load_mnist("test")
+    assert xtr.shape == (4000, 28, 28) and xte.shape == (1000, 28, 28)
+    assert np.bincount(yte).tolist() == [100] * 10
+    train_set = {a.tobytes() for a in xtr}
+    assert sum(a.tobytes() in train_set for a in xte) < 5  # only accidental duplicates in the source
+
+
+def test_fashion_mnist_missing_path_says_how_to_fix(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "FASHION_MNIST_DEBIAN_DIR", tmp_path / "nothing")
+    monkeypatch.delenv("ZOO_FASHION_MNIST", raising=False)
+    with pytest.raises(data.DatasetNotFoundError, match="apt-get install dataset-fashion-mnist"):
+        data.load_fashion_mnist("test")
+
+
+def test_fashion_mnist_from_debian_package():
+    x, y = data.load_fashion_mnist("test")
+    assert x.shape == (10000, 28, 28) and y.max() == 9
+
+
+def test_cifar_python_batches(tmp_path):
+    rng = np.random.default_rng(0)
+    raw = rng.integers(0, 256, size=(4, 3072), dtype=np.uint8)
+    with open(tmp_path / "test_batch", "wb") as fh:
+        pickle.dump({b"data": raw, b"labels": [0, 1, 2, 3]}, fh)
+    x, y = data.load_cifar10(tmp_path, "test")
+    assert x.shape == (4, 32, 32, 3) and y.tolist() == [0, 1, 2, 3]
+    assert x[0, 0, 0, 0] == pytest.approx(raw[0, 0] / 255)  # red plane first, row-major
+    with pytest.raises(data.DatasetNotFoundError):
+        data.load_cifar10(tmp_path, "train")
+
+
+def test_photo_split_holds_whole_photos_out():
+    train, test = data.photo_split("train"), data.photo_split("test")
+    assert train and test and not set(train) & set(test)
+    crops = data.random_crops(train, 8, 32, seed=0)
+    assert crops.shape == (8, 32, 32, 3) and crops.min() >= 0 and crops.max() <= 1
+    assert np.array_equal(crops, data.random_crops(train, 8, 32, seed=0))

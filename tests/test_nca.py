@@ -1,0 +1,71 @@
+"""nca-fmnist: the automaton's contract (known pixels, frames, probabilities, bad inputs)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import zoo
+
+
+@pytest.fixture(scope="module")
+def nca():
+    return zoo.load("nca-fmnist")
+
+
+@pytest.fixture(scope="module")
+def garment():
+    from zoo.data import load_fashion_mnist
+
+    x, y = load_fashion_mnist("test")
+    return x[0], int(y[0])
+
+
+def test_repair_contract(nca, garment):
+    img, _ = garment
+    damaged, mask = nca.corrupt(img, mask_ratio=0.4, seed=0)
+    out = nca(damaged, mask=mask, steps=12)
+    assert out.image.shape == (28, 28) and out.image.dtype == np.float32
+    assert 0 <= out.image.min() and out.image.max() <= 1
+    assert np.array_equal(out.image[~mask], damaged[~mask])  # known pixels are never changed
+    assert len(out.frames) == 13 and np.array_equal(out.frames[0], damaged)
+    assert out.probs.shape == (10,) and out.probs.sum() == pytest.approx(1.0, abs=1e-5)
+    assert out.label == int(np.argmax(out.probs)) and out.label_name in nca.class_names
+    again = nca(damaged, mask=mask, steps=12)
+    assert np.array_equal(again.image, out.image)  # eval mode: deterministic
+    assert np.mean((out.image - img)[mask] ** 2) < np.mean((damaged - img)[mask] ** 2)
+
+
+def test_same_seed_same_damage(nca, garment):
+    a = nca.corrupt(garment[0], mask_ratio=0.4, seed=5)
+    b = nca.corrupt(garment[0], mask_ratio=0.4, seed=5)
+    c = nca.corrupt(garment[0], mask_ratio=0.4, seed=6)
+    assert np.array_equal(a[1], b[1]) and not np.array_equal(a[1], c[1])
+
+
+def test_zero_steps_returns_the_damaged_image(nca, garment):
+    damaged, mask = nca.corrupt(garment[0], mask_ratio=0.4, seed=0)
+    assert np.array_equal(nca(damaged, mask=mask, steps=0).image, damaged)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((1, 2, 3, 4)), np.full((28, 28), np.nan), np.zeros((0, 28)),
+                                 np.zeros((3, 28, 28)), "missing.png", {"an": "dict"}])
+def test_bad_inputs(nca, bad):
+    with pytest.raises(ValueError):
+        nca(bad, mask=np.zeros((28, 28), bool))
+
+
+def test_non_image_file_and_bad_steps(nca, tmp_path, garment):
+    (tmp_path / "x.jpg").write_bytes(b"\x00" * 100)
+    with pytest.raises(ValueError, match="not an image"):
+        nca(str(tmp_path / "x.jpg"), mask=np.zeros((28, 28), bool))
+    damaged, mask = nca.corrupt(garment[0], seed=0)
+    with pytest.raises(ValueError, match="steps"):
+        nca(damaged, mask=mask, steps=10_000)
+
+
+def test_uploads_of_any_size_and_mode(nca):
+    photo = np.full((120, 90, 3), 240, np.uint8)  # a dark garment photographed on white
+    photo[30:90, 25:65] = 40
+    damaged, mask = nca.corrupt(photo, mask_ratio=0.3, seed=1)
+    out = nca(damaged, mask=mask)
+    assert out.image.shape == (28, 28) and damaged[0, 0] < 0.2  # inverted onto a dark background

@@ -1,0 +1,72 @@
+"""Every registered model: builds, runs, keeps shapes, no NaNs; MNIST pipelines' behaviour."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import zoo
+from zoo.registry import get_entry
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_architecture_builds_and_keeps_shape(name):
+    entry = get_entry(name)
+    model = entry.builder(**entry.model_kwargs).eval()
+    x = torch.rand(2, entry.model_kwargs.get("in_channels", 1), 28, 28)
+    with torch.no_grad():
+        y = model(x)
+    assert y.shape[0] == 2 and y.shape[-2:] == (28, 28) and torch.isfinite(y).all()
+
+
+def test_denoise_is_deterministic_in_range_and_better_than_noise(digit):
+    p = zoo.load("mnist-denoise")
+    noisy, mask = p.corrupt(digit, sigma=0.5, seed=0)
+    assert mask is None
+    a, b = p(noisy).image, p(noisy).image
+    assert np.array_equal(a, b) and a.shape == (28, 28) and a.dtype == np.float32
+    assert 0 <= a.min() and a.max() <= 1
+    assert np.mean((a - digit) ** 2) < 0.5 * np.mean((noisy - digit) ** 2)
+
+
+@pytest.mark.parametrize("kind,size", [("vertical", 7), ("horizontal", 11), ("patch", 9), ("random", 0.4)])
+def test_masked_changes_only_the_holes(digit, kind, size):
+    p = zoo.load("mnist-masked")
+    damaged, mask = p.corrupt(digit, kind=kind, size=size, seed=1)
+    out = p(damaged, mask=mask).image
+    assert np.array_equal(out[~mask], damaged[~mask])  # known pixels untouched
+    assert np.mean((out - digit) ** 2) < np.mean((damaged - digit) ** 2)
+
+
+def test_masked_needs_a_matching_mask(digit):
+    p = zoo.load("mnist-masked")
+    with pytest.raises(ValueError, match="mask"):
+        p(digit)
+    with pytest.raises(ValueError, match="shape"):
+        p(digit, mask=np.zeros((5, 5), bool))
+    with pytest.raises(ValueError, match="damage kind"):
+        p.corrupt(digit, kind="spiral")
+
+
+def test_ae2d_encode_decode(digit):
+    p = zoo.load("mnist-ae2d")
+    z = p.encode(digit)
+    assert z.shape == (2,) and np.all(np.isfinite(z))
+    assert np.allclose(p.decode(z), p(digit).image, atol=1e-5)
+    with pytest.raises(ValueError, match="2 finite"):
+        p.decode([1.0, float("nan")])
+
+
+@pytest.mark.parametrize("name", ["mnist-denoise", "mnist-masked", "mnist-ae2d"])
+@pytest.mark.parametrize("bad", [np.zeros((2, 2, 2, 2)), np.full((28, 28), np.nan), np.zeros((0, 28)), "no/such/file.png", 42])
+def test_bad_inputs_raise_value_error(name, bad):
+    p = zoo.load(name)
+    with pytest.raises(ValueError):
+        p(bad, mask=np.zeros((28, 28), bool))
+
+
+def test_large_colour_upload_is_converted_by_the_documented_rule():
+    p = zoo.load("mnist-denoise")
+    photo = np.ones((300, 200, 4), np.uint8) * 255  # white RGBA "paper"
+    photo[100:200, 80:120, :3] = 0  # a dark stroke
+    assert p(photo).image.shape == (28, 28)

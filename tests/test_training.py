@@ -1,0 +1,48 @@
+"""Training: a few steps on tiny data, resume equals an uninterrupted run, two-process DDP."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from safetensors.torch import load_file
+
+from training.train import main as train_main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _train(tmp_path, run, out, *extra):
+    return train_main(["mnist-ae2d", "--steps", "4", "--batch-size", "8", "--limit", "64", "--ckpt-every", "2",
+                       "--run-dir", str(tmp_path / run), "--out-dir", str(tmp_path / out), *extra])
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path):
+    assert _train(tmp_path, "straight", "a") == 0
+    assert _train(tmp_path, "resumed", "b", "--stop-at", "2") == 0  # interrupted at step 2: no export
+    assert not (tmp_path / "b").exists()
+    assert _train(tmp_path, "resumed", "c") == 0  # continues from the step-2 checkpoint
+    a = load_file(str(tmp_path / "a" / "model.safetensors"))
+    c = load_file(str(tmp_path / "c" / "model.safetensors"))
+    assert all((a[k] == c[k]).all() for k in a)
+    fresh = _train(tmp_path, "resumed", "d", "--fresh", "--seed", "1")
+    d = load_file(str(tmp_path / "d" / "model.safetensors"))
+    assert fresh == 0 and not all((a[k] == d[k]).all() for k in a)  # the comparison can fail
+    assert (tmp_path / "a" / "config.json").is_file()
+
+
+def test_unknown_model_and_option_are_errors(tmp_path, capsys):
+    assert train_main(["no-such-model"]) == 2
+    assert "mnist-denoise" in capsys.readouterr().err
+
+
+def test_two_process_ddp_on_cpu(tmp_path):
+    env = dict(os.environ, ZOO_DDP_BACKEND="gloo", OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
+           "-m", "training.train", "mnist-ae2d", "--steps", "3", "--batch-size", "4", "--limit", "32",
+           "--run-dir", str(tmp_path / "runs"), "--out-dir", str(tmp_path / "out")]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (tmp_path / "out" / "model.safetensors").is_file()
+    assert "trained 3 steps" in out.stdout + out.stderr

