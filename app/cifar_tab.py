@@ -6,9 +6,9 @@ import functools
 import gradio as gr
 import numpy as np
 
-from zoo import baselines, images, metrics
+from zoo import baselines, metrics
 
-from .common import big, friendly, pick_input, pipeline
+from .common import big, editor_mask, friendly, pick_input, pipeline
 
 
 @functools.lru_cache(maxsize=1)
@@ -27,19 +27,6 @@ def _sample(index: float) -> np.ndarray:
     return crops[i]
 
 
-def painted_mask(editor_value, shape: tuple[int, int]) -> np.ndarray:
-    """gr.ImageEditor value -> (H, W) bool mask of the painted pixels, resized to the image."""
-    layers = (editor_value or {}).get("layers") or []
-    painted = None
-    for layer in layers:
-        arr = images.to_array(layer)
-        alpha = arr[..., 3] if arr.ndim == 3 and arr.shape[-1] == 4 else (arr if arr.ndim == 2 else arr.max(-1))
-        painted = alpha if painted is None else np.maximum(painted, alpha)
-    if painted is None or not (painted > 0).any():
-        raise ValueError("nothing is painted: draw the damage on the image in the editor first")
-    return images.resize(painted.astype(np.float32), *shape) > 0.25
-
-
 def _scores(clean, out, mask) -> str:
     return f"{metrics.ssim(clean, out):.4f} | {metrics.psnr(clean, out):.2f} | {metrics.hole_psnr(clean, out, mask):.2f}"
 
@@ -49,7 +36,7 @@ def run_blocks(upload, sample_index, source, n_blocks, block_size, seed, paintin
     p = pipeline("cifar10-blocks")
     clean = p.prepare(pick_input(upload, _sample(sample_index)))
     if source == "painted":
-        mask = painted_mask(painting, clean.shape[:2])
+        mask = editor_mask(painting, clean.shape[:2])
         damaged = np.where(mask[..., None], 0.0, clean).astype(np.float32)
     else:
         damaged, mask = p.corrupt(clean, n_blocks=int(n_blocks), block_size=int(block_size), seed=int(seed))

@@ -65,3 +65,18 @@ def metrics_table(clean: np.ndarray, rows: dict[str, np.ndarray]) -> str:
 def big(img: np.ndarray, min_side: int = 280) -> np.ndarray:
     """Nearest-neighbour enlargement so 28x28 / 32x32 pixels stay visible."""
     return images.enlarge(img, min_side)
+
+
+def editor_mask(editor_value, shape: tuple[int, int]) -> np.ndarray:
+    """A gr.ImageEditor value -> (H, W) bool mask of where the user painted (any layer), resized to `shape`."""
+    painted = None
+    for layer in (editor_value or {}).get("layers") or []:
+        arr = images.to_array(layer)
+        alpha = arr[..., 3] if arr.ndim == 3 and arr.shape[-1] == 4 else (arr if arr.ndim == 2 else arr.max(-1))
+        painted = alpha if painted is None else np.maximum(painted, alpha)
+    if painted is None or not (painted > 0).any():
+        raise ValueError("nothing is painted: draw the damage on the image in the editor first")
+    mask = images.resize(painted.astype(np.float32), *shape) > 0.25
+    if not mask.any():
+        raise ValueError("the painted strokes are too thin to cover a pixel at this image size; paint wider")
+    return mask

@@ -11,10 +11,10 @@ import functools
 import gradio as gr
 import numpy as np
 
-from zoo import baselines, images, metrics
+from zoo import baselines, metrics
 from zoo.pipelines.mnist_masked import DAMAGE_KINDS
 
-from .common import big, friendly, metrics_table, mnist_test_digits, pick_input, pipeline
+from .common import big, editor_mask, friendly, metrics_table, mnist_test_digits, pick_input, pipeline
 
 TV_GRID = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6)
 
@@ -27,29 +27,13 @@ def _sample(index: float, digits: tuple[int, ...] | None = None) -> np.ndarray:
     return x[i]
 
 
-def drawn_mask(editor_value, size: int = 28) -> np.ndarray:
-    """A gr.ImageEditor value -> (size, size) bool mask of where the user painted."""
-    layers = (editor_value or {}).get("layers") or []
-    if not layers:
-        raise ValueError("nothing is drawn: paint over the digit in 'Draw the damage' first")
-    painted = None
-    for layer in layers:
-        arr = images.to_array(layer)
-        alpha = arr[..., 3] if arr.ndim == 3 and arr.shape[-1] == 4 else (arr if arr.ndim == 2 else arr.max(-1))
-        painted = alpha if painted is None else np.maximum(painted, alpha)
-    mask = images.resize(painted.astype(np.float32), size, size) > 0.25
-    if not mask.any():
-        raise ValueError("nothing is drawn: paint over the digit in 'Draw the damage' first")
-    return mask
-
-
 # ------------------------------------------------------------------ functions (also the API)
 @friendly
 def run_masked(upload, sample_index, kind, size, seed, drawing=None):
     p = pipeline("mnist-masked")
     clean = p.prepare(pick_input(upload, _sample(sample_index, (5, 7))))
     if kind == "drawn":
-        mask = drawn_mask(drawing)
+        mask = editor_mask(drawing, clean.shape)
         damaged = np.where(mask, 0.0, clean).astype(np.float32)
     else:
         if kind == "random":

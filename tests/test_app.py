@@ -58,7 +58,7 @@ def test_tab_errors_are_gradio_errors(app):
 
     with pytest.raises(gr.Error, match="between 0 and"):
         mnist_tabs.run_denoise(None, 99999, 0.5, 0)
-    with pytest.raises(gr.Error, match="nothing is drawn"):
+    with pytest.raises(gr.Error, match="nothing is painted"):
         mnist_tabs.run_masked(None, 0, "drawn", 7, 0, None)
 
 

@@ -70,3 +70,17 @@ def test_large_colour_upload_is_converted_by_the_documented_rule():
     photo = np.ones((300, 200, 4), np.uint8) * 255  # white RGBA "paper"
     photo[100:200, 80:120, :3] = 0  # a dark stroke
     assert p(photo).image.shape == (28, 28)
+
+
+def test_unavailable_or_unknown_device_is_a_clear_error():
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            zoo.load("mnist-ae2d", device="cuda")
+    with pytest.raises(ValueError, match="unknown device"):
+        zoo.load("mnist-ae2d", device="banana")
+
+
+def test_result_fields_are_the_public_api(digit):
+    out = zoo.load("mnist-denoise")(digit)
+    assert {"image", "label", "probs", "frames"} <= set(vars(out))
+    assert out.label is None and out.probs is None and out.frames is None

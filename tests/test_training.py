@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from safetensors.torch import load_file
 
 from training.train import main as train_main
@@ -37,11 +38,12 @@ def test_unknown_model_and_option_are_errors(tmp_path, capsys):
     assert "mnist-denoise" in capsys.readouterr().err
 
 
-def test_two_process_ddp_on_cpu(tmp_path):
+@pytest.mark.parametrize("name,extra", [("mnist-ae2d", []), ("nca-fmnist", ["--classifier-steps", "2", "--finetune-steps", "2"])])
+def test_two_process_ddp_on_cpu(tmp_path, name, extra):
     env = dict(os.environ, ZOO_DDP_BACKEND="gloo", OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
-           "-m", "training.train", "mnist-ae2d", "--steps", "3", "--batch-size", "4", "--limit", "32",
-           "--run-dir", str(tmp_path / "runs"), "--out-dir", str(tmp_path / "out")]
+           "-m", "training.train", name, "--steps", "3", "--batch-size", "4", "--limit", "32",
+           "--run-dir", str(tmp_path / "runs"), "--out-dir", str(tmp_path / "out"), *extra]
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stderr[-2000:]
     assert (tmp_path / "out" / "model.safetensors").is_file()

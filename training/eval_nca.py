@@ -34,12 +34,18 @@ def _classify(net: torch.nn.Module, x: np.ndarray, batch: int = 1000) -> np.ndar
 
 
 @torch.inference_mode()
-def _repair(nca: torch.nn.Module, damaged: np.ndarray, masks: np.ndarray, batch: int = 500) -> tuple[np.ndarray, float]:
-    """NCA repair in batches; returns (repaired (N, 28, 28), milliseconds per image)."""
+def _repair(nca: torch.nn.Module, damaged: np.ndarray, masks: np.ndarray, batch: int = 32) -> tuple[np.ndarray, float]:
+    """NCA repair in batches; returns (repaired (N, 28, 28), milliseconds per image).
+
+    Batches of 32 in channels-last layout: measured ~2x faster per image on the CPU than
+    batches of 500 (the state of a big batch no longer fits in cache), same results to 1e-7.
+    """
+    cl = torch.channels_last
+    nca = nca.to(memory_format=cl)
     outs, t0 = [], time.perf_counter()
     for i in range(0, len(damaged), batch):
-        d = torch.from_numpy(damaged[i : i + batch])[:, None]
-        known = torch.from_numpy((~masks[i : i + batch]).astype(np.float32))[:, None]
+        d = torch.from_numpy(damaged[i : i + batch])[:, None].contiguous(memory_format=cl)
+        known = torch.from_numpy((~masks[i : i + batch]).astype(np.float32))[:, None].contiguous(memory_format=cl)
         outs.append(nca(d, known, steps=STEPS).clamp(0, 1)[:, 0].numpy())
     return np.concatenate(outs), 1000 * (time.perf_counter() - t0) / len(damaged)
 
@@ -87,6 +93,6 @@ def evaluate(limit: int | None = None, data_path: str | None = None, with_baseli
                    SOURCE_ACCURACY_AT_0_4 if r["ratio"] == 0.4 else "-"] for r in rows]
     table = markdown_table(headers, table_rows)
     table += (f"\n\nAccuracies of the shipped classifier unless stated; {len(x):,} Fashion-MNIST test images; "
-              f"NCA {STEPS} steps, batches of 500 on the CPU (ms/image includes batching).")
+              f"NCA {STEPS} steps in batches of 32 on the CPU ({torch.get_num_threads()} threads; ms/image includes batching).")
     name = f"Fashion-MNIST test split ({len(x):,} images)"
     return EvalReport("image-classification", "fashion_mnist", name, "test", found, table, check)

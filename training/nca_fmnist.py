@@ -1,10 +1,12 @@
-"""Trainer for nca-fmnist: phase 1 the classifier on clean Fashion-MNIST, phase 2 the NCA.
+"""Trainer for nca-fmnist: phase 1 the classifier on clean Fashion-MNIST, phase 2 the NCA,
+phase 3 the classifier fine-tuned on clean images plus NCA repairs (so it reads repaired
+images as well as clean ones).
 
     python -m training.train nca-fmnist                       # both phases, then export
     python -m training.train nca-fmnist --classifier-steps 100 --steps 50 --limit 512   # smoke run
 
 Each phase is a resumable `train_loop` with its own checkpoint folder
-(runs/nca-fmnist/{classifier,nca}); a finished phase is skipped on a rerun.
+(runs/nca-fmnist/{classifier,nca,classifier-ft}); a finished phase is skipped on a rerun.
 Data: the 60,000 training images of Fashion-MNIST (Debian `dataset-fashion-mnist`
 or --data PATH). The NCA sees random mask ratios U(0.1, 0.8) and random step
 counts 12-28, so it stays stable past the 20 steps used at inference.
@@ -25,12 +27,16 @@ from .common import RUNS_DIR, TrainConfig, train_loop
 
 DEFAULTS = {"nca-fmnist": TrainConfig(steps=2000, batch_size=32, lr=2e-3, ckpt_every=100)}
 CLASSIFIER_DEFAULT_STEPS = 2000
+FINETUNE_DEFAULT_STEPS = 1000
 CLASSIFIER_BATCH = 128
+REPAIR_BANK_SIZE = 8000
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--classifier-steps", type=int, default=CLASSIFIER_DEFAULT_STEPS,
                         help=f"classifier optimiser steps (batch {CLASSIFIER_BATCH})")
+    parser.add_argument("--finetune-steps", type=int, default=FINETUNE_DEFAULT_STEPS,
+                        help="classifier fine-tuning steps on clean + NCA-repaired images")
 
 
 def training_images(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -84,12 +90,47 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
     nca_cfg = TrainConfig(**{**cfg.__dict__, "run_dir": str(base / "nca")})
     if train_loop(f"{name}/nca", model.nca, nca_loss(images, cfg.batch_size), nca_cfg) is None:
         return None
+    if args.finetune_steps:
+        bank, bank_labels = repair_bank(model.nca.eval(), images, labels, cfg.seed)
+        ft_cfg = TrainConfig(**{**cfg.__dict__, "steps": args.finetune_steps, "batch_size": CLASSIFIER_BATCH,
+                                "lr": 1e-3, "run_dir": str(base / "classifier-ft")})
+        loss = finetune_loss(images, labels, bank, bank_labels, CLASSIFIER_BATCH)
+        if train_loop(f"{name}/classifier-ft", model.classifier, loss, ft_cfg) is None:
+            return None
     description = (f"Fashion-MNIST training split ({len(images):,} images"
                    f"{' from ' + cfg.data if cfg.data else ', Debian dataset-fashion-mnist'}); "
                    f"classifier: {args.classifier_steps} steps of batch {CLASSIFIER_BATCH} on clean images "
                    f"(shifts, flips); NCA: {cfg.steps} steps of batch {cfg.batch_size}, mask ratio U(0.1, 0.8), "
-                   f"12-28 random steps")
+                   f"12-28 random steps; classifier fine-tuned {args.finetune_steps} steps on half clean images, "
+                   f"half NCA repairs of {min(REPAIR_BANK_SIZE, len(images)):,} training images (mask ratio U(0.1, 0.8))")
     return model.eval(), description
+
+
+@torch.inference_mode()
+def repair_bank(nca: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, seed: int, steps: int = 20):
+    """NCA repairs of REPAIR_BANK_SIZE random training images at random mask ratios (fixed by `seed`)."""
+    rng = np.random.default_rng([seed, 7])
+    idx = rng.choice(len(images), size=min(REPAIR_BANK_SIZE, len(images)), replace=False)
+    x = images[idx]
+    ratios = torch.from_numpy(rng.uniform(0.1, 0.8, size=(len(x), 1, 1, 1)).astype(np.float32))
+    known = (torch.from_numpy(rng.random(x.shape).astype(np.float32)) >= ratios).float()
+    cl = torch.channels_last
+    nca = nca.to(memory_format=cl)
+    out = [nca((x[i : i + 32] * known[i : i + 32]).contiguous(memory_format=cl),
+               known[i : i + 32].contiguous(memory_format=cl), steps=steps).clamp(0, 1)
+           for i in range(0, len(x), 32)]
+    return torch.cat(out).contiguous(), labels[idx]
+
+
+def finetune_loss(images, labels, bank, bank_labels, batch: int):
+    """Half a batch of clean training images, half NCA repairs, both augmented."""
+    def loss_fn(net, rng):
+        i = torch.from_numpy(rng.integers(0, len(images), size=batch // 2))
+        j = torch.from_numpy(rng.integers(0, len(bank), size=batch - batch // 2))
+        x = augment(torch.cat([images[i], bank[j]]), rng)
+        return F.cross_entropy(net(x), torch.cat([labels[i], bank_labels[j]]), label_smoothing=0.05)
+
+    return loss_fn
 
 
 def masked_cnn_loss(images: torch.Tensor, labels: torch.Tensor, batch: int, ratio_range=(0.1, 0.8)):
@@ -104,10 +145,11 @@ def masked_cnn_loss(images: torch.Tensor, labels: torch.Tensor, batch: int, rati
     return loss_fn
 
 
-def train_masked_cnn(cfg: TrainConfig, steps: int = CLASSIFIER_DEFAULT_STEPS) -> torch.nn.Module:
-    """Baseline for the evaluation (not shipped): same architecture and budget as the classifier.
-
-    Checkpointed in runs/nca-fmnist/masked-cnn; a finished run is reused.
+def train_masked_cnn(cfg: TrainConfig, steps: int = CLASSIFIER_DEFAULT_STEPS,
+                     finetune_steps: int = FINETUNE_DEFAULT_STEPS) -> torch.nn.Module:
+    """Baseline for the evaluation (not shipped): same architecture and the same budget as the
+    shipped classifier (`steps`, then `finetune_steps` more at the fine-tuning learning rate),
+    all on masked inputs. Checkpointed in runs/nca-fmnist/masked-cnn{,-ft}; finished runs are reused.
     """
     from zoo.models.small_cnn import SmallCNN
 
@@ -115,9 +157,15 @@ def train_masked_cnn(cfg: TrainConfig, steps: int = CLASSIFIER_DEFAULT_STEPS) ->
     net = SmallCNN(10, get_entry("nca-fmnist").model_kwargs["width"])
     images, labels = training_images(cfg)
     base = Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / "nca-fmnist"
+    loss = masked_cnn_loss(images, labels, CLASSIFIER_BATCH)
     phase_cfg = TrainConfig(**{**cfg.__dict__, "steps": steps, "batch_size": CLASSIFIER_BATCH, "lr": 2e-3,
                                "run_dir": str(base / "masked-cnn"), "stop_at": None})
-    return train_loop("nca-fmnist/masked-cnn", net, masked_cnn_loss(images, labels, CLASSIFIER_BATCH), phase_cfg)
+    net = train_loop("nca-fmnist/masked-cnn", net, loss, phase_cfg)
+    if finetune_steps:
+        ft_cfg = TrainConfig(**{**phase_cfg.__dict__, "steps": finetune_steps, "lr": 1e-3,
+                                "run_dir": str(base / "masked-cnn-ft")})
+        net = train_loop("nca-fmnist/masked-cnn-ft", net, loss, ft_cfg)
+    return net
 
 
 if __name__ == "__main__":  # python -m training.nca_fmnist: train only the masked-input baseline
