@@ -9,7 +9,6 @@ import os
 
 import gradio as gr
 
-from app.cifar_tab import build_cifar_tab
 from app.mnist_tabs import build_ae2d_tab, build_denoise_tab, build_masked_tab
 from app.nca_tab import build_nca_tab
 from app.zoo_tab import build_zoo_tab
@@ -24,7 +23,6 @@ def build_demo() -> gr.Blocks:
         gr.Markdown(INTRO)
         with gr.Tabs():
             build_nca_tab()
-            build_cifar_tab()
             build_masked_tab()
             build_denoise_tab()
             build_ae2d_tab()

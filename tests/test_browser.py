@@ -49,7 +49,6 @@ def _run_tab(page, tab_name: str, button: str, output_label: str) -> str:
 
 @pytest.mark.parametrize("tab_name,button,output_label", [
     ("NCA · Fashion-MNIST", "Repair", "NCA repair"),
-    ("Block inpainting", "Inpaint", "cifar10-blocks"),
     ("MNIST · masked digits", "Restore", "mnist-masked"),
     ("MNIST · denoising", "Denoise", "mnist-denoise"),
     ("MNIST · 2-D autoencoder", "Encode", "decoded"),

@@ -29,8 +29,11 @@ def arrays(draw):
     if ndim == 3 and draw(st.booleans()):
         shape = shape[:2] + (draw(st.sampled_from([1, 3, 4])),)
     dtype = draw(DTYPES)
-    return draw(hnp.arrays(dtype, shape, elements=None if np.dtype(dtype).kind != "f" else
-                           st.floats(-2, 2, allow_nan=True, allow_infinity=True, width=16 if dtype == np.float16 else 32)))
+    if np.dtype(dtype).kind != "f":
+        return draw(hnp.arrays(dtype, shape))
+    width = 16 if dtype == np.float16 else 32
+    floats = st.one_of(st.floats(-2, 2, width=width), st.sampled_from([np.nan, np.inf, -np.inf, 0.0, 1.0]))
+    return draw(hnp.arrays(dtype, shape, elements=floats))
 
 
 @st.composite

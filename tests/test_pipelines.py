@@ -15,7 +15,11 @@ def test_architecture_builds_and_keeps_shape(name):
     model = entry.builder(**entry.model_kwargs).eval()
     x = torch.rand(2, entry.model_kwargs.get("in_channels", 1), 28, 28)
     with torch.no_grad():
-        y = model(x)
+        if name == "nca-fmnist":  # repair + classify: (image, logits)
+            y, logits = model(x, (torch.rand_like(x) > 0.4).float(), steps=3)
+            assert logits.shape == (2, 10) and torch.isfinite(logits).all()
+        else:
+            y = model(x)
     assert y.shape[0] == 2 and y.shape[-2:] == (28, 28) and torch.isfinite(y).all()
 
 

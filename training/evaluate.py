@@ -11,10 +11,9 @@ import sys
 from zoo.cards import write_results
 from zoo.registry import CARDS_DIR, get_entry
 
-from . import eval_cifar, eval_mnist, eval_nca
+from . import eval_mnist, eval_nca
 
 EVALUATORS = {
-    "cifar10-blocks": lambda limit=None, data_path=None: eval_cifar.evaluate(limit, data_path, with_baselines=not limit),
     "nca-fmnist": lambda limit=None, data_path=None: eval_nca.evaluate(limit, data_path, with_baselines=not limit),
     "mnist-denoise": eval_mnist.evaluate_denoise,
     "mnist-masked": eval_mnist.evaluate_masked,

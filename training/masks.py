@@ -1,7 +1,7 @@
 """Random training masks, vectorised: (B, H, W) bool, True = missing.
 
-The mix covers every damage the zoo's tasks evaluate on (stripes, squares,
-scattered pixels, blocks) plus free-form strokes, so one model serves them all.
+The mix covers the damage the MNIST tasks evaluate on (stripes, squares,
+scattered pixels) plus free-form strokes, so one model serves them all.
 """
 from __future__ import annotations
 
@@ -33,18 +33,6 @@ def square_masks(rng: np.random.Generator, n: int, size: int, min_side: int, max
 def pixel_masks(rng: np.random.Generator, n: int, size: int, lo: float, hi: float) -> np.ndarray:
     ratios = rng.uniform(lo, hi, size=(n, 1, 1))
     return rng.random((n, size, size)) < ratios
-
-
-def block_masks(rng: np.random.Generator, n: int, size: int, max_blocks: int, block_sizes=(2, 3, 4, 6, 8)) -> np.ndarray:
-    masks = np.zeros((n, size, size), dtype=bool)
-    for i in range(n):
-        b = block_sizes[rng.integers(len(block_sizes))]
-        count = rng.integers(1, max_blocks + 1)
-        ys = rng.integers(0, size - b + 1, size=count)
-        xs = rng.integers(0, size - b + 1, size=count)
-        for y, x in zip(ys, xs):
-            masks[i, y : y + b, x : x + b] = True
-    return masks
 
 
 def stroke_masks(rng: np.random.Generator, n: int, size: int, max_strokes: int = 4) -> np.ndarray:

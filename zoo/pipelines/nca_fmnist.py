@@ -25,6 +25,11 @@ class NCAWithClassifier(nn.Module):
         self.nca = NCA(channels, hidden, fire_rate)
         self.classifier = SmallCNN(10, width)
 
+    def forward(self, damaged: torch.Tensor, known: torch.Tensor, steps: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
+        """damaged, known: (B, 1, 28, 28) -> (repaired image (B, 1, 28, 28), class logits (B, 10))."""
+        repaired = self.nca(damaged, known, steps=steps)
+        return repaired, self.classifier(repaired.clamp(0, 1))
+
 
 def nca_with_classifier(**kwargs) -> NCAWithClassifier:
     return NCAWithClassifier(**kwargs)
