@@ -110,7 +110,7 @@ def build_masked_tab() -> None:
                 size = gr.Slider(1, 28, value=7, step=1, label="stripe width / square side / % of pixels (random)")
                 seed = gr.Number(0, precision=0, label="seed")
                 drawing = gr.ImageEditor(label="Draw the damage (used when damage = drawn)", type="numpy",
-                                         image_mode="RGBA", height=280, value=None)
+                                         image_mode="RGBA", height=280, value=big(_sample(0, (5, 7))))
                 run_button = gr.Button("Restore", variant="primary")
             with gr.Column():
                 with gr.Row():
