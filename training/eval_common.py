@@ -22,6 +22,11 @@ def run_batched(model: torch.nn.Module, inputs: np.ndarray, batch: int = 256) ->
     return np.concatenate(outs)
 
 
+def mean_metric(metric, references, estimates, *extra) -> float:
+    """Mean of `metric(reference, estimate, *extra_i)` over image pairs (e.g. zoo.metrics.psnr)."""
+    return float(np.mean([metric(*args) for args in zip(references, estimates, *extra)]))
+
+
 def markdown_table(headers: list[str], rows: list[list]) -> str:
     def fmt(v):
         if isinstance(v, float):

@@ -13,7 +13,7 @@ from zoo import baselines, corruptions, data, metrics
 from zoo.cards import EvalReport, Metric
 from zoo.pipelines.mnist_masked import mnist_damage
 
-from .eval_common import CHECK_N, markdown_table, round_check, run_batched, seed_for
+from .eval_common import CHECK_N, markdown_table, mean_metric, round_check, run_batched, seed_for
 
 SIGMAS = (0.3, 0.5, 0.7)
 SOURCE_DENOISE = {"psnr": 20.96, "ssim": 0.8371}  # the source project's figures at sigma 0.5
@@ -36,7 +36,7 @@ def _dataset_name(data_path: str | None, what: str) -> str:
 
 
 def _best_param(fn, grid, clean: np.ndarray, noisy: np.ndarray) -> float:
-    scores = [np.mean([metrics.psnr(c, fn(n, g)) for c, n in zip(clean, noisy)]) for g in grid]
+    scores = [mean_metric(metrics.psnr, clean, [fn(n, g) for n in noisy]) for g in grid]
     return float(grid[int(np.argmax(scores))])
 
 
@@ -60,8 +60,8 @@ def evaluate_denoise(limit: int | None = None, data_path: str | None = None) -> 
             f"non-local means (h {nlm_h})": np.stack([baselines.denoise_nlm(n, nlm_h) for n in tqdm(noisy, desc=f"NLM s={sigma}", leave=False)]),
         }
         for method, out in candidates.items():
-            psnr = float(np.mean([metrics.psnr(c, o) for c, o in zip(x, out)]))
-            ssim = float(np.mean([metrics.ssim(c, o) for c, o in zip(x, out)]))
+            psnr = mean_metric(metrics.psnr, x, out)
+            ssim = mean_metric(metrics.ssim, x, out)
             rows.append([sigma, method, psnr, ssim])
             if method.startswith("mnist-denoise"):
                 found += [Metric("psnr", f"PSNR sigma={sigma}", psnr, f"sigma={sigma}"),
@@ -69,8 +69,8 @@ def evaluate_denoise(limit: int | None = None, data_path: str | None = None) -> 
                 if sigma == 0.5:
                     n = min(CHECK_N, len(x))
                     check = {"n": n, "metrics": round_check({
-                        "psnr_sigma0.5": np.mean([metrics.psnr(c, o) for c, o in zip(x[:n], out[:n])]),
-                        "ssim_sigma0.5": np.mean([metrics.ssim(c, o) for c, o in zip(x[:n], out[:n])]),
+                        "psnr_sigma0.5": mean_metric(metrics.psnr, x[:n], out[:n]),
+                        "ssim_sigma0.5": mean_metric(metrics.ssim, x[:n], out[:n]),
                     })}
         if sigma == 0.5:
             rows.append([sigma, "source project (U-Net autoencoder)", SOURCE_DENOISE["psnr"], SOURCE_DENOISE["ssim"]])
@@ -92,16 +92,16 @@ def evaluate_masked(limit: int | None = None, data_path: str | None = None) -> E
         masks = np.stack([m for _, m in pairs])
         pred = run_batched(p.model, np.stack([damaged, masks.astype(np.float32)], axis=1))[:, 0]
         restored = np.where(masks, pred, damaged)
-        model_mse = float(np.mean([metrics.mse(c, r) for c, r in zip(x, restored)]))
-        zero_mse = float(np.mean([metrics.mse(c, d) for c, d in zip(x, damaged)]))
-        bih_mse = float(np.mean([metrics.mse(c, baselines.inpaint_biharmonic_(d, m)) for c, d, m in zip(x, damaged, masks)]))
+        model_mse = mean_metric(metrics.mse, x, restored)
+        zero_mse = mean_metric(metrics.mse, x, damaged)
+        bih_mse = mean_metric(metrics.mse, x, [baselines.inpaint_biharmonic_(d, m) for d, m in zip(damaged, masks)])
         source = SOURCE_MASKED[kind][(STRIPES if kind != "patch" else PATCHES).index(size)]
         label = f"{kind} {'stripe width' if kind != 'patch' else 'square side'} {size}"
         rows.append([label, model_mse, bih_mse, zero_mse, source, model_mse / source, "yes" if model_mse <= 0.5 * source else "NO"])
         found.append(Metric("mse", f"MSE {kind} {size}", model_mse, f"{kind}={size}"))
         if (kind, size) == ("vertical", 7):
             n = min(CHECK_N, len(x))
-            check = {"n": n, "metrics": round_check({"mse_vertical7": np.mean([metrics.mse(c, r) for c, r in zip(x[:n], restored[:n])])})}
+            check = {"n": n, "metrics": round_check({"mse_vertical7": mean_metric(metrics.mse, x[:n], restored[:n])})}
     table = markdown_table(
         ["damage", "mnist-masked MSE", "biharmonic MSE", "zero-fill MSE", "source MSE", "model / source", "<= 0.5x source"], rows)
     table += f"\n\nWhole-image MSE over {len(x)} test digits (5s and 7s)."
@@ -117,10 +117,10 @@ def evaluate_ae2d(limit: int | None = None, data_path: str | None = None, plot_p
     train, ty = data.load_mnist("train", data_path)
     mean_img = train[np.isin(ty, (5, 7))].mean(axis=0)
     recon = run_batched(p.model, x[:, None])[:, 0]
-    model_mse = float(np.mean([metrics.mse(c, r) for c, r in zip(x, recon)]))
-    mean_mse = float(np.mean([metrics.mse(c, mean_img) for c in x]))
+    model_mse = mean_metric(metrics.mse, x, recon)
+    mean_mse = mean_metric(metrics.mse, x, [mean_img] * len(x))
     n = min(CHECK_N, len(x))
-    check = {"n": n, "metrics": round_check({"mse": np.mean([metrics.mse(c, r) for c, r in zip(x[:n], recon[:n])])})}
+    check = {"n": n, "metrics": round_check({"mse": mean_metric(metrics.mse, x[:n], recon[:n])})}
     rows = [["mnist-ae2d (784-256-64-2)", model_mse], ["mean training 5/7 digit", mean_mse],
             ["source project target (784-2-784)", f"< {SOURCE_AE2D_TARGET}"]]
     table = markdown_table(["method", "reconstruction MSE"], rows) + f"\n\n{len(x)} test digits (5s and 7s)."

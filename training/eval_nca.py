@@ -19,7 +19,7 @@ from zoo import baselines, corruptions, data, metrics
 from zoo.cards import EvalReport, Metric
 
 from .common import TrainConfig
-from .eval_common import CHECK_N, markdown_table, round_check, seed_for
+from .eval_common import CHECK_N, markdown_table, mean_metric, round_check, seed_for
 
 RATIOS = (0.2, 0.4, 0.6, 0.8)
 SOURCE_ACCURACY_AT_0_4 = 0.85
@@ -67,7 +67,7 @@ def evaluate(limit: int | None = None, data_path: str | None = None, with_baseli
         masks = np.stack([m for _, m in pairs])
         repaired, ms = _repair(p.model.nca, damaged, masks)
         nca_acc = metrics.accuracy(y, _classify(p.model.classifier, repaired))
-        nca_psnr = float(np.mean([metrics.psnr(c, r) for c, r in zip(x, repaired)]))
+        nca_psnr = mean_metric(metrics.psnr, x, repaired)
         row = {"ratio": ratio, "clean": clean_acc,
                "damaged": metrics.accuracy(y, _classify(p.model.classifier, damaged))}
         if with_baselines:
@@ -75,7 +75,7 @@ def evaluate(limit: int | None = None, data_path: str | None = None, with_baseli
                                                                                  desc=f"biharmonic r={ratio}", leave=False)])
             row["biharmonic"] = metrics.accuracy(y, _classify(p.model.classifier, bih))
             row["masked_cnn"] = metrics.accuracy(y, _classify(masked_cnn, damaged))
-            row["bih_psnr"] = float(np.mean([metrics.psnr(c, r) for c, r in zip(x, bih)]))
+            row["bih_psnr"] = mean_metric(metrics.psnr, x, bih)
         row.update(nca=nca_acc, nca_psnr=nca_psnr, ms=ms)
         rows.append(row)
         found += [Metric("accuracy", f"accuracy after NCA repair, mask ratio {ratio}", nca_acc, f"mask_ratio={ratio}"),
@@ -83,7 +83,7 @@ def evaluate(limit: int | None = None, data_path: str | None = None, with_baseli
         if ratio == 0.4:
             n = min(CHECK_N, len(x))
             check = {"n": n, "metrics": round_check({
-                "psnr_ratio0.4": np.mean([metrics.psnr(c, r) for c, r in zip(x[:n], repaired[:n])]),
+                "psnr_ratio0.4": mean_metric(metrics.psnr, x[:n], repaired[:n]),
                 "accuracy_ratio0.4": metrics.accuracy(y[:n], _classify(p.model.classifier, repaired[:n])),
             })}
     headers = ["mask ratio", "clean (ceiling)", "damaged, no repair", "biharmonic + CNN", "CNN trained on masked",
