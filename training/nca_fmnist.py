@@ -106,7 +106,6 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
     return model.eval(), description
 
 
-@torch.inference_mode()
 def repair_bank(nca: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, seed: int, steps: int = 20):
     """NCA repairs of REPAIR_BANK_SIZE random training images at random mask ratios (fixed by `seed`)."""
     rng = np.random.default_rng([seed, 7])
@@ -114,12 +113,7 @@ def repair_bank(nca: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
     x = images[idx]
     ratios = torch.from_numpy(rng.uniform(0.1, 0.8, size=(len(x), 1, 1, 1)).astype(np.float32))
     known = (torch.from_numpy(rng.random(x.shape).astype(np.float32)) >= ratios).float()
-    cl = torch.channels_last
-    nca = nca.to(memory_format=cl)
-    out = [nca((x[i : i + 32] * known[i : i + 32]).contiguous(memory_format=cl),
-               known[i : i + 32].contiguous(memory_format=cl), steps=steps).clamp(0, 1)
-           for i in range(0, len(x), 32)]
-    return torch.cat(out).contiguous(), labels[idx]
+    return nca.repair(x * known, known, steps=steps), labels[idx]
 
 
 def finetune_loss(images, labels, bank, bank_labels, batch: int):
