@@ -9,6 +9,7 @@ import os
 
 import gradio as gr
 
+from app.feature_tabs import build_feature_tab, build_webcam_tab
 from app.mnist_tabs import build_ae2d_tab, build_denoise_tab, build_masked_tab
 from app.nca_tab import build_nca_tab
 from app.zoo_tab import build_zoo_tab
@@ -26,6 +27,8 @@ def build_demo() -> gr.Blocks:
             build_masked_tab()
             build_denoise_tab()
             build_ae2d_tab()
+            build_feature_tab()
+            build_webcam_tab()
             build_zoo_tab()
     return demo
 

@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES=(dataset-fashion-mnist mate-backgrounds chromium chromium-driver)
+# packages.txt: what the app needs at run time (Hugging Face Spaces installs the same file);
+# chromium is for the real-browser tests only.
+mapfile -t RUNTIME_PACKAGES < <(grep -v '^\s*#' packages.txt | grep -v '^\s*$')
+APT_PACKAGES=("${RUNTIME_PACKAGES[@]}" chromium chromium-driver)
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 if command -v apt-get >/dev/null 2>&1; then

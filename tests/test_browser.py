@@ -1,7 +1,8 @@
 """The hub in a real browser: Debian's Chromium driven by Playwright (never `playwright install`).
 
 Each task tab runs on its example and the output image must appear, then change
-when a control changes. Skipped (with the reason) where Chromium is not installed;
+when a control changes. The webcam tab streams Chromium's fake camera and the
+reconstructed frames and the FPS readout must keep updating. Skipped (with the reason) where Chromium is not installed;
 `.ci/run` installs it through ./install.sh.
 """
 from __future__ import annotations
@@ -12,7 +13,8 @@ import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+         "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage",
+         "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]  # a synthetic camera
 
 pytestmark = pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium is not installed")
 
@@ -38,35 +40,67 @@ def page(hub_url):
         browser.close()
 
 
+def _image(page, label: str):
+    return page.locator(f"div.block:has(label:has-text('{label}')) img").first
+
+
 def _run_tab(page, tab_name: str, button: str, output_label: str) -> str:
     page.get_by_role("tab", name=tab_name).click()
     page.get_by_role("button", name=button).click()
-    image = page.locator(f"[data-testid='image']:has-text('{output_label}') img, "
-                         f"div.block:has(label:has-text('{output_label}')) img").first
+    image = _image(page, output_label)
     image.wait_for(state="visible", timeout=60_000)
-    return image.get_attribute("src")
-
-
-@pytest.mark.parametrize("tab_name,button,output_label", [
-    ("NCA · Fashion-MNIST", "Repair", "NCA repair"),
-    ("MNIST · masked digits", "Restore", "mnist-masked"),
-    ("MNIST · denoising", "Denoise", "mnist-denoise"),
-    ("MNIST · 2-D autoencoder", "Encode", "decoded"),
-])
-def test_tab_produces_an_image(page, tab_name, button, output_label):
-    src = _run_tab(page, tab_name, button, output_label)
+    src = image.get_attribute("src")
     assert src and (src.startswith("data:image") or "/file=" in src or "gradio_api" in src)
+    return src
 
 
-def test_output_changes_with_the_controls(page):
-    first = _run_tab(page, "MNIST · denoising", "Denoise", "mnist-denoise")
-    page.get_by_role("tab", name="MNIST · denoising").click()
-    seed = page.locator("div.block:has(label:has-text('seed')) input").last
-    seed.fill("7")
-    seed.press("Enter")
-    page.get_by_role("button", name="Denoise").click()
-    image = page.locator("div.block:has(label:has-text('mnist-denoise')) img").first
-    page.wait_for_function("([el, old]) => el.getAttribute('src') !== old", arg=[image.element_handle(), first], timeout=60_000)
+def _wait_for_new_src(page, label: str, old: str) -> None:
+    page.wait_for_function("([el, old]) => el.getAttribute('src') !== old",
+                           arg=[_image(page, label).element_handle(), old], timeout=60_000)
+
+
+def _set_number(page, label: str, value: str) -> None:
+    box = page.locator(f"div.block:has(label:has-text('{label}')) input").last
+    box.fill(value)
+    box.press("Enter")
+
+
+# (tab, run button, output image label, how to change a control)
+TABS = [
+    ("NCA · Fashion-MNIST", "Repair", "NCA repair", lambda page: _set_number(page, "seed", "7")),
+    ("MNIST · masked digits", "Restore", "mnist-masked", lambda page: _set_number(page, "seed", "7")),
+    ("MNIST · denoising", "Denoise", "mnist-denoise", lambda page: _set_number(page, "seed", "7")),
+    ("MNIST · 2-D autoencoder", "Encode", "decoded", lambda page: _set_number(page, "test digit #", "9")),
+    ("Feature reconstruction", "Reconstruct", "reconstruction",
+     lambda page: page.get_by_label("stride 16 (112 x 14 x 14)").check()),
+]
+
+
+@pytest.mark.parametrize("tab_name,button,output_label,change", TABS, ids=[t[0] for t in TABS])
+def test_tab_output_appears_and_follows_the_controls(page, tab_name, button, output_label, change):
+    first = _run_tab(page, tab_name, button, output_label)
+    change(page)
+    page.get_by_role("button", name=button).click()
+    _wait_for_new_src(page, output_label, first)
+
+
+def test_webcam_streams_reconstructions_with_a_live_fps_readout(page):
+    """Chromium's fake camera (a moving test pattern) streams into the tab; frames and the readout must update."""
+    page.get_by_role("tab", name="Webcam").click()
+    page.get_by_text("Click to Access Webcam").click()
+    page.get_by_role("button", name="Record").click()
+    readout = page.locator("div.prose:has-text('FPS received')").first
+    readout.wait_for(state="visible", timeout=60_000)
+    first_text = readout.inner_text()
+    frame = page.locator("div.block:has(label:has-text('reconstruction')) img").last
+    frame.wait_for(state="visible", timeout=30_000)
+    first_src = frame.get_attribute("src")
+    page.wait_for_function("([el, old]) => el.innerText !== old", arg=[readout.element_handle(), first_text],
+                           timeout=30_000)
+    page.wait_for_function("([el, old]) => el.getAttribute('src') !== old", arg=[frame.element_handle(), first_src],
+                           timeout=30_000)
+    assert "FPS" in readout.inner_text()
+    page.get_by_role("button", name="Stop").click()
 
 
 def test_zoo_tab_lists_every_card(page):

@@ -11,9 +11,11 @@ import sys
 from zoo.cards import write_results
 from zoo.registry import CARDS_DIR, get_entry
 
-from . import eval_mnist, eval_nca
+from . import eval_feature_recon, eval_mnist, eval_nca
 
 EVALUATORS = {
+    **{name: (lambda name: lambda limit=None, data_path=None: eval_feature_recon.evaluate(name, limit, data_path))(name)
+       for name in eval_feature_recon.FEATURE_NAMES},
     "nca-fmnist": lambda limit=None, data_path=None: eval_nca.evaluate(limit, data_path, with_baselines=not limit),
     "mnist-denoise": eval_mnist.evaluate_denoise,
     "mnist-masked": eval_mnist.evaluate_masked,

@@ -17,10 +17,10 @@ import sys
 import torch
 import torch.distributed as dist
 
-from . import mnist_family, nca_fmnist
+from . import feature_recon, mnist_family, nca_fmnist
 from .common import add_common_args, config_from_args, export_weights
 
-TRAINERS = {name: module for module in (mnist_family, nca_fmnist) for name in module.DEFAULTS}
+TRAINERS = {name: module for module in (feature_recon, mnist_family, nca_fmnist) for name in module.DEFAULTS}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -233,6 +233,30 @@ def center_crop(img: np.ndarray, size: int) -> np.ndarray:
     return img[top : top + size, left : left + size]
 
 
+def zoomed_center_crops(photos: dict[str, np.ndarray], size: int = 224,
+                        short_sides: tuple[int, ...] = (224, 320, 448)) -> tuple[np.ndarray, list[str]]:
+    """Each photo resized to each short side, then its central size x size crop: (N, size, size, 3), names.
+
+    Short side == size is the classic "resize + centre crop"; the larger sides zoom in,
+    so one photo gives views at several scales.
+    """
+    crops, names = [], []
+    for name in sorted(photos):
+        for side in short_sides:
+            crops.append(center_crop(center_crop_source(photos[name], side), size))
+            names.append(f"{name}@{side}")
+    return np.stack(crops), names
+
+
+def center_crop_source(img: np.ndarray, short_side: int) -> np.ndarray:
+    """The photo resized so its short side is `short_side` (aspect kept)."""
+    from .images import resize
+
+    h, w = img.shape[:2]
+    scale = short_side / min(h, w)
+    return resize(img, max(short_side, int(round(h * scale))), max(short_side, int(round(w * scale))))
+
+
 def random_crops(photos: dict[str, np.ndarray], n: int, size: int, seed: int = 0, scales=(1.0, 0.5, 0.25),
                  augment: bool = True) -> np.ndarray:
     """n random size x size crops at a random scale: (n, size, size, 3).

@@ -31,3 +31,21 @@ def embedding_figure(z: np.ndarray, labels: np.ndarray, path: str | Path | None 
         fig.savefig(path)
     plt.close(fig)
     return rgb
+
+
+def feature_pca_rgb(features: np.ndarray) -> np.ndarray:
+    """A (C, h, w) feature map as an (h, w, 3) picture in [0,1]: its first three principal components as RGB.
+
+    Each component is stretched between its 1st and 99th percentile, so a few
+    extreme cells do not wash the picture out.
+    """
+    c, h, w = features.shape
+    flat = features.reshape(c, h * w).T.astype(np.float64)  # (h*w, C): one row per cell
+    flat -= flat.mean(axis=0)
+    _, _, vt = np.linalg.svd(flat, full_matrices=False)
+    comps = flat @ vt[:3].T  # (h*w, <=3)
+    if comps.shape[1] < 3:
+        comps = np.pad(comps, ((0, 0), (0, 3 - comps.shape[1])))
+    lo, hi = np.percentile(comps, 1, axis=0), np.percentile(comps, 99, axis=0)
+    rgb = np.clip((comps - lo) / np.maximum(hi - lo, 1e-8), 0, 1)
+    return rgb.reshape(h, w, 3).astype(np.float32)

@@ -23,6 +23,7 @@ class RestorationResult:
     label:  predicted class index, where the task classifies
     probs:  class probabilities (sums to 1), where the task classifies
     frames: intermediate images (each like `image`), where the model is iterative
+    features: the encoder's feature map (C, h, w), where the task reconstructs from features
     """
 
     image: np.ndarray
@@ -30,6 +31,7 @@ class RestorationResult:
     probs: np.ndarray | None = None
     frames: list[np.ndarray] | None = None
     class_names: tuple[str, ...] | None = None
+    features: np.ndarray | None = None
 
     @property
     def label_name(self) -> str | None:

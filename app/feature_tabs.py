@@ -1,0 +1,156 @@
+"""Tabs for the feature-recon entries: upload/examples, and a live webcam.
+
+Both tabs let the user pick the depth (stride 4 / 8 / 16 = feature-recon-s4 /
+feature-recon / feature-recon-s16). Uploads larger than 512 px on the long side are
+shrunk to 512 first (the models take any size up to 1024 px; 512 keeps the tab fast).
+Webcam frames are cut to their central square and resized to 224x224, the size the
+speed was measured at.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections import deque
+
+import gradio as gr
+import numpy as np
+
+import zoo
+from zoo import data, images, metrics
+from zoo.cards import card_metrics
+from zoo.plots import feature_pca_rgb
+
+from .common import friendly, metrics_table, pipeline
+
+DEPTHS = [("stride 4 (24 x 56 x 56 at 224 px)", "feature-recon-s4"),
+          ("stride 8 (40 x 28 x 28), the default", "feature-recon"),
+          ("stride 16 (112 x 14 x 14)", "feature-recon-s16")]
+UPLOAD_MAX_SIDE = 512
+WEBCAM_SIZE = 224
+FPS_WINDOW = 10  # frames averaged in the live FPS readout
+
+
+def _check_depth(name: str) -> str:
+    if name not in {value for _, value in DEPTHS}:
+        raise ValueError(f"unknown depth {name!r}; choose one of {[value for _, value in DEPTHS]}")
+    return name
+
+
+@functools.lru_cache(maxsize=1)
+def _samples() -> dict[str, np.ndarray]:
+    """The held-out photos (never seen in training), shrunk to 448 px on the long side."""
+    return {name: _fit(img, 448) for name, img in sorted(data.photo_split("test").items())}
+
+
+def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    if max(h, w) <= max_side:
+        return img
+    s = max_side / max(h, w)
+    return images.resize(img, max(1, round(h * s)), max(1, round(w * s)))
+
+
+def _bicubic_same_values(img: np.ndarray, channels: int, stride: int) -> np.ndarray:
+    """The image shrunk to as many numbers as the feature map holds, then bicubic back up."""
+    h, w = img.shape[:2]
+    s = math.sqrt(channels / 3) / stride
+    small = images.resize(img, max(1, round(h * s)), max(1, round(w * s)))
+    return images.resize(small, h, w)
+
+
+# ------------------------------------------------------------------ functions (also the API)
+@friendly
+def run_feature_recon(upload, sample_name, depth):
+    p = pipeline(_check_depth(depth))
+    if upload is None:
+        if sample_name not in _samples():
+            raise ValueError(f"unknown example {sample_name!r}; choose one of {sorted(_samples())}")
+        clean = _samples()[sample_name]
+    else:
+        clean = _fit(images.to_rgb(upload), UPLOAD_MAX_SIDE)
+    out = p(clean)
+    kw = p.entry.model_kwargs
+    reference = _bicubic_same_values(clean, kw["in_channels"], kw["stride"])
+    feats = images.resize(feature_pca_rgb(out.features), *clean.shape[:2]) if out.features.shape[1] > 1 else None
+    c, fh, fw = out.features.shape
+    table = metrics_table(clean, {f"{depth} ({c}x{fh}x{fw} features)": out.image,
+                                  "bicubic from the same number of values": reference})
+    return clean, feats, out.image, reference, table
+
+
+def _stream_every() -> float:
+    """Seconds between webcam frames: the default model's measured frame time (its card) plus 20%."""
+    try:
+        fps = card_metrics(zoo.card("feature-recon")).get("fps")
+    except Exception:  # no card yet: a safe default
+        fps = None
+    return round(max(0.05, 1.2 / fps), 3) if fps else 0.1
+
+
+@friendly
+def webcam_frame(frame, depth, times):
+    """One webcam frame -> (224x224 reconstruction, readout, per-viewer frame times)."""
+    if frame is None:
+        return None, "waiting for the camera…", times
+    t0 = time.perf_counter()
+    rgb = images.to_rgb(frame)
+    h, w = rgb.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = images.resize(rgb[top : top + side, left : left + side], WEBCAM_SIZE, WEBCAM_SIZE)
+    recon = pipeline(_check_depth(depth))(square).image
+    now = time.perf_counter()
+    times = deque(times or [], maxlen=FPS_WINDOW)
+    times.append(now)
+    fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+    readout = f"**{fps:.1f} FPS** received · model latency **{1000 * (now - t0):.0f} ms** · {depth}"
+    return (recon * 255 + 0.5).astype(np.uint8), readout, list(times)
+
+
+# ------------------------------------------------------------------ layout
+def build_feature_tab() -> None:
+    with gr.Tab("Feature reconstruction", id="feature-recon"):
+        gr.Markdown("A frozen ImageNet EfficientNet-Lite0 turns the photo into a feature map; a small decoder "
+                    "turns it back. Deeper features keep less of the picture. Next to it: bicubic upsampling of "
+                    "the photo shrunk to the same number of values.")
+        with gr.Row():
+            with gr.Column():
+                sample = gr.Dropdown(list(data.HELDOUT_PHOTOS), value=data.HELDOUT_PHOTOS[0],
+                                     label="example (held-out photo)")
+                upload = gr.Image(label=f"or upload a photo (shrunk to {UPLOAD_MAX_SIDE} px on the long side)",
+                                  type="numpy", image_mode=None, sources=["upload", "clipboard"], height=240)
+                depth = gr.Radio(DEPTHS, value="feature-recon", label="feature depth")
+                run_button = gr.Button("Reconstruct", variant="primary")
+            with gr.Column():
+                with gr.Row():
+                    original = gr.Image(label="original", type="numpy", interactive=False, height=260)
+                    feats = gr.Image(label="features (first 3 principal components)", type="numpy",
+                                     interactive=False, height=260)
+                with gr.Row():
+                    recon = gr.Image(label="reconstruction", type="numpy", interactive=False, height=260)
+                    reference = gr.Image(label="bicubic, same number of values", type="numpy",
+                                         interactive=False, height=260)
+                table = gr.Markdown()
+        inputs, outputs = [upload, sample, depth], [original, feats, recon, reference, table]
+        run_button.click(run_feature_recon, inputs, outputs, api_name="feature-recon")
+        for control in (sample, depth):
+            control.change(run_feature_recon, inputs, outputs, api_visibility="private", show_progress="hidden")
+
+
+def build_webcam_tab() -> None:
+    every = _stream_every()
+    with gr.Tab("Webcam", id="webcam"):
+        gr.Markdown(f"Live reconstruction of your camera through the frozen encoder. The centre square of each "
+                    f"frame is encoded at {WEBCAM_SIZE}x{WEBCAM_SIZE}; a frame is sent every {every:.2f} s "
+                    f"(the model's measured time), and a new frame is only taken when the last one has come back.")
+        depth = gr.Radio(DEPTHS, value="feature-recon", label="feature depth")
+        with gr.Row():
+            camera = gr.Image(label="camera", sources=["webcam"], streaming=True, type="numpy",
+                              webcam_options=gr.WebcamOptions(mirror=True))
+            live = gr.Image(label="reconstruction", type="numpy", interactive=False)
+        readout = gr.Markdown("press Record to start")
+        times = gr.State([])
+        camera.stream(webcam_frame, [camera, depth, times], [live, readout, times], api_name="webcam",
+                      stream_every=every, time_limit=120, concurrency_limit=4, concurrency_id="webcam",
+                      trigger_mode="always_last", show_progress="hidden")

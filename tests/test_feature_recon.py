@@ -1,0 +1,116 @@
+"""feature-recon: decoder shapes and size budget, the pipeline on odd inputs, the webcam handler, the trainer."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import zoo
+from training.eval_feature_recon import FEATURE_NAMES, bicubic_reference, equal_values_side
+from zoo import metrics
+from zoo.models.feature_decoder import FeatureDecoder
+from zoo.plots import feature_pca_rgb
+
+
+@pytest.fixture(scope="module")
+def cat() -> np.ndarray:
+    from skimage import data as skdata
+
+    from zoo.data import center_crop
+
+    return center_crop(skdata.chelsea().astype(np.float32) / 255.0, 224)
+
+
+@pytest.mark.parametrize("name", FEATURE_NAMES)
+def test_registered_decoders_fit_the_budget_and_shapes(name):
+    kw = zoo.get_entry(name).model_kwargs
+    dec = FeatureDecoder(**kw)
+    assert sum(p.numel() for p in dec.parameters()) <= 1_000_000
+    feats = torch.randn(2, kw["in_channels"], 5, 7)
+    assert dec(feats).shape == (2, 3, 5 * kw["stride"], 7 * kw["stride"])
+
+
+def test_decoder_rejects_a_bad_stride():
+    with pytest.raises(ValueError, match="power of two"):
+        FeatureDecoder(40, stride=6)
+
+
+@pytest.mark.parametrize("name", FEATURE_NAMES)
+def test_pipeline_reconstructs_better_than_the_same_number_of_pixels(name, cat):
+    p = zoo.load(name)
+    out = p(cat)
+    assert out.image.shape == cat.shape and out.image.dtype == np.float32
+    assert 0.0 <= out.image.min() and out.image.max() <= 1.0
+    kw = p.entry.model_kwargs
+    assert out.features.shape == (kw["in_channels"], 224 // kw["stride"], 224 // kw["stride"])
+    reference = bicubic_reference(cat, equal_values_side(kw["in_channels"], kw["stride"]))
+    # A decoder that learned nothing (mid-grey, or noise) scores far below 15 dB on this photo.
+    assert metrics.psnr(cat, out.image) > 15.0
+    assert metrics.psnr(cat, out.image) > metrics.psnr(cat, reference) - 6.0
+
+
+def test_pipeline_keeps_any_size_and_mode(cat):
+    p = zoo.load("feature-recon")
+    odd = (cat[:101, :131] * 255).astype(np.uint8)
+    assert p(odd).image.shape == (101, 131, 3)
+    grey = cat[..., 0]
+    assert p(grey).image.shape == (224, 224, 3)
+    rgba = np.concatenate([cat, np.ones_like(cat[..., :1])], axis=-1)
+    assert np.allclose(p(rgba).image, p(cat).image, atol=1e-5)  # opaque alpha changes nothing
+    assert np.array_equal(p(cat).image, p(cat).image)  # deterministic
+
+
+def test_pipeline_refuses_bad_sizes_clearly():
+    p = zoo.load("feature-recon")
+    with pytest.raises(ValueError, match="1024 px"):
+        p(np.zeros((1100, 300, 3), np.float32))
+    with pytest.raises(ValueError, match="at least 8 px"):
+        p(np.zeros((4, 300, 3), np.float32))
+    with pytest.raises(ValueError):
+        p(np.zeros((10, 10, 5), np.float32))
+
+
+def test_feature_pca_picture():
+    feats = np.random.default_rng(0).standard_normal((40, 6, 9)).astype(np.float32)
+    pic = feature_pca_rgb(feats)
+    assert pic.shape == (6, 9, 3) and pic.min() >= 0 and pic.max() <= 1 and pic.std() > 0.05
+
+
+def test_equal_values_reference():
+    assert equal_values_side(3, 8) == 28  # 3 channels at stride 8 = a 28x28 RGB image
+    img = np.random.default_rng(0).random((224, 224, 3)).astype(np.float32)
+    assert bicubic_reference(img, 224).shape == img.shape
+
+
+@pytest.mark.parametrize("frame", [
+    np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8),  # a VGA webcam frame
+    np.random.default_rng(1).integers(0, 255, (240, 180), dtype=np.uint8),  # grey, portrait
+    np.random.default_rng(2).integers(0, 255, (300, 300, 4), dtype=np.uint8),  # RGBA
+    np.random.default_rng(3).integers(0, 255, (480, 640, 3), dtype=np.uint8)[:, ::-1],  # mirrored view
+])
+def test_webcam_handler_returns_a_reconstruction(frame):
+    from app.feature_tabs import webcam_frame
+
+    times: list = []
+    for _ in range(3):
+        recon, readout, times = webcam_frame(frame, "feature-recon", times)
+    assert recon.shape == (224, 224, 3) and recon.dtype == np.uint8
+    assert "FPS" in readout and "ms" in readout and len(times) == 3
+
+
+def test_webcam_handler_bad_depth_is_a_gradio_error():
+    import gradio as gr
+
+    from app.feature_tabs import webcam_frame
+
+    with pytest.raises(gr.Error, match="unknown depth"):
+        webcam_frame(np.zeros((64, 64, 3), np.uint8), "nope", [])
+    assert webcam_frame(None, "feature-recon", [])[0] is None  # no frame yet: nothing, no error
+
+
+def test_trainer_runs_a_few_steps(tmp_path):
+    from training.train import main as train_main
+
+    code = train_main(["feature-recon-s16", "--steps", "2", "--batch-size", "2", "--limit", "2", "--crop", "64",
+                       "--run-dir", str(tmp_path / "run"), "--out-dir", str(tmp_path / "out")])
+    assert code == 0 and (tmp_path / "out" / "model.safetensors").is_file()

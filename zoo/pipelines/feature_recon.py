@@ -1,0 +1,93 @@
+"""feature-recon: how much of an image do frozen ImageNet features still hold?
+
+A frozen `tf_efficientnet_lite0` encoder (ImageNet weights, see
+`zoo.models.efficientnet_encoder`) maps the image to its feature map at output
+stride 4, 8 or 16; a small trained decoder (the shipped weights) maps the features
+back to RGB. One entry per depth, so users can see information fade with depth.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import images
+from ..models.efficientnet_encoder import IMAGENET_MEAN, IMAGENET_STD, feature_encoder
+from ..models.feature_decoder import feature_decoder
+from ..registry import register_model
+from .base import Pipeline, RestorationResult
+
+MAX_SIDE = 1024  # the long side a call accepts; the encoder's activations grow with the area
+
+
+class FeatureReconPipeline(Pipeline):
+    task = "feature-reconstruction"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.stride = int(self.entry.model_kwargs["stride"])
+        # Both networks run channels-last: measurably faster convolutions on the CPU (training/benchmark.py).
+        self.encoder = feature_encoder(self.stride).to(self.device, memory_format=torch.channels_last)
+        self.model = self.model.to(memory_format=torch.channels_last)
+        self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
+        self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
+
+    def prepare(self, image: Any) -> np.ndarray:
+        """Any accepted input -> HxWx3 float32 RGB (grey repeated, alpha over white); size checked."""
+        rgb = images.to_rgb(image)
+        h, w = rgb.shape[:2]
+        if max(h, w) > MAX_SIDE:
+            raise ValueError(f"image is {w}x{h}; {self.name} takes images up to {MAX_SIDE} px on the long side. "
+                             f"Shrink it first, e.g. PIL's img.thumbnail(({MAX_SIDE}, {MAX_SIDE})).")
+        if min(h, w) < self.stride:
+            raise ValueError(f"image is {w}x{h}; it must be at least {self.stride} px on each side for stride {self.stride}")
+        return rgb
+
+    def corrupt(self, image: Any, seed: int | None = None) -> tuple[np.ndarray, None]:
+        """No damage: the 'corruption' is the encoder itself. Returns (image, None)."""
+        return self.prepare(image), None
+
+    def _padded(self, rgb: np.ndarray) -> tuple[torch.Tensor, int, int]:
+        """(H, W, 3) -> normalised (1, 3, H', W') channels-last, H' and W' padded (reflect) to a multiple of the stride."""
+        h, w = rgb.shape[:2]
+        x = (self._to_tensor(rgb) - self._mean) / self._std
+        ph, pw = -h % self.stride, -w % self.stride
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else "replicate")
+        return x.contiguous(memory_format=torch.channels_last), h, w
+
+    @torch.inference_mode()
+    def features(self, image: Any) -> np.ndarray:
+        """The frozen encoder's feature map: (C, H/stride, W/stride) float32."""
+        x, _, _ = self._padded(self.prepare(image))
+        return self.encoder(x)[0][0].float().cpu().numpy()
+
+    @torch.inference_mode()
+    def __call__(self, image: Any, mask: Any = None) -> RestorationResult:
+        # 1. any input -> RGB; 2. encode (stops at the needed stage); 3. decode; 4. crop the padding off.
+        x, h, w = self._padded(self.prepare(image))
+        feats = self.encoder(x)[0]  # (1, C, H'/s, W'/s)
+        out = self.model(feats)[..., :h, :w]  # (1, 3, H, W)
+        return RestorationResult(image=self._to_numpy(out), features=feats[0].float().cpu().numpy())
+
+
+def _register(name: str, stride: int, channels: int, width: int, blocks: int, summary: str) -> None:
+    register_model(
+        name,
+        task="feature-reconstruction",
+        summary=summary,
+        builder=feature_decoder,
+        model_kwargs=dict(in_channels=channels, stride=stride, width=width, blocks=blocks),
+        pipeline_cls=FeatureReconPipeline,
+        tags=("photos", "feature-inversion", "efficientnet", "webcam"),
+    )
+
+
+_register("feature-recon", 8, 40, 80, 3,
+          "Reconstructs a photo from frozen EfficientNet-Lite0 features at stride 8 (40 x H/8 x W/8)")
+_register("feature-recon-s4", 4, 24, 48, 3,
+          "Reconstructs a photo from frozen EfficientNet-Lite0 features at stride 4 (24 x H/4 x W/4)")
+_register("feature-recon-s16", 16, 112, 96, 3,
+          "Reconstructs a photo from frozen EfficientNet-Lite0 features at stride 16 (112 x H/16 x W/16)")
