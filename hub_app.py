@@ -35,7 +35,23 @@ def build_demo() -> gr.Blocks:
 
 demo = build_demo()
 
+
+def warm_up() -> None:
+    """Load every model once in the background, so the first visitor of a tab does not wait for
+    imports and weight checks (feature-recon's first load imports timm: several seconds)."""
+    import zoo
+    from app.common import pipeline
+
+    for name in zoo.list_models():
+        try:
+            pipeline(name)
+        except Exception:  # the tab reports a missing or broken model clearly when it is used
+            pass
+
 if __name__ == "__main__":
+    import threading
+
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     demo.queue(default_concurrency_limit=2).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=False
     )

@@ -128,7 +128,7 @@ def build_feature_tab() -> None:
                     feats = gr.Image(label="features (first 3 principal components)", type="numpy",
                                      interactive=False, height=260)
                 with gr.Row():
-                    recon = gr.Image(label="reconstruction", type="numpy", interactive=False, height=260)
+                    recon = gr.Image(label="reconstruction from the features", type="numpy", interactive=False, height=260)
                     reference = gr.Image(label="bicubic, same number of values", type="numpy",
                                          interactive=False, height=260)
                 table = gr.Markdown()
@@ -148,9 +148,13 @@ def build_webcam_tab() -> None:
         with gr.Row():
             camera = gr.Image(label="camera", sources=["webcam"], streaming=True, type="numpy",
                               webcam_options=gr.WebcamOptions(mirror=True))
-            live = gr.Image(label="reconstruction", type="numpy", interactive=False)
+            live = gr.Image(label="live reconstruction", type="numpy", interactive=False)
         readout = gr.Markdown("press Record to start")
         times = gr.State([])
+        # Stale frames are dropped at the source: Gradio's webcam takes a new frame only when the last
+        # one has been answered, so nothing queues up behind a slow frame. (trigger_mode="always_last"
+        # is not usable here: with gradio 6.31 it ends the stream after the first frame.)
+        # concurrency_id gives the stream its own worker pool, apart from the other tabs'.
         camera.stream(webcam_frame, [camera, depth, times], [live, readout, times], api_name="webcam",
-                      stream_every=every, time_limit=120, concurrency_limit=4, concurrency_id="webcam",
-                      trigger_mode="always_last", show_progress="hidden")
+                      stream_every=every, time_limit=90, concurrency_limit=4, concurrency_id="webcam",
+                      show_progress="hidden")

@@ -33,8 +33,12 @@ def test_demo_has_every_card_in_the_zoo_tab(app):
     labels = [b.label for b in app.demo.blocks.values() if isinstance(b, gr.Accordion)]
     for name in zoo.list_models():
         assert any(label.startswith(name) for label in labels), name
+    from app.feature_tabs import DEPTHS
+
     api_names = {d.api_name for d in app.demo.fns.values()}
-    assert set(zoo.list_models()) <= api_names  # every model has a tab named after it
+    depths = {value for _, value in DEPTHS}  # the feature-recon tab serves every depth (a selector)
+    assert "feature-recon" in api_names and depths == set(zoo.list_models("feature-recon*"))
+    assert set(zoo.list_models()) - depths <= api_names  # every other model has a tab named after it
 
 
 def test_tab_functions_directly(app):
@@ -100,3 +104,39 @@ def test_nca_tab_directly_and_through_the_client(app, client):
         assert anim.n_frames >= 9  # one frame per step, plus the damaged input
     result = client.predict(None, 7, 0.4, 10, 1, api_name="/nca-fmnist")
     assert len(result) == 6 and result[4]["label"] in zoo.load("nca-fmnist").class_names
+
+
+def test_feature_tab_directly_and_through_the_client(app, client, tmp_path):
+    from gradio_client import handle_file
+
+    from app import feature_tabs
+
+    original, feats, recon, reference, table = feature_tabs.run_feature_recon(None, "skimage:chelsea", "feature-recon-s16")
+    assert recon.shape == original.shape == reference.shape and recon.shape[-1] == 3
+    assert feats.shape == original.shape and "PSNR" in table and "bicubic" in table
+    rgba = (np.random.default_rng(0).random((700, 300, 4)) * 255).astype(np.uint8)  # tall, with alpha: shrunk to 512
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "tall.png")
+    result = client.predict(handle_file(str(tmp_path / "tall.png")), "skimage:chelsea", "feature-recon",
+                            api_name="/feature-recon")
+    assert Image.open(result[2]).size == (219, 512)
+    with pytest.raises(Exception) as err:
+        client.predict(None, "skimage:chelsea", "no-such-depth", api_name="/feature-recon")
+    assert "Traceback" not in str(err.value)
+
+
+BAD_CALLS = [  # (api_name, arguments, words the readable error must contain)
+    ("/mnist-denoise", (None, 99999, 0.5, 0), "greater than maximum value 999"),  # Gradio checks the slider
+    ("/mnist-masked", (None, 0, "drawn", 7, 0, None), "nothing is painted"),  # ours
+    ("/mnist-ae2d", (None, -5), "less than minimum value 0"),
+    ("/mnist-ae2d-decode", (100.0, 0.0), "greater than maximum value 30"),
+    ("/nca-fmnist", (None, 0, 0.4, 1000, 0), "greater than maximum value 60"),
+    ("/feature-recon", (None, "no-such-photo", "feature-recon"), "not in the list of choices"),
+]
+
+
+@pytest.mark.parametrize("api,args,words", BAD_CALLS, ids=[c[0] for c in BAD_CALLS])
+def test_every_endpoint_answers_bad_input_with_a_readable_error(client, api, args, words):
+    with pytest.raises(Exception) as err:
+        client.predict(*args, api_name=api)
+    message = str(err.value)
+    assert words in message and "Traceback" not in message, message

@@ -35,7 +35,8 @@ def page(hub_url):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(hub_url, wait_until="networkidle")
+        page.goto(hub_url, wait_until="load", timeout=120_000)
+        page.get_by_role("tab", name="Webcam").wait_for(timeout=60_000)  # the app has rendered
         yield page
         browser.close()
 
@@ -71,7 +72,7 @@ TABS = [
     ("MNIST · masked digits", "Restore", "mnist-masked", lambda page: _set_number(page, "seed", "7")),
     ("MNIST · denoising", "Denoise", "mnist-denoise", lambda page: _set_number(page, "seed", "7")),
     ("MNIST · 2-D autoencoder", "Encode", "decoded", lambda page: _set_number(page, "test digit #", "9")),
-    ("Feature reconstruction", "Reconstruct", "reconstruction",
+    ("Feature reconstruction", "Reconstruct", "reconstruction from the features",
      lambda page: page.get_by_label("stride 16 (112 x 14 x 14)").check()),
 ]
 
@@ -88,11 +89,11 @@ def test_webcam_streams_reconstructions_with_a_live_fps_readout(page):
     """Chromium's fake camera (a moving test pattern) streams into the tab; frames and the readout must update."""
     page.get_by_role("tab", name="Webcam").click()
     page.get_by_text("Click to Access Webcam").click()
-    page.get_by_role("button", name="Record").click()
+    page.locator("button:visible", has_text="Record").click()  # its aria-label is "capture photo"
     readout = page.locator("div.prose:has-text('FPS received')").first
     readout.wait_for(state="visible", timeout=60_000)
     first_text = readout.inner_text()
-    frame = page.locator("div.block:has(label:has-text('reconstruction')) img").last
+    frame = _image(page, "live reconstruction")
     frame.wait_for(state="visible", timeout=30_000)
     first_src = frame.get_attribute("src")
     page.wait_for_function("([el, old]) => el.innerText !== old", arg=[readout.element_handle(), first_text],
@@ -100,7 +101,7 @@ def test_webcam_streams_reconstructions_with_a_live_fps_readout(page):
     page.wait_for_function("([el, old]) => el.getAttribute('src') !== old", arg=[frame.element_handle(), first_src],
                            timeout=30_000)
     assert "FPS" in readout.inner_text()
-    page.get_by_role("button", name="Stop").click()
+    page.locator("button:visible", has_text="Stop").click()
 
 
 def test_zoo_tab_lists_every_card(page):

@@ -67,3 +67,13 @@ def test_photo_split_holds_whole_photos_out():
     crops = data.random_crops(train, 8, 32, seed=0)
     assert crops.shape == (8, 32, 32, 3) and crops.min() >= 0 and crops.max() <= 1
     assert np.array_equal(crops, data.random_crops(train, 8, 32, seed=0))
+
+
+def test_zoomed_center_crops_are_views_at_several_scales():
+    from zoo.data import center_crop, zoomed_center_crops
+
+    photo = np.random.default_rng(0).random((300, 450, 3)).astype(np.float32)
+    crops, names = zoomed_center_crops({"p": photo}, 224, (224, 320, 448))
+    assert crops.shape == (3, 224, 224, 3) and names == ["p@224", "p@320", "p@448"]
+    assert np.array_equal(crops[0], center_crop(photo, 224))  # short side 224: the classic centre crop
+    assert not np.allclose(crops[0], crops[1]) and not np.allclose(crops[1], crops[2])  # zoomed in, not the same

@@ -79,7 +79,7 @@ class StreamWatcher:
                 page.goto(self.url, wait_until="networkidle")
                 page.get_by_role("tab", name="Webcam").click()
                 page.get_by_text("Click to Access Webcam").click()
-                page.get_by_role("button", name="Record").click()
+                page.locator("button:visible", has_text="Record").click()  # aria-label: "capture photo"
                 readout = page.locator("div.prose:has-text('FPS received')").first
                 readout.wait_for(state="visible", timeout=120_000)
                 self.ready.set()

@@ -243,18 +243,11 @@ def zoomed_center_crops(photos: dict[str, np.ndarray], size: int = 224,
     crops, names = [], []
     for name in sorted(photos):
         for side in short_sides:
-            crops.append(center_crop(center_crop_source(photos[name], side), size))
+            scaled = center_crop(photos[name], side)  # short side -> `side`, central side x side square
+            top = (side - size) // 2
+            crops.append(scaled[top : top + size, top : top + size])
             names.append(f"{name}@{side}")
     return np.stack(crops), names
-
-
-def center_crop_source(img: np.ndarray, short_side: int) -> np.ndarray:
-    """The photo resized so its short side is `short_side` (aspect kept)."""
-    from .images import resize
-
-    h, w = img.shape[:2]
-    scale = short_side / min(h, w)
-    return resize(img, max(short_side, int(round(h * scale))), max(short_side, int(round(w * scale))))
 
 
 def random_crops(photos: dict[str, np.ndarray], n: int, size: int, seed: int = 0, scales=(1.0, 0.5, 0.25),
