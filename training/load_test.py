@@ -76,7 +76,7 @@ class StreamWatcher:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(self.url, wait_until="networkidle")
+                page.goto(self.url, wait_until="load", timeout=120_000)
                 page.get_by_role("tab", name="Webcam").click()
                 page.get_by_text("Click to Access Webcam").click()
                 page.locator("button:visible", has_text="Record").click()  # aria-label: "capture photo"
