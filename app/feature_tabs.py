@@ -9,7 +9,6 @@ speed was measured at.
 from __future__ import annotations
 
 import functools
-import math
 import time
 from collections import deque
 
@@ -17,7 +16,7 @@ import gradio as gr
 import numpy as np
 
 import zoo
-from zoo import data, images, metrics
+from zoo import baselines, data, images
 from zoo.cards import card_metrics
 from zoo.plots import feature_pca_rgb
 
@@ -51,14 +50,6 @@ def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
     return images.resize(img, max(1, round(h * s)), max(1, round(w * s)))
 
 
-def _bicubic_same_values(img: np.ndarray, channels: int, stride: int) -> np.ndarray:
-    """The image shrunk to as many numbers as the feature map holds, then bicubic back up."""
-    h, w = img.shape[:2]
-    s = math.sqrt(channels / 3) / stride
-    small = images.resize(img, max(1, round(h * s)), max(1, round(w * s)))
-    return images.resize(small, h, w)
-
-
 # ------------------------------------------------------------------ functions (also the API)
 @friendly
 def run_feature_recon(upload, sample_name, depth):
@@ -71,7 +62,7 @@ def run_feature_recon(upload, sample_name, depth):
         clean = _fit(images.to_rgb(upload), UPLOAD_MAX_SIDE)
     out = p(clean)
     kw = p.entry.model_kwargs
-    reference = _bicubic_same_values(clean, kw["in_channels"], kw["stride"])
+    reference = baselines.bicubic_same_values(clean, kw["in_channels"], kw["stride"])
     feats = images.resize(feature_pca_rgb(out.features), *clean.shape[:2]) if out.features.shape[1] > 1 else None
     c, fh, fw = out.features.shape
     table = metrics_table(clean, {f"{depth} ({c}x{fh}x{fw} features)": out.image,
@@ -94,11 +85,7 @@ def webcam_frame(frame, depth, times):
     if frame is None:
         return None, "waiting for the camera…", times
     t0 = time.perf_counter()
-    rgb = images.to_rgb(frame)
-    h, w = rgb.shape[:2]
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    square = images.resize(rgb[top : top + side, left : left + side], WEBCAM_SIZE, WEBCAM_SIZE)
+    square = data.center_crop(images.to_rgb(frame), WEBCAM_SIZE)  # (224, 224, 3): the frame's central square
     recon = pipeline(_check_depth(depth))(square).image
     now = time.perf_counter()
     times = deque(times or [], maxlen=FPS_WINDOW)

@@ -11,10 +11,10 @@ import shutil
 
 import pytest
 
+from training.load_test import CHROMIUM_FLAGS
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage",
-         "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]  # a synthetic camera
+FLAGS = CHROMIUM_FLAGS  # the same headless flags and fake camera as the load test
 
 pytestmark = pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium is not installed")
 

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 import zoo
-from training.eval_feature_recon import FEATURE_NAMES, bicubic_reference, equal_values_side
+from training.eval_feature_recon import FEATURE_NAMES, equal_values_side
 from zoo import metrics
+from zoo.baselines import bicubic_same_values
 from zoo.models.feature_decoder import FeatureDecoder
 from zoo.plots import feature_pca_rgb
 
@@ -81,7 +82,7 @@ def test_feature_pca_picture():
 def test_equal_values_reference():
     assert equal_values_side(3, 8) == 28  # 3 channels at stride 8 = a 28x28 RGB image
     img = np.random.default_rng(0).random((224, 224, 3)).astype(np.float32)
-    assert bicubic_reference(img, 224).shape == img.shape
+    assert bicubic_same_values(img, 3, 1).shape == img.shape  # 3 channels at stride 1: the image's own size
 
 
 @pytest.mark.parametrize("frame", [

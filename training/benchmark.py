@@ -34,7 +34,7 @@ from zoo import baselines, corruptions, data, metrics
 from zoo.pipelines.mnist_masked import mnist_damage
 
 from .eval_common import mean_metric, seed_for
-from .eval_feature_recon import FEATURE_NAMES, bicubic_reference, equal_values_side, test_images
+from .eval_feature_recon import FEATURE_NAMES, calls_per_second, equal_values_side, test_images
 from .eval_mnist import SOURCE_DENOISE, SOURCE_MASKED, TV_WEIGHTS, _best_param
 from .eval_nca import SOURCE_ACCURACY_AT_0_4
 
@@ -108,7 +108,7 @@ def feature_recon(name: str) -> Callable[[int], dict]:
         kw = p.entry.model_kwargs
         side = equal_values_side(kw["in_channels"], kw["stride"])
         outs, ms = _timed(lambda z: p(z).image, list(x))
-        ref, bms = _timed(lambda z: bicubic_reference(z, side), list(x))
+        ref, bms = _timed(lambda z: baselines.bicubic_same_values(z, kw["in_channels"], kw["stride"]), list(x))
         return {"task": name, "metric": f"PSNR dB from stride-{kw['stride']} features, 224x224", "model": mean_metric(metrics.psnr, x, outs),
                 "baseline_name": f"bicubic from {side}x{side}x3 (same number of values)", "baseline": mean_metric(metrics.psnr, x, ref),
                 "source": "not published", "model_ms": ms, "baseline_ms": bms, "n": len(x)}
@@ -120,7 +120,7 @@ TASKS = {"nca-fmnist": nca_fmnist, "mnist-masked": mnist_masked, "mnist-denoise"
          "mnist-ae2d": mnist_ae2d, **{name: feature_recon(name) for name in FEATURE_NAMES}}
 
 
-def webcam_fps(seconds: float = 5.0) -> dict:
+def webcam_fps(frames: int = 150) -> dict:
     """The webcam tab's handler on a 640x480 frame, as fast as it goes, against the encoder alone."""
     from app.feature_tabs import webcam_frame
 
@@ -128,18 +128,10 @@ def webcam_fps(seconds: float = 5.0) -> dict:
     p = zoo.load("feature-recon")
     x, _, _ = p._padded(np.random.default_rng(1).random((224, 224, 3), dtype=np.float32))
 
-    def rate(fn) -> float:
-        for _ in range(5):
-            fn()
-        count, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
-            fn()
-            count += 1
-        return count / (time.perf_counter() - t0)
-
     with torch.inference_mode():
-        encoder = rate(lambda: p.encoder(x))
-    return {"end_to_end_fps": rate(lambda: webcam_frame(frame, "feature-recon", [])), "encoder_only_fps": encoder}
+        encoder = calls_per_second(lambda: p.encoder(x), frames)
+    return {"end_to_end_fps": calls_per_second(lambda: webcam_frame(frame, "feature-recon", []), frames),
+            "encoder_only_fps": encoder}
 
 
 def load_times() -> dict[str, float]:
@@ -158,25 +150,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def hub_cold_start(timeout: float = 240.0) -> dict:
-    """Spawn `python hub_app.py`; seconds until its first answer (an mnist-denoise call), and its peak memory."""
+def start_hub(port: int, timeout: float = 240.0):
+    """Spawn `python hub_app.py` on `port`; returns (process, a connected gradio_client.Client)."""
     from gradio_client import Client
 
-    port = _free_port()
     env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "hub_app.py"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        if time.perf_counter() - t0 > timeout or proc.poll() is not None:
+            proc.terminate()
+            raise RuntimeError(f"the hub did not answer within {timeout:.0f} s (exit code {proc.poll()})")
+        try:
+            return proc, Client(f"http://127.0.0.1:{port}/", verbose=False)
+        except Exception:
+            time.sleep(0.25)
+
+
+def hub_cold_start() -> dict:
+    """Seconds from spawning `python hub_app.py` to its first answer (an mnist-denoise call), and its peak memory."""
+    t0 = time.perf_counter()
+    proc, client = start_hub(_free_port())
     try:
-        while True:
-            if time.perf_counter() - t0 > timeout or proc.poll() is not None:
-                raise RuntimeError(f"the hub did not answer within {timeout:.0f} s (exit code {proc.poll()})")
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                client.predict(None, 0, 0.5, 0, api_name="/mnist-denoise")
-                break
-            except Exception:
-                time.sleep(0.25)
+        client.predict(None, 0, 0.5, 0, api_name="/mnist-denoise")
         first = time.perf_counter() - t0
         for api, args in (("/nca-fmnist", (None, 0, 0.4, 20, 0)), ("/feature-recon", (None, data.HELDOUT_PHOTOS[0], "feature-recon")),
                           ("/mnist-masked", (None, 0, "vertical", 7, 0, None))):

@@ -9,14 +9,13 @@ Speed: frames per second at 224x224, batch 1, encoder+decoder and encoder alone.
 """
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 import torch
 
 import zoo
-from zoo import data, images, metrics
+from zoo import baselines, data, metrics
 from zoo.cards import EvalReport, Metric
 
 from .eval_common import CHECK_N, markdown_table, mean_metric, round_check
@@ -32,29 +31,25 @@ def test_images(data_path: str | None = None, limit: int | None = None) -> tuple
 
 def equal_values_side(channels: int, stride: int, size: int = SIZE) -> int:
     """Side of the RGB image holding as many numbers as the (channels, size/stride, size/stride) feature map."""
-    return int(round(size / stride * math.sqrt(channels / 3)))
+    return round(size * baselines.same_values_scale(channels, stride))
 
 
-def bicubic_reference(img: np.ndarray, side: int) -> np.ndarray:
-    """Downscale (box) to side x side, bicubic back up: what the same number of pixels keeps."""
-    return images.resize(images.resize(img, side, side), *img.shape[:2])
+def calls_per_second(fn, frames: int = 30, warmup: int = 5) -> float:
+    """How often `fn()` runs per second, timed over `frames` calls after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    t0 = time.perf_counter()
+    for _ in range(frames):
+        fn()
+    return frames / (time.perf_counter() - t0)
 
 
 @torch.inference_mode()
-def frames_per_second(p, frames: int = 30, warmup: int = 5) -> tuple[float, float]:
+def frames_per_second(p, frames: int = 30) -> tuple[float, float]:
     """(end-to-end FPS of p(image), encoder-only FPS) at 224x224 RGB, batch 1, on p's device."""
     img = np.random.default_rng(0).random((SIZE, SIZE, 3), dtype=np.float32)
     x, _, _ = p._padded(img)
-
-    def rate(fn) -> float:
-        for _ in range(warmup):
-            fn()
-        t0 = time.perf_counter()
-        for _ in range(frames):
-            fn()
-        return frames / (time.perf_counter() - t0)
-
-    return rate(lambda: p(img)), rate(lambda: p.encoder(x))
+    return calls_per_second(lambda: p(img), frames), calls_per_second(lambda: p.encoder(x), frames)
 
 
 def evaluate(name: str, limit: int | None = None, data_path: str | None = None) -> EvalReport:
@@ -63,7 +58,7 @@ def evaluate(name: str, limit: int | None = None, data_path: str | None = None) 
     kw = p.entry.model_kwargs
     side = equal_values_side(kw["in_channels"], kw["stride"])
     recon = np.stack([p(img).image for img in x])
-    bicubic = np.stack([bicubic_reference(img, side) for img in x])
+    bicubic = np.stack([baselines.bicubic_same_values(img, kw["in_channels"], kw["stride"]) for img in x])
     psnr, ssim = mean_metric(metrics.psnr, x, recon), mean_metric(metrics.ssim, x, recon)
     n = min(CHECK_N, len(x))
     check = {"n": n, "metrics": round_check({"psnr": mean_metric(metrics.psnr, x[:n], recon[:n]),
@@ -79,7 +74,6 @@ def evaluate(name: str, limit: int | None = None, data_path: str | None = None) 
               f"The feature map holds {values:,} numbers, {values / (SIZE * SIZE * 3):.2f}x the image's {SIZE * SIZE * 3:,}.")
     found = [Metric("psnr", "PSNR", psnr), Metric("ssim", "SSIM", ssim)]
     if not limit:
-        torch.set_num_threads(max(1, torch.get_num_threads()))
         fps, enc_fps = frames_per_second(p)
         table += (f"\n\nSpeed at 224x224, batch 1, CPU ({torch.get_num_threads()} threads): "
                   f"encoder+decoder **{fps:.1f} FPS** ({1000 / fps:.1f} ms), encoder alone {enc_fps:.1f} FPS.")

@@ -16,18 +16,15 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
 from zoo.data import HELDOUT_PHOTOS
 
-from .benchmark import ROOT, _free_port
+from .benchmark import ROOT, _free_port, start_hub
 
 MARGIN = 0.5  # the stream must keep at least half its unloaded frame rate
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -41,23 +38,6 @@ CALLS = [  # (api_name, arguments): one of each task tab, cycled
     ("/nca-fmnist", (None, 5, 0.4, 20, 0)),
     ("/feature-recon", (None, HELDOUT_PHOTOS[1], "feature-recon")),
 ]
-
-
-def _start_hub(port: int) -> subprocess.Popen:
-    from gradio_client import Client
-
-    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
-    proc = subprocess.Popen([sys.executable, "hub_app.py"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    t0 = time.time()
-    while time.time() - t0 < 240:
-        try:
-            Client(f"http://127.0.0.1:{port}/", verbose=False)
-            return proc
-        except Exception:
-            time.sleep(0.5)
-    proc.terminate()
-    raise RuntimeError("the hub did not start within 240 s")
 
 
 class StreamWatcher:
@@ -103,7 +83,7 @@ def run(calls: int, concurrency: int, warmup: float) -> str:
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
-    hub = _start_hub(port)
+    hub, _ = start_hub(port)
     watcher = StreamWatcher(url)
     try:
         watcher.thread.start()
@@ -139,7 +119,7 @@ def run(calls: int, concurrency: int, warmup: float) -> str:
     latencies = np.array([r[1] for r in results])
     errors = [r for r in results if r[2]]
     kept = load_fps / idle_fps if idle_fps else float("nan")
-    lines = [f"# Hub load test", "",
+    lines = ["# Hub load test", "",
              f"{calls} gradio_client calls across {len(CALLS)} endpoints, {concurrency} at a time, while one webcam "
              f"stream ran (Chromium fake camera), in {t_end - t_load:.1f} s.", "",
              "| errors | p50 latency (s) | p95 latency (s) | max (s) | webcam FPS idle | webcam FPS under load | kept |",

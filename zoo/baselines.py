@@ -2,9 +2,12 @@
 
 Inpainting: OpenCV Telea and Navier-Stokes, scikit-image biharmonic.
 Denoising:  scikit-image non-local means and total-variation (Chambolle).
+Feature reconstruction: bicubic upsampling from as many numbers as the feature map holds.
 All take and return float32 images in [0,1] (HxW or HxWx3); masks are (H, W) bool, True = missing.
 """
 from __future__ import annotations
+
+import math
 
 import cv2
 import numpy as np
@@ -59,3 +62,17 @@ def denoise_nlm(img: np.ndarray, h: float = 0.3, sigma: float = 0.0) -> np.ndarr
 
 
 INPAINTERS = {"telea": inpaint_telea, "navier-stokes": inpaint_ns, "biharmonic": inpaint_biharmonic_}
+
+
+def same_values_scale(channels: int, stride: int) -> float:
+    """Linear scale at which an RGB image holds as many numbers as a (channels, H/stride, W/stride) feature map."""
+    return math.sqrt(channels / 3) / stride
+
+
+def bicubic_same_values(img: np.ndarray, channels: int, stride: int) -> np.ndarray:
+    """The feature-recon reference: the image box-shrunk to as many numbers as the feature map, bicubic back up."""
+    from .images import resize
+
+    h, w = img.shape[:2]
+    s = same_values_scale(channels, stride)
+    return resize(resize(img, max(1, round(h * s)), max(1, round(w * s))), h, w)
