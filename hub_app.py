@@ -51,7 +51,14 @@ def warm_up() -> None:
 if __name__ == "__main__":
     import threading
 
+    import torch
+
+    # One thread per computation: with two OpenMP threads on a 2-core machine, anything else running
+    # (a second request, the visitor's own browser in a local test) stalls every parallel region;
+    # measured with the webcam tab: model latency 96-509 ms with 2 threads, 94-106 ms with 1.
+    torch.set_num_threads(int(os.environ.get("ZOO_HUB_THREADS", "1")))
+
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
-    demo.queue(default_concurrency_limit=2).launch(
+    demo.queue(default_concurrency_limit=1).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=False
     )

@@ -10,6 +10,11 @@ import numpy as np
 import zoo
 from zoo import images, metrics
 
+from . import gradio_cache
+from .compute_gate import GATE
+
+gradio_cache.install()  # identical outputs served at once must not truncate each other's files
+
 ERRORS = (ValueError, zoo.WeightsError, FileNotFoundError)
 
 
@@ -19,13 +24,23 @@ def pipeline(name: str) -> zoo.Pipeline:
     return zoo.load(name)
 
 
-def friendly(fn: Callable) -> Callable:
-    """Turn the zoo's clear errors into gr.Error messages; never show a traceback in the UI."""
+def let_live_frames_through() -> None:
+    """Call between the stages of a long handler: a waiting webcam frame runs first (app.compute_gate)."""
+    GATE.checkpoint()
+
+
+def friendly(fn: Callable | None = None, *, urgent: bool = False) -> Callable:
+    """Decorate a tab's handler: the zoo's clear errors become gr.Error messages (never a traceback
+    in the UI), and the work runs through the hub's compute gate (one computation at a time;
+    `urgent=True` for live frames, which take turns with everything else)."""
+    if fn is None:
+        return functools.partial(friendly, urgent=urgent)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with GATE.hold(urgent=urgent):
+                return fn(*args, **kwargs)
         except gr.Error:
             raise
         except ERRORS as exc:

@@ -14,13 +14,14 @@ from collections import deque
 
 import gradio as gr
 import numpy as np
+from PIL import Image
 
 import zoo
 from zoo import baselines, data, images
 from zoo.cards import card_metrics
 from zoo.plots import feature_pca_rgb
 
-from .common import friendly, metrics_table, pipeline
+from .common import friendly, let_live_frames_through, metrics_table, pipeline
 
 DEPTHS = [("stride 4 (24 x 56 x 56 at 224 px)", "feature-recon-s4"),
           ("stride 8 (40 x 28 x 28), the default", "feature-recon"),
@@ -28,6 +29,9 @@ DEPTHS = [("stride 4 (24 x 56 x 56 at 224 px)", "feature-recon-s4"),
 UPLOAD_MAX_SIDE = 512
 WEBCAM_SIZE = 224
 FPS_WINDOW = 10  # frames averaged in the live FPS readout
+# Ask the browser for a small capture: the model sees 224x224 anyway, and Gradio's default (ideal
+# 1920x1440) makes every frame a large JPEG to encode in the browser, send and decode on the server.
+CAMERA_CONSTRAINTS = {"video": {"width": {"ideal": 320}, "height": {"ideal": 240}}}
 
 
 def _check_depth(name: str) -> str:
@@ -61,9 +65,11 @@ def run_feature_recon(upload, sample_name, depth):
     else:
         clean = _fit(images.to_rgb(upload), UPLOAD_MAX_SIDE)
     out = p(clean)
+    let_live_frames_through()
     kw = p.entry.model_kwargs
     reference = baselines.bicubic_same_values(clean, kw["in_channels"], kw["stride"])
     feats = images.resize(feature_pca_rgb(out.features), *clean.shape[:2]) if out.features.shape[1] > 1 else None
+    let_live_frames_through()
     c, fh, fw = out.features.shape
     table = metrics_table(clean, {f"{depth} ({c}x{fh}x{fw} features)": out.image,
                                   "bicubic from the same number of values": reference})
@@ -79,13 +85,31 @@ def _stream_every() -> float:
     return round(max(0.05, 1.2 / fps), 3) if fps else 0.1
 
 
-@friendly
+def webcam_square(frame) -> np.ndarray:
+    """A camera frame -> its central square at WEBCAM_SIZE x WEBCAM_SIZE, float32 RGB in [0,1].
+
+    Frames from the browser are HxWx3 uint8: they are cropped first and resized once in uint8
+    (about 4x less work than converting and resizing the whole 640x480 frame). Any other
+    accepted image (grey, RGBA, float) takes the general path (the same picture, up to a sub-pixel shift).
+    """
+    arr = np.asarray(frame) if isinstance(frame, np.ndarray) else None
+    if arr is not None and arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] == 3 and min(arr.shape[:2]) > 0:
+        h, w = arr.shape[:2]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        square = Image.fromarray(np.ascontiguousarray(arr[top : top + side, left : left + side]))
+        method = Image.Resampling.BOX if side > WEBCAM_SIZE else Image.Resampling.BICUBIC
+        return np.asarray(square.resize((WEBCAM_SIZE, WEBCAM_SIZE), method), dtype=np.float32) / 255.0
+    return data.center_crop(images.to_rgb(frame), WEBCAM_SIZE)
+
+
+@friendly(urgent=True)
 def webcam_frame(frame, depth, times):
     """One webcam frame -> (224x224 reconstruction, readout, per-viewer frame times)."""
     if frame is None:
         return None, "waiting for the camera…", times
     t0 = time.perf_counter()
-    square = data.center_crop(images.to_rgb(frame), WEBCAM_SIZE)  # (224, 224, 3): the frame's central square
+    square = webcam_square(frame)  # (224, 224, 3): the frame's central square
     recon = pipeline(_check_depth(depth))(square).image
     now = time.perf_counter()
     times = deque(times or [], maxlen=FPS_WINDOW)
@@ -134,8 +158,9 @@ def build_webcam_tab() -> None:
         depth = gr.Radio(DEPTHS, value="feature-recon", label="feature depth")
         with gr.Row():
             camera = gr.Image(label="camera", sources=["webcam"], streaming=True, type="numpy",
-                              webcam_options=gr.WebcamOptions(mirror=True))
-            live = gr.Image(label="live reconstruction", type="numpy", interactive=False)
+                              webcam_options=gr.WebcamOptions(mirror=True, constraints=CAMERA_CONSTRAINTS))
+            # JPEG: several times faster to encode than Gradio's default WebP, for every frame.
+            live = gr.Image(label="live reconstruction", type="numpy", interactive=False, format="jpeg")
         readout = gr.Markdown("press Record to start")
         times = gr.State([])
         # Stale frames are dropped at the source: Gradio's webcam takes a new frame only when the last
