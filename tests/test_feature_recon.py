@@ -117,3 +117,19 @@ def test_trainer_runs_a_few_steps(tmp_path):
     code = train_main(["feature-recon-s16", "--steps", "2", "--batch-size", "2", "--limit", "2", "--crop", "64",
                        "--run-dir", str(tmp_path / "run"), "--out-dir", str(tmp_path / "out")])
     assert code == 0 and (tmp_path / "out" / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("shape", [(480, 640), (240, 320), (300, 200), (100, 100)])
+def test_webcam_square_fast_path_shows_the_same_picture(shape):
+    """uint8 camera frames are cropped before resizing; the result matches the general path."""
+    from PIL import Image
+    from skimage import data as skdata
+
+    from app.feature_tabs import WEBCAM_SIZE, webcam_square
+    from zoo import data, images
+
+    frame = np.asarray(Image.fromarray(skdata.coffee()).resize(shape[::-1]))  # (H, W, 3) uint8
+    fast, general = webcam_square(frame), data.center_crop(images.to_rgb(frame), WEBCAM_SIZE)
+    assert fast.shape == general.shape == (WEBCAM_SIZE, WEBCAM_SIZE, 3) and fast.dtype == np.float32
+    assert 0.0 <= fast.min() and fast.max() <= 1.0
+    assert np.abs(fast - general).mean() < 0.02  # a sub-pixel shift at most
