@@ -26,8 +26,8 @@ from zoo.registry import get_entry
 from .common import RUNS_DIR, TrainConfig, train_loop
 
 DEFAULTS = {"nca-fmnist": TrainConfig(steps=2000, batch_size=32, lr=2e-3, ckpt_every=100)}
-CLASSIFIER_DEFAULT_STEPS = 2000
-FINETUNE_DEFAULT_STEPS = 1000
+CLASSIFIER_DEFAULT_STEPS = 6000
+FINETUNE_DEFAULT_STEPS = 1500
 CLASSIFIER_BATCH = 128
 REPAIR_BANK_SIZE = 8000
 
