@@ -17,7 +17,7 @@ from . import masks as M
 from .common import TrainConfig, train_loop
 
 DEFAULTS = {
-    "mnist-denoise": TrainConfig(steps=3000, batch_size=64, lr=2e-3),
+    "mnist-denoise": TrainConfig(steps=10000, batch_size=64, lr=2e-3),
     "mnist-masked": TrainConfig(steps=3000, batch_size=64, lr=2e-3),
     "mnist-ae2d": TrainConfig(steps=4000, batch_size=128, lr=2e-3),
 }
