@@ -58,16 +58,16 @@ def run_denoise(upload, sample_index, sigma, seed):
 
 
 @functools.lru_cache(maxsize=1)
-def _embedding() -> tuple[np.ndarray, np.ndarray]:
+def _embedding_plot():
+    """The test 5s and 7s encoded and drawn once; each call only marks its point."""
+    from zoo.plots import EmbeddingPlot
+
     x, y = mnist_test_digits((5, 7))
-    return pipeline("mnist-ae2d").encode_batch(x), y
+    return EmbeddingPlot(pipeline("mnist-ae2d").encode_batch(x), y)
 
 
 def _plot(point) -> np.ndarray:
-    from zoo.plots import embedding_figure
-
-    z, y = _embedding()
-    return embedding_figure(z, y, point=point)
+    return _embedding_plot().render(point)
 
 
 @friendly

@@ -1,4 +1,4 @@
-"""Pictures people would rather look at than read (matplotlib, headless Agg backend)."""
+"""Pictures people would rather look at than read (matplotlib, headless Agg canvas)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,28 +9,63 @@ import numpy as np
 def embedding_figure(z: np.ndarray, labels: np.ndarray, path: str | Path | None = None,
                      point: tuple[float, float] | None = None) -> np.ndarray:
     """Scatter of 2-D codes coloured by class; optional highlighted point. Returns an RGB uint8 array."""
-    import matplotlib
+    fig, _, _ = _draw_embedding(z, labels, point)
+    fig.canvas.draw()
+    rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    if path is not None:
+        fig.savefig(path)
+    return rgb
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 5), dpi=80)
+class EmbeddingPlot:
+    """`embedding_figure` for many points over the same codes: the scatter is drawn once and each
+    point is drawn over a saved copy of it (Agg blitting), a few milliseconds instead of ~80 ms
+    for a whole new figure. A point outside the drawn axes gets a whole new, rescaled figure.
+    Thread-safe (one lock around the shared figure).
+    """
+
+    def __init__(self, z: np.ndarray, labels: np.ndarray) -> None:
+        import threading
+
+        self._z, self._labels, self._lock = z, labels, threading.Lock()
+        # The marker starts at NaN: invisible, but present in the legend and the saved background.
+        self._fig, self._ax, self._marker = _draw_embedding(z, labels, (float("nan"), float("nan")))
+        self._fig.canvas.draw()
+        self._background = self._fig.canvas.copy_from_bbox(self._fig.bbox)
+
+    def render(self, point: tuple[float, float]) -> np.ndarray:
+        """The scatter with `point` marked: (H, W, 3) uint8."""
+        (x0, x1), (y0, y1) = sorted(self._ax.get_xlim()), sorted(self._ax.get_ylim())
+        if not (x0 <= point[0] <= x1 and y0 <= point[1] <= y1):
+            return embedding_figure(self._z, self._labels, point=point)
+        with self._lock:
+            canvas = self._fig.canvas
+            canvas.restore_region(self._background)
+            self._marker.set_offsets([point])
+            self._ax.draw_artist(self._marker)
+            return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def _draw_embedding(z: np.ndarray, labels: np.ndarray, point: tuple[float, float] | None):
+    """(figure, axes, point marker or None): the scatter of 2-D codes coloured by class."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5, 5), dpi=80)  # not pyplot: no global figure registry, safe off the main thread
+    FigureCanvasAgg(fig)  # headless raster canvas, whatever matplotlib's default backend is
+    ax = fig.add_subplot()
     for cls, colour in zip(sorted(set(labels.tolist())), ("tab:blue", "tab:orange", "tab:green", "tab:red")):
         sel = labels == cls
         ax.scatter(z[sel, 0], z[sel, 1], s=8, alpha=0.7, c=colour, label=f"digit {cls}")
+    marker = None
     if point is not None:
-        ax.scatter([point[0]], [point[1]], s=160, marker="X", c="black", label="decoded point")
+        marker = ax.scatter([point[0]], [point[1]], s=160, marker="X", c="black", label="decoded point")
     ax.set_xlabel("z1")
     ax.set_ylabel("z2")
     ax.legend(loc="best")
     ax.set_title("2-D codes of test digits")
     fig.tight_layout()
-    fig.canvas.draw()
-    rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    if path is not None:
-        fig.savefig(path)
-    plt.close(fig)
-    return rgb
+    return fig, ax, marker
 
 
 def feature_pca_rgb(features: np.ndarray) -> np.ndarray:
