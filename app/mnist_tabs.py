@@ -14,7 +14,7 @@ import numpy as np
 from zoo import baselines, metrics
 from zoo.pipelines.mnist_masked import DAMAGE_KINDS
 
-from .common import big, editor_mask, friendly, let_live_frames_through, metrics_table, mnist_test_digits, pick_input, pipeline
+from .common import big, editor_mask, friendly, metrics_table, mnist_test_digits, pick_input, pipeline
 
 TV_GRID = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6)
 
@@ -77,7 +77,6 @@ def run_ae2d(upload, sample_index):
     clean = p.prepare(pick_input(upload, _sample(sample_index, (5, 7))))
     z = p.encode(clean)
     recon = p(clean).image
-    let_live_frames_through()  # the plot below takes longer than the model
     return big(clean), big(recon), float(z[0]), float(z[1]), _plot((float(z[0]), float(z[1]))), \
         f"reconstruction MSE {metrics.mse(clean, recon):.4f}"
 
@@ -85,7 +84,6 @@ def run_ae2d(upload, sample_index):
 @friendly
 def decode_point(z1, z2):
     img = pipeline("mnist-ae2d").decode([float(z1), float(z2)])
-    let_live_frames_through()
     return big(img), _plot((float(z1), float(z2)))
 
 
