@@ -67,7 +67,6 @@ class StreamWatcher:
                     match = re.search(r"([\d.]+) FPS", readout.inner_text())
                     if match:
                         self.samples.append((time.time(), float(match.group(1))))
-                        self.last_text = readout.inner_text()
                     page.wait_for_timeout(500)
                 browser.close()
         except Exception as exc:  # reported, not raised in the thread
