@@ -69,3 +69,22 @@ def test_uploads_of_any_size_and_mode(nca):
     damaged, mask = nca.corrupt(photo, mask_ratio=0.3, seed=1)
     out = nca(damaged, mask=mask)
     assert out.image.shape == (28, 28) and damaged[0, 0] < 0.2  # inverted onto a dark background
+
+
+def test_automaton_is_stable_past_the_steps_it_is_run(nca):
+    """The hub's slider runs up to 60 steps: the repair must hold, not drift (an automaton
+    trained only with stochastic updates overshoots when every cell fires and loses dB)."""
+    import torch
+
+    from zoo.data import load_fashion_mnist
+
+    x = torch.from_numpy(load_fashion_mnist("test")[0][:64])[:, None]
+    known = (torch.from_numpy(np.random.default_rng(0).random(x.shape)) >= 0.4).float()
+
+    def psnr(steps):
+        out = nca.model.nca.repair(x * known, known, steps=steps)
+        return float((10 * torch.log10(1 / ((out - x) ** 2).flatten(1).mean(1))).mean())
+
+    at_20, at_60 = psnr(20), psnr(60)
+    assert at_20 > psnr(0) + 5  # it repairs at all
+    assert at_60 > at_20 - 1.0, (at_20, at_60)

@@ -38,7 +38,7 @@ def test_unknown_model_and_option_are_errors(tmp_path, capsys):
     assert "mnist-denoise" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name,extra", [("mnist-ae2d", []), ("nca-fmnist", ["--classifier-steps", "2", "--finetune-steps", "2"])])
+@pytest.mark.parametrize("name,extra", [("mnist-ae2d", []), ("nca-fmnist", ["--classifier-steps", "2", "--sync-steps", "2", "--finetune-steps", "2"])])
 def test_two_process_ddp_on_cpu(tmp_path, name, extra):
     env = dict(os.environ, ZOO_DDP_BACKEND="gloo", OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
