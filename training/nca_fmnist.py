@@ -31,12 +31,12 @@ from .common import RUNS_DIR, TrainConfig, train_loop
 
 DEFAULTS = {"nca-fmnist": TrainConfig(steps=2000, batch_size=32, lr=2e-3, ckpt_every=100)}
 CLASSIFIER_DEFAULT_STEPS = 6000
-FINETUNE_DEFAULT_STEPS = 1500
+FINETUNE_DEFAULT_STEPS = 3000
 SYNC_DEFAULT_STEPS = 3000
 SYNC_STEPS_RANGE = (16, 40)
 SYNC_LR = 1e-3
 CLASSIFIER_BATCH = 128
-REPAIR_BANK_SIZE = 8000
+REPAIR_BANK_SIZE = 24000
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
