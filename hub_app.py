@@ -37,16 +37,21 @@ demo = build_demo()
 
 
 def warm_up() -> None:
-    """Load every model once in the background, so the first visitor of a tab does not wait for
-    imports and weight checks (feature-recon's first load imports timm: several seconds)."""
+    """Load every model and the example photos once in the background, so the first visitor of a tab
+    does not wait for imports and weight checks (feature-recon's first load imports timm: several seconds)."""
     import zoo
     from app.common import pipeline
+    from app.feature_tabs import preload
 
     for name in zoo.list_models():
         try:
             pipeline(name)
         except Exception:  # the tab reports a missing or broken model clearly when it is used
             pass
+    try:
+        preload()
+    except Exception:  # the tab says what is missing when it is used
+        pass
 
 if __name__ == "__main__":
     import threading
