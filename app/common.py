@@ -11,7 +11,7 @@ import zoo
 from zoo import images, metrics
 
 from . import gradio_cache
-from .compute_gate import GATE
+from .compute_lanes import LANES
 
 gradio_cache.install()  # identical outputs served at once must not truncate each other's files
 
@@ -24,23 +24,18 @@ def pipeline(name: str) -> zoo.Pipeline:
     return zoo.load(name)
 
 
-def let_live_frames_through() -> None:
-    """Call between the stages of a long handler: a waiting webcam frame runs first (app.compute_gate)."""
-    GATE.checkpoint()
-
-
 def friendly(fn: Callable | None = None, *, urgent: bool = False) -> Callable:
     """Decorate a tab's handler: the zoo's clear errors become gr.Error messages (never a traceback
-    in the UI), and the work runs through the hub's compute gate (one computation at a time;
-    `urgent=True` for live frames, which take turns with everything else)."""
+    in the UI), and the work runs on one of the hub's compute lanes (app.compute_lanes): task
+    calls one at a time on a lower-priority background thread, `urgent=True` for live frames,
+    which run at normal priority so a busy hub does not stall the stream)."""
     if fn is None:
         return functools.partial(friendly, urgent=urgent)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            with GATE.hold(urgent=urgent):
-                return fn(*args, **kwargs)
+            return LANES.run(fn, *args, urgent=urgent, **kwargs)
         except gr.Error:
             raise
         except ERRORS as exc:

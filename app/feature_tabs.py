@@ -21,7 +21,7 @@ from zoo import baselines, data, images
 from zoo.cards import card_metrics
 from zoo.plots import feature_pca_rgb
 
-from .common import friendly, let_live_frames_through, metrics_table, pipeline
+from .common import friendly, metrics_table, pipeline
 
 DEPTHS = [("stride 4 (24 x 56 x 56 at 224 px)", "feature-recon-s4"),
           ("stride 8 (40 x 28 x 28), the default", "feature-recon"),
@@ -73,11 +73,9 @@ def run_feature_recon(upload, sample_name, depth):
     else:
         clean = _fit(images.to_rgb(upload), UPLOAD_MAX_SIDE)
     out = p(clean)
-    let_live_frames_through()
     kw = p.entry.model_kwargs
     reference = baselines.bicubic_same_values(clean, kw["in_channels"], kw["stride"])
     feats = images.resize(feature_pca_rgb(out.features), *clean.shape[:2]) if out.features.shape[1] > 1 else None
-    let_live_frames_through()
     c, fh, fw = out.features.shape
     table = metrics_table(clean, {f"{depth} ({c}x{fh}x{fw} features)": out.image,
                                   "bicubic from the same number of values": reference})

@@ -9,7 +9,7 @@ import numpy as np
 
 from zoo import baselines, metrics
 
-from .common import big, friendly, let_live_frames_through, pick_input, pipeline
+from .common import big, friendly, pick_input, pipeline
 
 
 @functools.lru_cache(maxsize=1)
@@ -46,7 +46,6 @@ def run_nca(upload, sample_index, mask_ratio, steps, seed, progress=gr.Progress(
     damaged, mask = p.corrupt(clean, mask_ratio=float(mask_ratio), seed=int(seed))
     progress(0.3, desc=f"running {int(steps)} NCA steps")
     out = p(damaged, mask=mask, steps=int(steps))
-    let_live_frames_through()
     progress(0.8, desc="biharmonic baseline")
     biharmonic = baselines.inpaint_biharmonic_(damaged, mask)
     probs = {name: float(v) for name, v in zip(p.class_names, out.probs)}
