@@ -7,9 +7,9 @@ saturated anyway (50 callers' HTTP handling, Gradio's per-session work, the brow
 scheduler then gives a webcam frame only a small share, and the stream stalls. The background
 lane's thread has a higher nice value, so whenever a live frame and a task call both want the
 CPU, the frame wins (CFS weights: nice 0 = 1024, nice 10 = 110), while a task call still gets the
-CPU whenever frames leave it idle. Measured with `python -m training.load_test` (3 runs, 50
-callers, same machine): the stream kept 71-79% of its idle frame rate in 5 runs with the
-background lane at nice 10; see README for the run with both lanes at equal priority.
+CPU whenever frames leave it idle. Measured with `python -m training.load_test --runs 5` (50
+callers, same machine): the stream kept 71-79% of its idle frame rate with the background
+lane at nice 10, and 35-42% with both lanes at equal priority (ZOO_HUB_BACKGROUND_NICE=0, 3 runs).
 
 Task calls run in arrival order on the one background thread (so two of them never compete for
 the CPU with each other); live frames take turns on their own lock.
