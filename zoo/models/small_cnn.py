@@ -1,4 +1,4 @@
-"""A small CNN classifier for 28x28 grey images (4 conv layers, ~0.3M parameters)."""
+"""A small CNN classifier for 28x28 grey images (4 conv layers; 0.47M parameters at width 32, 0.75M at 48)."""
 from __future__ import annotations
 
 import torch
