@@ -44,8 +44,8 @@ def _check_depth(name: str) -> str:
 def _samples() -> dict[str, np.ndarray]:
     """The held-out photos (never seen in training), shrunk to 448 px on the long side.
 
-    Reading them decodes every bundled photo (~3 s of CPU): the hub's warm-up calls `preload()`
-    so the first visitor (or a burst of callers) does not pay it while a webcam stream runs."""
+    Decoding them takes ~1 s of CPU: the hub's warm-up calls `preload()` so the first visitor
+    (or a burst of callers) does not pay it while a webcam stream runs."""
     return {name: _fit(img, 448) for name, img in sorted(data.photo_split("test").items())}
 
 
