@@ -28,7 +28,7 @@ def friendly(fn: Callable | None = None, *, urgent: bool = False) -> Callable:
     """Decorate a tab's handler: the zoo's clear errors become gr.Error messages (never a traceback
     in the UI), and the work runs on one of the hub's compute lanes (app.compute_lanes): task
     calls one at a time on a lower-priority background thread, `urgent=True` for live frames,
-    which run at normal priority so a busy hub does not stall the stream)."""
+    which run at normal priority so a busy hub does not stall the stream."""
     if fn is None:
         return functools.partial(friendly, urgent=urgent)
 
