@@ -32,15 +32,13 @@ def test_task_calls_run_one_at_a_time_in_arrival_order():
             inside[0] -= 1
         return i * 10
 
-    results = []
+    results, callers = [], []
     for i in range(5):  # submitted one after another from this thread's point of view
-        t = threading.Thread(target=lambda i=i: results.append(lanes.run(work, i)))
-        t.start()
+        callers.append(threading.Thread(target=lambda i=i: results.append(lanes.run(work, i))))
+        callers[-1].start()
         time.sleep(0.02)  # so the arrival order is the start order
-    for _ in range(200):
-        if len(results) == 5:
-            break
-        time.sleep(0.01)
+    for t in callers:
+        t.join(5)
     assert peak[0] == 1
     assert order == [0, 1, 2, 3, 4]
     assert sorted(results) == [0, 10, 20, 30, 40]

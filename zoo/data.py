@@ -196,8 +196,9 @@ def natural_photos(keep: Callable[[str], bool] = lambda name: True) -> dict[str,
 
         samples = load_sample_images()
         for fname, img in zip(samples.filenames, samples.images):
-            if keep(f"sklearn:{Path(fname).stem}"):
-                photos[f"sklearn:{Path(fname).stem}"] = img.astype(np.float32) / 255.0
+            name = f"sklearn:{Path(fname).stem}"
+            if keep(name):
+                photos[name] = img.astype(np.float32) / 255.0
     except ImportError:
         pass
     if keep("matplotlib:grace_hopper"):
