@@ -59,20 +59,31 @@ def mixed_masks(rng: np.random.Generator, n: int) -> np.ndarray:
     return out[rng.permutation(n)]
 
 
+def denoise_loss(images: torch.Tensor, batch_size: int, sigmas: tuple[float, float] = (0.1, 0.8), psnr_loss: bool = False):
+    """mnist-denoise's objective: noisy = clip(x + sigma * N(0,1), 0, 1), sigma ~ U(sigmas) per image.
+
+    The loss is the MSE of the denoised batch, or with `psnr_loss` the mean per-image
+    -PSNR (the evaluation averages PSNR per image; training.ablate_denoise compares both).
+    """
+
+    def loss_fn(net, rng):
+        x = sample(images, rng, batch_size)  # (B, 1, 28, 28)
+        sigma = torch.from_numpy(rng.uniform(*sigmas, size=(len(x), 1, 1, 1)).astype(np.float32))
+        noise = torch.from_numpy(rng.standard_normal(x.shape).astype(np.float32))
+        err = (net((x + sigma * noise).clamp(0, 1)) - x) ** 2
+        if psnr_loss:
+            return 10 * torch.log10(err.mean(dim=(1, 2, 3)) + 1e-5).mean()
+        return err.mean()
+
+    return loss_fn
+
+
 def build(name: str, cfg: TrainConfig):
     """Returns (model, loss_fn, data description) for one of the three MNIST entries."""
     entry = get_entry(name)
     model = entry.builder(**entry.model_kwargs)
     if name == "mnist-denoise":
-        images = training_digits(cfg)
-
-        def loss_fn(net, rng):
-            x = sample(images, rng, cfg.batch_size)
-            sigma = torch.from_numpy(rng.uniform(0.1, 0.8, size=(len(x), 1, 1, 1)).astype(np.float32))
-            noise = torch.from_numpy(rng.standard_normal(x.shape).astype(np.float32))
-            noisy = (x + sigma * noise).clamp(0, 1)
-            return F.mse_loss(net(noisy), x)
-
+        loss_fn = denoise_loss(training_digits(cfg), cfg.batch_size)
         return model, loss_fn, describe_data(cfg) + "; noise sigma drawn from U(0.1, 0.8) per image"
     if name == "mnist-masked":
         images = training_digits(cfg)
