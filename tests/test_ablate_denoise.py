@@ -38,7 +38,7 @@ def test_ablation_writes_its_report(tmp_path, monkeypatch):
     out = tmp_path / "ablation"
     assert ablate_denoise.main(["--steps", "2", "--n", "4", "--variants", "recipe,fixed-sigma", "--out", str(out)]) == 0
     results = json.loads(out.with_suffix(".json").read_text())
-    assert set(results) == {"shipped", "recipe", "fixed-sigma"}
+    assert set(results) == {"shipped", "shipped-on-train", "recipe", "fixed-sigma"}
     assert all(0 < r["psnr"] < 60 and 0 < r["ssim"] <= 1 for r in results.values())
     assert "| fixed-sigma |" in out.with_suffix(".md").read_text()
 
