@@ -1,13 +1,13 @@
 """Which lever moves mnist-denoise at sigma 0.5? Short training probes side by side.
 
-    python -m training.ablate_denoise                 # 4 probes x 1,500 steps, ~30 min on 2 CPU cores
+    python -m training.ablate_denoise                 # 4 probes x 1,500 steps, ~35 min on 2 CPU cores
     python -m training.ablate_denoise --steps 300 --n 100 --variants recipe,fixed-sigma
 
 Each probe trains the shipped recipe with one change (same seed, same batches, same
 step budget) and is scored with the card's protocol (clip(x + 0.5 N(0,1)), noise seed
 1000 + i) on the first --n test digits, beside the shipped weights on the same digits
 and on the first --n training digits (a gap between the two would mean overfitting).
-Probes checkpoint to runs/ablate-denoise/<variant> and resume when rerun. Results go to
+Probes checkpoint to runs/ablate-denoise/<variant>-<steps> and resume when rerun. Results go to
 reports/mnist-denoise-ablation.{md,json}; the card's Limitations quote them.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch
 
 import zoo
 from zoo import corruptions, data, metrics
-from zoo.models.unet import UNet
+from zoo.registry import get_entry
 
 from .common import RUNS_DIR, TrainConfig, train_loop
 from .eval_common import markdown_table, mean_metric, run_batched, seed_for
@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = TrainConfig(steps=args.steps, batch_size=shipped.batch_size, lr=shipped.lr,
                           run_dir=str(RUNS_DIR / "ablate-denoise" / f"{variant}-{args.steps}"))
         torch.manual_seed(cfg.seed)  # same initial weights for every probe of one width
-        model = UNet(1, 1, depth=2, **model_kwargs)
+        entry = get_entry("mnist-denoise")
+        model = entry.builder(**{**entry.model_kwargs, **model_kwargs})  # the shipped architecture, one kwarg changed
         model = train_loop(f"ablate {variant}", model, denoise_loss(training_digits(cfg), cfg.batch_size, **loss_kwargs), cfg)
         psnr, ssim = score(model, clean)
         results[variant] = {"psnr": psnr, "ssim": ssim, "steps": args.steps, "change": change,
