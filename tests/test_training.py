@@ -1,13 +1,15 @@
 """Training: a few steps on tiny data, resume equals an uninterrupted run, two-process DDP."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from safetensors.torch import load_file
+import torch
+from safetensors.torch import load_file, save_file
 
 from training.train import main as train_main
 
@@ -48,3 +50,27 @@ def test_two_process_ddp_on_cpu(tmp_path, name, extra):
     assert out.returncode == 0, out.stderr[-2000:]
     assert (tmp_path / "out" / "model.safetensors").is_file()
     assert "trained 3 steps" in out.stdout + out.stderr
+
+
+def test_init_starts_from_given_weights_and_records_them(tmp_path):
+    assert _train(tmp_path, "first", "a") == 0
+    start = tmp_path / "a" / "model.safetensors"
+    assert _train(tmp_path, "second", "b", "--init", str(start), "--lr", "1e-9") == 0
+    a, b = load_file(str(start)), load_file(str(tmp_path / "b" / "model.safetensors"))
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)  # a 1e-9 learning rate barely moves them
+    assert _train(tmp_path, "third", "c", "--lr", "1e-9") == 0  # without --init: a random start
+    c = load_file(str(tmp_path / "c" / "model.safetensors"))
+    assert not all(torch.allclose(a[k], c[k], atol=1e-6) for k in a)
+    from zoo.hub import sha256_file
+
+    recorded = json.loads((tmp_path / "b" / "config.json").read_text())["init"]
+    assert recorded == {"file": "model.safetensors", "sha256": sha256_file(start)}
+
+
+def test_init_with_wrong_or_missing_weights_is_a_clear_error(tmp_path):
+    wrong = tmp_path / "wrong.safetensors"
+    save_file({"w": torch.zeros(3)}, str(wrong))
+    with pytest.raises(ValueError, match="do not fit mnist-ae2d"):
+        _train(tmp_path, "w", "w", "--init", str(wrong))
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        _train(tmp_path, "m", "m", "--init", str(tmp_path / "missing.safetensors"))

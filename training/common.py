@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 import torch.distributed as dist
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from zoo.hub import file_record
@@ -50,6 +50,7 @@ class TrainConfig:
     limit: int | None = None  # use only the first N training images (smoke tests)
     stop_at: int | None = None  # checkpoint and exit at this step (split a long run across sessions)
     run_dir: str | None = None  # checkpoint folder; default runs/<name>
+    init: str | None = None  # start from the weights in this safetensors file (fine-tuning) instead of a random init
 
 
 def add_common_args(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
@@ -65,12 +66,14 @@ def add_common_args(parser: argparse.ArgumentParser, defaults: TrainConfig) -> N
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training images")
     parser.add_argument("--stop-at", type=int, default=None, help="checkpoint and exit at this step; rerun to resume")
     parser.add_argument("--run-dir", default=None, help="checkpoint folder (default runs/<name>)")
+    parser.add_argument("--init", default=None, metavar="SAFETENSORS",
+                        help="start from these weights (e.g. the shipped ones) instead of a random init; a checkpoint to resume wins")
 
 
 def config_from_args(args: argparse.Namespace, defaults: TrainConfig) -> TrainConfig:
     cfg = TrainConfig(**{k: getattr(defaults, k) for k in TrainConfig.__dataclass_fields__})
     for key in ("steps", "batch_size", "lr", "seed", "ckpt_every", "device", "data", "fresh", "out_dir", "limit",
-                "stop_at", "run_dir"):
+                "stop_at", "run_dir", "init"):
         setattr(cfg, key, getattr(args, key))
     return cfg
 
@@ -106,6 +109,16 @@ def train_loop(
     ckpt_path = run_dir / "checkpoint.pt"
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start = 0
+    if cfg.init and not (ckpt_path.exists() and not cfg.fresh):
+        if not Path(cfg.init).is_file():
+            raise FileNotFoundError(f"--init {cfg.init}: no such file (give a .safetensors file, e.g. zoo/weights/{name}/model.safetensors)")
+        try:  # strict: weights of another architecture are an error, not a partial load
+            model.load_state_dict(load_file(cfg.init, device=str(device)))
+        except (RuntimeError, OSError, ValueError) as e:
+            detail = " ".join(str(e).split())[:300]
+            raise ValueError(f"--init {cfg.init}: these weights do not fit {name}: {detail}") from e
+        if rank == 0:
+            print(f"[{name}] starting from the weights in {cfg.init}")
     if ckpt_path.exists() and not cfg.fresh:
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
@@ -168,6 +181,8 @@ def export_weights(name: str, model: torch.nn.Module, cfg: TrainConfig, data_des
         return out
     entry = get_entry(name)
     out.mkdir(parents=True, exist_ok=True)
+    # Hash the starting weights before saving: they may be the very file about to be replaced.
+    init_record = {"init": {"file": Path(cfg.init).name, "sha256": file_record(Path(cfg.init)).sha256}} if cfg.init else {}
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     # One metadata key only: a multi-key metadata map is written in hash order, so the bytes (and the
     # sha256 in the manifest) would change from run to run.
@@ -178,6 +193,7 @@ def export_weights(name: str, model: torch.nn.Module, cfg: TrainConfig, data_des
         "model_kwargs": entry.model_kwargs,
         "data": data_description,
         "training": {k: getattr(cfg, k) for k in ("steps", "batch_size", "lr", "seed", "limit")},
+        **init_record,
         **(extra or {}),
     }
     (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
