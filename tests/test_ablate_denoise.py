@@ -18,7 +18,7 @@ class _Echo(torch.nn.Module):
         return x
 
 
-def test_psnr_loss_is_minus_the_mean_per_image_psnr():
+def test_psnr_loss_is_a_negative_mean_of_per_image_psnr():
     images = torch.rand(16, 1, 28, 28)
     rng = lambda: np.random.default_rng(3)  # noqa: E731 - the same batch and noise for both losses
     mse = denoise_loss(images, 8)(_Echo(), rng()).item()

@@ -20,26 +20,26 @@ import numpy as np
 import torch
 
 import zoo
-from zoo import corruptions, data, metrics
+from zoo import data, metrics
 from zoo.registry import get_entry
 
 from .common import RUNS_DIR, TrainConfig, train_loop
-from .eval_common import markdown_table, mean_metric, run_batched, seed_for
+from .eval_common import markdown_table, mean_metric, run_batched
+from .eval_mnist import noisy_digits
 from .mnist_family import DEFAULTS, denoise_loss, training_digits
 
-# variant -> (what changes, U-Net kwargs, denoise_loss kwargs)
+# variant -> (what changes, U-Net kwargs over the shipped ones, denoise_loss kwargs)
 VARIANTS = {
-    "recipe": ("the shipped recipe: base 32, sigma ~ U(0.1, 0.8), MSE", {"base_channels": 32}, {}),
-    "fixed-sigma": ("noise sigma fixed at 0.5 (the protocol's)", {"base_channels": 32}, {"sigmas": (0.5, 0.5)}),
+    "recipe": ("the shipped recipe: base 32, sigma ~ U(0.1, 0.8), MSE", {}, {}),
+    "fixed-sigma": ("noise sigma fixed at 0.5 (the protocol's)", {}, {"sigmas": (0.5, 0.5)}),
     "wide": ("U-Net base 48 (2.2x the parameters)", {"base_channels": 48}, {}),
-    "psnr-loss": ("loss = mean per-image -PSNR instead of MSE", {"base_channels": 32}, {"psnr_loss": True}),
+    "psnr-loss": ("loss = mean per-image -PSNR instead of MSE", {}, {"psnr_loss": True}),
 }
 REPORT = Path("reports/mnist-denoise-ablation")
 
 
-def score(model: torch.nn.Module, clean: np.ndarray) -> tuple[float, float]:
-    """Mean PSNR and SSIM at sigma 0.5 with the card's noise seeds; clean: (N, 28, 28)."""
-    noisy = np.stack([corruptions.gaussian_noise(img, 0.5, seed_for(i))[0] for i, img in enumerate(clean)])
+def score(model: torch.nn.Module, clean: np.ndarray, noisy: np.ndarray) -> tuple[float, float]:
+    """Mean PSNR and SSIM of the denoised `noisy` against `clean`, both (N, 28, 28)."""
     out = run_batched(model.eval(), noisy[:, None])[:, 0]
     return mean_metric(metrics.psnr, clean, out), mean_metric(metrics.ssim, clean, out)
 
@@ -57,22 +57,25 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     clean, _ = data.load_mnist("test")
     clean = clean[: args.n]
+    noisy = noisy_digits(clean, 0.5)  # the card's noise seeds, shared by every row
     seen, _ = data.load_mnist("train")
+    seen = seen[: args.n]
     shipped, net = DEFAULTS["mnist-denoise"], zoo.load("mnist-denoise").model
     results = {  # the shipped weights on test digits and on as many of the digits they were trained on (overfitting?)
-        "shipped": dict(zip(("psnr", "ssim"), score(net, clean)), steps=shipped.steps, change="the shipped weights"),
-        "shipped-on-train": dict(zip(("psnr", "ssim"), score(net, seen[: args.n])), steps=shipped.steps,
+        "shipped": dict(zip(("psnr", "ssim"), score(net, clean, noisy)), steps=shipped.steps, change="the shipped weights"),
+        "shipped-on-train": dict(zip(("psnr", "ssim"), score(net, seen, noisy_digits(seen, 0.5))), steps=shipped.steps,
                                  change="the shipped weights, scored on training digits instead"),
     }
+    entry = get_entry("mnist-denoise")
+    digits = training_digits(TrainConfig())  # (4000, 1, 28, 28), the shipped recipe's training digits
     for variant in chosen:
         change, model_kwargs, loss_kwargs = VARIANTS[variant]
         cfg = TrainConfig(steps=args.steps, batch_size=shipped.batch_size, lr=shipped.lr,
                           run_dir=str(RUNS_DIR / "ablate-denoise" / f"{variant}-{args.steps}"))
         torch.manual_seed(cfg.seed)  # same initial weights for every probe of one width
-        entry = get_entry("mnist-denoise")
         model = entry.builder(**{**entry.model_kwargs, **model_kwargs})  # the shipped architecture, one kwarg changed
-        model = train_loop(f"ablate {variant}", model, denoise_loss(training_digits(cfg), cfg.batch_size, **loss_kwargs), cfg)
-        psnr, ssim = score(model, clean)
+        model = train_loop(f"ablate {variant}", model, denoise_loss(digits, cfg.batch_size, **loss_kwargs), cfg)
+        psnr, ssim = score(model, clean, noisy)
         results[variant] = {"psnr": psnr, "ssim": ssim, "steps": args.steps, "change": change,
                             "parameters": sum(p.numel() for p in model.parameters())}
         print(f"{variant}: PSNR {psnr:.2f} dB, SSIM {ssim:.4f}", flush=True)

@@ -109,7 +109,8 @@ def train_loop(
     ckpt_path = run_dir / "checkpoint.pt"
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start = 0
-    if cfg.init and not (ckpt_path.exists() and not cfg.fresh):
+    resuming = ckpt_path.exists() and not cfg.fresh
+    if cfg.init and not resuming:
         if not Path(cfg.init).is_file():
             raise FileNotFoundError(f"--init {cfg.init}: no such file (give a .safetensors file, e.g. zoo/weights/{name}/model.safetensors)")
         try:  # strict: weights of another architecture are an error, not a partial load
@@ -119,7 +120,7 @@ def train_loop(
             raise ValueError(f"--init {cfg.init}: these weights do not fit {name}: {detail}") from e
         if rank == 0:
             print(f"[{name}] starting from the weights in {cfg.init}")
-    if ckpt_path.exists() and not cfg.fresh:
+    if resuming:
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])

@@ -42,6 +42,11 @@ def _best_param(fn, grid, clean: np.ndarray, noisy: np.ndarray) -> float:
     return float(grid[int(np.argmax(scores))])
 
 
+def noisy_digits(clean: np.ndarray, sigma: float, first_index: int = 0) -> np.ndarray:
+    """The protocol's noisy copies of clean (N, 28, 28): image i gets the noise of seed_for(first_index + i)."""
+    return np.stack([corruptions.gaussian_noise(img, sigma, seed_for(first_index + i))[0] for i, img in enumerate(clean)])
+
+
 def evaluate_denoise(limit: int | None = None, data_path: str | None = None) -> EvalReport:
     p = zoo.load("mnist-denoise")
     x, _ = data.load_mnist("test", data_path)
@@ -50,8 +55,8 @@ def evaluate_denoise(limit: int | None = None, data_path: str | None = None) -> 
     val = val[-min(100, limit or 100):]  # validation digits (from the train split) for tuning the baselines
     rows, found, check = [], [], {}
     for sigma in SIGMAS:
-        noisy = np.stack([corruptions.gaussian_noise(img, sigma, seed_for(i))[0] for i, img in enumerate(x)])
-        vnoisy = np.stack([corruptions.gaussian_noise(img, sigma, seed_for(10_000 + i))[0] for i, img in enumerate(val)])
+        noisy = noisy_digits(x, sigma)
+        vnoisy = noisy_digits(val, sigma, first_index=10_000)
         tv_w = _best_param(baselines.denoise_tv, TV_WEIGHTS, val, vnoisy)
         nlm_h = _best_param(baselines.denoise_nlm, NLM_H, val, vnoisy)
         restored = run_batched(p.model, noisy[:, None])[:, 0]
@@ -93,6 +98,7 @@ def oracle_exemplar_mse(clean: np.ndarray, masks: np.ndarray, train: np.ndarray,
     x = torch.from_numpy(clean.reshape(len(clean), -1)).float()
     m = torch.from_numpy(masks.reshape(len(masks), -1)).float()
     xm = x * m
+    hidden_energy = (xm**2).sum(1, keepdim=True)  # (N, 1): the |x|^2 term of |x - c|^2 over the holes
     best = torch.full((len(x),), float("inf"))
     padded = F.pad(torch.from_numpy(train).float()[:, None], (shift,) * 4)  # (M, 1, 28 + 2s, 28 + 2s)
     h, w = train.shape[-2:]
@@ -100,7 +106,7 @@ def oracle_exemplar_mse(clean: np.ndarray, masks: np.ndarray, train: np.ndarray,
         for dx in range(2 * shift + 1):
             cands = padded[..., dy : dy + h, dx : dx + w].reshape(len(train), -1)  # (M, 784)
             for c in cands.split(10_000):  # bounded memory with the 60,000 real training digits
-                d = (xm**2).sum(1, keepdim=True) - 2 * xm @ c.T + m @ (c**2).T  # (N, chunk) squared error in the holes
+                d = hidden_energy - 2 * xm @ c.T + m @ (c**2).T  # (N, chunk) squared error in the holes
                 best = torch.minimum(best, d.min(1).values)
     return (best.clamp_min(0) / x.shape[1]).numpy()
 
