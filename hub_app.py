@@ -9,10 +9,7 @@ import os
 
 import gradio as gr
 
-from app.feature_tabs import build_feature_tab, build_webcam_tab
-from app.mnist_tabs import build_ae2d_tab, build_denoise_tab, build_masked_tab
-from app.nca_tab import build_nca_tab
-from app.zoo_tab import build_zoo_tab
+from app import tabs
 
 INTRO = """# Restoration model zoo
 Small image-restoration models, each next to the classical method you would otherwise use.
@@ -23,13 +20,7 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Restoration model zoo") as demo:
         gr.Markdown(INTRO)
         with gr.Tabs():
-            build_nca_tab()
-            build_masked_tab()
-            build_denoise_tab()
-            build_ae2d_tab()
-            build_feature_tab()
-            build_webcam_tab()
-            build_zoo_tab()
+            tabs.build_all()  # every tab module under app/ registers itself (app.tabs)
     return demo
 
 

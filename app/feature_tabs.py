@@ -14,7 +14,6 @@ from collections import deque
 
 import gradio as gr
 import numpy as np
-from PIL import Image
 
 import zoo
 from zoo import baselines, data, images
@@ -22,6 +21,7 @@ from zoo.cards import card_metrics
 from zoo.plots import feature_pca_rgb
 
 from .common import friendly, metrics_table, pipeline
+from .tabs import register_tab
 
 DEPTHS = [("stride 4 (24 x 56 x 56 at 224 px)", "feature-recon-s4"),
           ("stride 8 (40 x 28 x 28), the default", "feature-recon"),
@@ -82,31 +82,27 @@ def run_feature_recon(upload, sample_name, depth):
     return clean, feats, out.image, reference, table
 
 
+FPS_METRIC = "frames per second (224x224, CPU)"  # the name the feature-recon protocol writes into the card
+FALLBACK_EVERY = 0.1
+
+
+def model_fps(name: str = "feature-recon") -> float | None:
+    """The model's own frames per second from its card (encoder+decoder, 224x224, CPU), or None."""
+    try:
+        return card_metrics(zoo.card(name)).get(FPS_METRIC)
+    except Exception:  # no card: the caller falls back
+        return None
+
+
 def _stream_every() -> float:
     """Seconds between webcam frames: the default model's measured frame time (its card) plus 20%."""
-    try:
-        fps = card_metrics(zoo.card("feature-recon")).get("fps")
-    except Exception:  # no card yet: a safe default
-        fps = None
-    return round(max(0.05, 1.2 / fps), 3) if fps else 0.1
+    fps = model_fps()
+    return round(max(0.02, 1.2 / fps), 3) if fps else FALLBACK_EVERY
 
 
 def webcam_square(frame) -> np.ndarray:
-    """A camera frame -> its central square at WEBCAM_SIZE x WEBCAM_SIZE, float32 RGB in [0,1].
-
-    Frames from the browser are HxWx3 uint8: they are cropped first and resized once in uint8
-    (measured 1.3 ms instead of 6.5 ms for a 640x480 frame through the general path). Any other
-    accepted image (grey, RGBA, float) takes the general path (the same picture, up to a sub-pixel shift).
-    """
-    if isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3 \
-            and min(frame.shape[:2]) > 0:
-        h, w = frame.shape[:2]
-        side = min(h, w)
-        top, left = (h - side) // 2, (w - side) // 2
-        square = Image.fromarray(np.ascontiguousarray(frame[top : top + side, left : left + side]))
-        method = Image.Resampling.BOX if side > WEBCAM_SIZE else Image.Resampling.BICUBIC
-        return np.asarray(square.resize((WEBCAM_SIZE, WEBCAM_SIZE), method), dtype=np.float32) / 255.0
-    return data.center_crop(images.to_rgb(frame), WEBCAM_SIZE)
+    """A camera frame -> its central square at WEBCAM_SIZE x WEBCAM_SIZE (`zoo.images.center_square`)."""
+    return images.center_square(frame, WEBCAM_SIZE)
 
 
 @friendly(urgent=True)
@@ -126,6 +122,7 @@ def webcam_frame(frame, depth, times):
 
 
 # ------------------------------------------------------------------ layout
+@register_tab("feature-recon*", order=60)
 def build_feature_tab() -> None:
     with gr.Tab("Feature reconstruction", id="feature-recon"):
         gr.Markdown("A frozen ImageNet EfficientNet-Lite0 turns the photo into a feature map; a small decoder "
@@ -156,6 +153,7 @@ def build_feature_tab() -> None:
             control.change(run_feature_recon, inputs, outputs, api_visibility="private", show_progress="hidden")
 
 
+@register_tab(order=70)
 def build_webcam_tab() -> None:
     every = _stream_every()
     with gr.Tab("Webcam", id="webcam"):

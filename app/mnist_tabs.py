@@ -15,6 +15,7 @@ from zoo import baselines, metrics
 from zoo.pipelines.mnist_masked import DAMAGE_KINDS
 
 from .common import big, editor_mask, friendly, metrics_table, mnist_test_digits, pick_input, pipeline
+from .tabs import register_tab
 
 TV_GRID = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6)
 
@@ -99,6 +100,7 @@ def _out(label: str) -> gr.Image:
     return gr.Image(label=label, type="numpy", format="png", interactive=False, height=280)
 
 
+@register_tab("mnist-masked", order=20)
 def build_masked_tab() -> None:
     with gr.Tab("MNIST · masked digits", id="mnist-masked"):
         gr.Markdown("Remove a stripe or a square from a digit (or paint the damage), and see the mask-aware "
@@ -126,6 +128,7 @@ def build_masked_tab() -> None:
         sample.change(lambda i: big(_sample(i, (5, 7))), sample, drawing, api_visibility="private")
 
 
+@register_tab("mnist-denoise", order=30)
 def build_denoise_tab() -> None:
     with gr.Tab("MNIST · denoising", id="mnist-denoise"):
         gr.Markdown("Add clipped Gaussian noise to a digit and remove it with the U-Net, next to total-variation "
@@ -149,6 +152,7 @@ def build_denoise_tab() -> None:
             control.change(run_denoise, inputs, outputs, api_visibility="private", show_progress="hidden")
 
 
+@register_tab("mnist-ae2d", order=40)
 def build_ae2d_tab() -> None:
     with gr.Tab("MNIST · 2-D autoencoder", id="mnist-ae2d"):
         gr.Markdown("Every 5 or 7 becomes two numbers. Encode a digit to see where it lands, or move the "

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import tempfile
+import uuid
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -10,6 +12,7 @@ import numpy as np
 from zoo import baselines, metrics
 
 from .common import big, friendly, pick_input, pipeline
+from .tabs import register_tab
 
 
 @functools.lru_cache(maxsize=1)
@@ -28,12 +31,19 @@ def _sample(index: float) -> np.ndarray:
     return x[i]
 
 
+_GIF_DIR = Path(tempfile.mkdtemp(prefix="zoo-nca-gifs-"))
+_GIFS_KEPT = 16  # Gradio copies each output into its own cache; older GIFs of ours are deleted
+
+
 def _animation(frames: list[np.ndarray]) -> str:
-    """The repair as a looping GIF (each step enlarged), written to a temporary file."""
+    """The repair as a looping GIF (each step enlarged), written to this process's GIF folder;
+    only the newest _GIFS_KEPT files stay, so the folder does not grow with every call."""
     from PIL import Image
 
     pictures = [Image.fromarray(big(f, 196)) for f in frames]
-    path = tempfile.NamedTemporaryFile(suffix=".gif", delete=False).name
+    path = str(_GIF_DIR / f"{uuid.uuid4().hex}.gif")
+    for old in sorted(_GIF_DIR.glob("*.gif"), key=lambda f: f.stat().st_mtime)[:-_GIFS_KEPT]:
+        old.unlink(missing_ok=True)
     pictures[0].save(path, save_all=True, append_images=pictures[1:] + [pictures[-1]] * 5, duration=120, loop=0)
     return path
 
@@ -57,6 +67,7 @@ def run_nca(upload, sample_index, mask_ratio, steps, seed, progress=gr.Progress(
     return big(damaged), _animation(out.frames), big(out.image), big(biharmonic), probs, table
 
 
+@register_tab("nca-fmnist", order=10)
 def build_nca_tab() -> None:
     with gr.Tab("NCA · Fashion-MNIST", id="nca-fmnist"):
         gr.Markdown("Drop pixels from a Fashion-MNIST image and watch a Neural Cellular Automaton fill them in, "

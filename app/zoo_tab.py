@@ -8,6 +8,8 @@ import gradio as gr
 import zoo
 from zoo.cards import card_metrics
 
+from .tabs import register_tab
+
 _IMAGE_LINK = re.compile(r"!\[([^\]]*)\]\(([^)\s]+\.png)\)")
 
 
@@ -25,6 +27,7 @@ def card_markdown(name: str) -> tuple[str, list[tuple[str, str]]]:
     return f"{head}\n\n{_IMAGE_LINK.sub('', card.text)}", pictures
 
 
+@register_tab(order=90)
 def build_zoo_tab() -> None:
     with gr.Tab("Model zoo", id="zoo"):
         gr.Markdown("Every model in the zoo, with its card. Numbers are written by "

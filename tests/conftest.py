@@ -34,6 +34,9 @@ def isolated_env(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(home))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.delenv("ZOO_HOME", raising=False)
+    monkeypatch.delenv("ZOO_MNIST", raising=False)
+    # No fetched datasets: every machine (CI too) sees the bundled data only.
+    monkeypatch.setenv("ZOO_DATA", str(tmp_path_factory.mktemp("zoo_data")))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens: any stray download fails fast
 

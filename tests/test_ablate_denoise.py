@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from training import ablate_denoise
-from training.mnist_family import denoise_loss
+from training.trainers.mnist_family import denoise_loss
 
 
 class _Echo(torch.nn.Module):

@@ -1,7 +1,7 @@
 """The mnist-masked evaluation's oracle reference (a training digit chosen knowing the answer)."""
 import numpy as np
 
-from training.eval_mnist import oracle_exemplar_mse
+from zoo.protocols.exemplar import exemplar_fill, oracle_exemplar_mse
 
 
 def _data(seed=0):
@@ -30,3 +30,14 @@ def test_oracle_finds_a_shifted_copy_and_ignores_visible_pixels():
     clean[:, 20:, :] = 0.5  # visible pixels (outside the holes) do not count
     assert oracle_exemplar_mse(clean, masks, train, shift=0).min() > 1e-3
     assert np.allclose(oracle_exemplar_mse(clean, masks, train, shift=2), 0, atol=1e-6)
+
+
+def test_exemplar_fill_copies_the_nearest_digit_into_the_hole_and_keeps_visible_pixels():
+    rng, train, masks = _data(3)
+    clean = train[5].copy()
+    damaged = np.where(masks[0], 0.0, clean).astype(np.float32)
+    out = exemplar_fill(damaged[None], masks[:1], train, k=1, chunk=7)  # chunks smaller than the pool
+    assert np.allclose(out[0], clean, atol=1e-6)  # the same digit is in the pool: it is found exactly
+    mean_of_two = exemplar_fill(damaged[None], masks[:1], train[[5, 9]], k=2)[0]
+    assert np.allclose(mean_of_two[masks[0]], ((train[5] + train[9]) / 2)[masks[0]], atol=1e-6)
+    assert np.array_equal(mean_of_two[~masks[0]], clean[~masks[0]])

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import zoo
-from training.eval_feature_recon import FEATURE_NAMES, equal_values_side
+from zoo.protocols.feature_recon import NAMES as FEATURE_NAMES
+from zoo.protocols.feature_recon import equal_values_side
 from zoo import metrics
 from zoo.baselines import bicubic_same_values
 from zoo.models.feature_decoder import FeatureDecoder

@@ -52,7 +52,7 @@ def test_offline_without_weights_gives_one_clear_error(tiny_entry, monkeypatch):
 
 
 def test_unreachable_hub_without_cache_is_a_clear_error(tiny_entry):
-    with pytest.raises(zoo.WeightsNotFoundError, match="download failed"):
+    with pytest.raises(zoo.WeightsNotFoundError, match="could not download from http://127.0.0.1:9: connection refused"):
         zoo.load(TINY_NAME)
 
 
@@ -114,6 +114,23 @@ def test_weights_that_do_not_fit_the_architecture_are_refused(tiny_entry, tiny_f
     for fn, body in tiny_files.items():
         (hub.WEIGHTS_DIR / TINY_NAME / fn).write_bytes(body)
     monkeypatch.setattr(tiny_entry, "model_kwargs", dict(in_channels=1, out_channels=1, base_channels=4, depth=1))
+    with pytest.raises(zoo.WeightsError, match="written for model_kwargs .*base_channels': 2"):
+        zoo.load(TINY_NAME)  # config.json is read back and checked against the registry first
+
+
+def test_tensors_that_do_not_fit_a_matching_config_are_refused(tiny_entry, tiny_files, monkeypatch, tmp_path):
+    """config.json claims the registry's kwargs but the tensors are of another size: strict load refuses."""
+    import json
+
+    from zoo.hub import file_record
+
+    wide = dict(in_channels=1, out_channels=1, base_channels=4, depth=1)
+    folder = hub.WEIGHTS_DIR / TINY_NAME
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(tiny_files["model.safetensors"])  # base_channels=2 tensors
+    (folder / "config.json").write_text(json.dumps({"model_kwargs": wide}))
+    monkeypatch.setattr(tiny_entry, "model_kwargs", wide)
+    monkeypatch.setattr(tiny_entry, "files", tuple(file_record(folder / fn) for fn in ("model.safetensors", "config.json")))
     with pytest.raises(zoo.WeightsError, match="do not fit"):
         zoo.load(TINY_NAME)
 

@@ -74,9 +74,9 @@ def test_uploads_of_any_size_and_mode(nca):
 def test_automaton_is_stable_past_the_steps_it_is_run(nca):
     """The hub's slider runs up to 60 steps: the repair must hold, not drift (an automaton
     trained only with stochastic updates overshoots when every cell fires and loses dB)."""
-    from training.eval_common import mean_metric
-    from training.eval_nca import _repair
     from zoo import metrics
+    from zoo.protocols.common import images_of, mean_metric
+    from zoo.protocols.nca_fmnist import repair
     from zoo.data import load_fashion_mnist
 
     x = load_fashion_mnist("test")[0][:64]
@@ -84,7 +84,7 @@ def test_automaton_is_stable_past_the_steps_it_is_run(nca):
     damaged, masks = np.stack([d for d, _ in pairs]), np.stack([m for _, m in pairs])
 
     def psnr(steps):
-        return mean_metric(metrics.psnr, x, _repair(nca.model.nca, damaged, masks, steps)[0])
+        return mean_metric(metrics.psnr, x, images_of(repair(nca, damaged, masks, steps)[0]))
 
     at_20, at_60 = psnr(20), psnr(60)
     assert at_20 > psnr(0) + 5  # it repairs at all

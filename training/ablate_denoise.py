@@ -24,9 +24,10 @@ from zoo import data, metrics
 from zoo.registry import get_entry
 
 from .common import RUNS_DIR, TrainConfig, train_loop
-from .eval_common import markdown_table, mean_metric, run_batched
-from .eval_mnist import noisy_digits
-from .mnist_family import DEFAULTS, denoise_loss, training_digits
+from zoo.protocols.common import markdown_table, mean_metric
+from zoo.protocols.mnist_denoise import noisy_digits
+
+from .trainers.mnist_family import DEFAULTS, denoise_loss, training_digits
 
 # variant -> (what changes, U-Net kwargs over the shipped ones, denoise_loss kwargs)
 VARIANTS = {
@@ -40,7 +41,8 @@ REPORT = Path("reports/mnist-denoise-ablation")
 
 def score(model: torch.nn.Module, clean: np.ndarray, noisy: np.ndarray) -> tuple[float, float]:
     """Mean PSNR and SSIM of the denoised `noisy` against `clean`, both (N, 28, 28)."""
-    out = run_batched(model.eval(), noisy[:, None])[:, 0]
+    with torch.inference_mode():  # a probe, not a shipped model: no pipeline wraps it
+        out = model.eval()(torch.from_numpy(noisy[:, None])).clamp(0, 1).numpy()[:, 0]
     return mean_metric(metrics.psnr, clean, out), mean_metric(metrics.ssim, clean, out)
 
 

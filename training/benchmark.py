@@ -3,12 +3,13 @@
     python -m training.benchmark             # ~5 min on 2 CPU cores; rewrites the README table
     python -m training.benchmark --n 50 --no-readme
 
-Per task, on the first --n test images with each evaluation's own damage seeds: the
-model's headline metric, the classical method a user would pick, the source
-project's figure, and milliseconds per image of each through the public call.
-Then: webcam frames per second (the tab's handler on a 640x480 frame) against the
-encoder alone, `zoo.load` time per model, the hub's cold start to its first answer
-(a fresh `python hub_app.py` process polled with gradio_client), and peak memory.
+For every registered model, its protocol's headline row (`zoo.protocols`): on the first
+--n test images with the protocol's own damage seeds, the model's headline metric, the
+classical method a user would pick, the source project's figure, and milliseconds per
+image of each through the public call. Then: webcam frames per second (a 640x480 frame
+through `p(center_square(frame))`) against the encoder alone, `zoo.load` time per model,
+the hub's cold start to its first answer (a fresh `python hub_app.py` polled with
+gradio_client, then every protocol's example call), and peak memory.
 Results go to reports/benchmark.{md,json} and between the README's
 `zoo:benchmark` markers. The full protocols and tables are in each card.
 """
@@ -23,115 +24,29 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 import zoo
-from zoo import baselines, corruptions, data, metrics
-from zoo.pipelines.mnist_masked import mnist_damage
-
-from .eval_common import mean_metric, seed_for
-from .eval_feature_recon import FEATURE_NAMES, calls_per_second, equal_values_side, test_images
-from .eval_mnist import SOURCE_DENOISE, SOURCE_MASKED, TV_WEIGHTS, _best_param
-from .eval_nca import SOURCE_ACCURACY_AT_0_4
+from zoo import images, protocols
+from zoo.protocols.feature_recon import calls_per_second
 
 ROOT = Path(__file__).resolve().parents[1]
 README_START, README_END = "<!-- zoo:benchmark:start -->", "<!-- zoo:benchmark:end -->"
 
 
-def _timed(fn: Callable, items) -> tuple[list, float]:
-    """Outputs of fn over items, and mean milliseconds per item."""
-    t0 = time.perf_counter()
-    outs = [fn(*item) if isinstance(item, tuple) else fn(item) for item in items]
-    return outs, 1000 * (time.perf_counter() - t0) / max(1, len(items))
-
-
-def nca_fmnist(n: int) -> dict:
-    p = zoo.load("nca-fmnist")
-    x, y = data.load_fashion_mnist("test")
-    x, y = x[:n], y[:n]
-    pairs = [corruptions.random_pixel_mask(img, 0.4, seed_for(i)) for i, img in enumerate(x)]
-    outs, ms = _timed(lambda d, m: p(d, mask=m), pairs)
-    bih, bms = _timed(baselines.inpaint_biharmonic_, pairs)
-    bih_labels = [int(np.argmax(p.classify(b))) for b in bih]
-    return {"task": "nca-fmnist", "metric": "accuracy, 40% pixels masked", "model": metrics.accuracy(y, [o.label for o in outs]),
-            "baseline_name": "biharmonic inpainting + same CNN", "baseline": metrics.accuracy(y, bih_labels),
-            "source": SOURCE_ACCURACY_AT_0_4, "model_ms": ms, "baseline_ms": bms, "n": n}
-
-
-def mnist_masked(n: int) -> dict:
-    p = zoo.load("mnist-masked")
-    x, y = data.load_mnist("test")
-    x = x[np.isin(y, (5, 7))][:n]
-    pairs = [mnist_damage(img, "vertical", 7, seed_for(i)) for i, img in enumerate(x)]
-    outs, ms = _timed(lambda d, m: p(d, mask=m).image, pairs)
-    bih, bms = _timed(baselines.inpaint_biharmonic_, pairs)
-    return {"task": "mnist-masked", "metric": "MSE, vertical stripe 7 px (lower is better)", "model": mean_metric(metrics.mse, x, outs),
-            "baseline_name": "biharmonic inpainting", "baseline": mean_metric(metrics.mse, x, bih),
-            "source": SOURCE_MASKED["vertical"][2], "model_ms": ms, "baseline_ms": bms, "n": len(x)}
-
-
-def mnist_denoise(n: int) -> dict:
-    p = zoo.load("mnist-denoise")
-    x, _ = data.load_mnist("test")
-    x = x[:n]
-    val = data.load_mnist("train")[0][-100:]
-    noisy = [corruptions.gaussian_noise(img, 0.5, seed_for(i))[0] for i, img in enumerate(x)]
-    vnoisy = [corruptions.gaussian_noise(img, 0.5, seed_for(10_000 + i))[0] for i, img in enumerate(val)]
-    weight = _best_param(baselines.denoise_tv, TV_WEIGHTS, val, vnoisy)
-    outs, ms = _timed(lambda z: p(z).image, noisy)
-    tv, bms = _timed(lambda z: baselines.denoise_tv(z, weight), noisy)
-    return {"task": "mnist-denoise", "metric": "PSNR dB, sigma 0.5", "model": mean_metric(metrics.psnr, x, outs),
-            "baseline_name": f"TV denoising (weight {weight}, tuned)", "baseline": mean_metric(metrics.psnr, x, tv),
-            "source": SOURCE_DENOISE["psnr"], "model_ms": ms, "baseline_ms": bms, "n": n}
-
-
-def mnist_ae2d(n: int) -> dict:
-    p = zoo.load("mnist-ae2d")
-    x, y = data.load_mnist("test")
-    x = x[np.isin(y, (5, 7))][:n]
-    train, ty = data.load_mnist("train")
-    mean_digit = train[np.isin(ty, (5, 7))].mean(axis=0)
-    outs, ms = _timed(lambda z: p(z).image, list(x))
-    return {"task": "mnist-ae2d", "metric": "reconstruction MSE (lower is better)", "model": mean_metric(metrics.mse, x, outs),
-            "baseline_name": "the mean training digit", "baseline": mean_metric(metrics.mse, x, [mean_digit] * len(x)),
-            "source": "< 0.07 (target)", "model_ms": ms, "baseline_ms": 0.0, "n": len(x)}
-
-
-def feature_recon(name: str) -> Callable[[int], dict]:
-    def run(n: int) -> dict:
-        p = zoo.load(name)
-        x, _ = test_images(limit=n)
-        kw = p.entry.model_kwargs
-        side = equal_values_side(kw["in_channels"], kw["stride"])
-        outs, ms = _timed(lambda z: p(z).image, list(x))
-        ref, bms = _timed(lambda z: baselines.bicubic_same_values(z, kw["in_channels"], kw["stride"]), list(x))
-        return {"task": name, "metric": f"PSNR dB from stride-{kw['stride']} features, 224x224", "model": mean_metric(metrics.psnr, x, outs),
-                "baseline_name": f"bicubic from {side}x{side}x3 (same number of values)", "baseline": mean_metric(metrics.psnr, x, ref),
-                "source": "not published", "model_ms": ms, "baseline_ms": bms, "n": len(x)}
-
-    return run
-
-
-TASKS = {"nca-fmnist": nca_fmnist, "mnist-masked": mnist_masked, "mnist-denoise": mnist_denoise,
-         "mnist-ae2d": mnist_ae2d, **{name: feature_recon(name) for name in FEATURE_NAMES}}
-
-
 def webcam_fps(frames: int = 150) -> dict:
-    """The webcam tab's handler on a 640x480 frame, as fast as it goes, against the encoder alone."""
-    from app.feature_tabs import webcam_frame
-
+    """A 640x480 camera frame through the public call `p(zoo.images.center_square(frame))` against the
+    encoder alone, in one run (the ratio is what the webcam tab can keep of the encoder's speed)."""
     frame = (np.random.default_rng(0).random((480, 640, 3)) * 255).astype(np.uint8)
     p = zoo.load("feature-recon")
     x, _, _ = p._padded(np.random.default_rng(1).random((224, 224, 3), dtype=np.float32))
-
     with torch.inference_mode():
         encoder = calls_per_second(lambda: p.encoder(x), frames)
-    return {"end_to_end_fps": calls_per_second(lambda: webcam_frame(frame, "feature-recon", []), frames),
-            "encoder_only_fps": encoder}
+    end_to_end = calls_per_second(lambda: p(images.center_square(frame, 224)), frames)
+    return {"end_to_end_fps": end_to_end, "encoder_only_fps": encoder, "ratio": end_to_end / encoder}
 
 
 def load_times() -> dict[str, float]:
@@ -168,19 +83,30 @@ def start_hub(port: int, timeout: float = 240.0):
             time.sleep(0.25)
 
 
+def example_calls() -> list[tuple[str, tuple]]:
+    """Each protocol's example hub call, once per endpoint (feature-recon* share one tab)."""
+    calls = {}
+    for name in zoo.list_models():
+        call = protocols.get_protocol(name).api_call
+        if call:
+            calls.setdefault(call[0], call)
+    return list(calls.values())
+
+
 def hub_cold_start() -> dict:
-    """Seconds from spawning `python hub_app.py` to its first answer (an mnist-denoise call), and its peak memory."""
+    """Seconds from spawning `python hub_app.py` to its first answer (the first model's example call),
+    then every tab's example call once, and the hub's peak memory."""
     t0 = time.perf_counter()
     proc, client = start_hub(_free_port())
     try:
-        client.predict(None, 0, 0.5, 0, api_name="/mnist-denoise")
+        calls = example_calls()
+        client.predict(*calls[0][1], api_name=calls[0][0])
         first = time.perf_counter() - t0
-        for api, args in (("/nca-fmnist", (None, 0, 0.4, 20, 0)), ("/feature-recon", (None, data.HELDOUT_PHOTOS[0], "feature-recon")),
-                          ("/mnist-masked", (None, 0, "vertical", 7, 0, None))):
+        for api, args in calls[1:]:
             client.predict(*args, api_name=api)
         status = Path(f"/proc/{proc.pid}/status").read_text()
         peak_mb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
-        return {"first_response_s": first, "peak_mb_after_four_tabs": peak_mb}
+        return {"first_response_s": first, "first_call": calls[0][0], "peak_mb_after_every_tab": peak_mb}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -196,10 +122,12 @@ def markdown(results: dict) -> str:
         lines.append(f"| `{r['task']}` | {r['metric']} | **{f(r['model'])}** | {f(r['baseline'])} ({r['baseline_name']}) | "
                      f"{f(r['source'])} | {r['model_ms']:.1f} | {r['baseline_ms']:.1f} | {r['n']} |")
     w, h = results["webcam"], results["hub"]
-    lines += ["", f"Webcam (feature-recon, 640x480 frame -> 224x224, the tab's handler): **{w['end_to_end_fps']:.1f} FPS** "
-                  f"end to end; encoder alone {w['encoder_only_fps']:.1f} FPS.",
-              f"Hub cold start (`python hub_app.py` to its first answer): **{h['first_response_s']:.1f} s**; "
-              f"hub peak memory after four tabs ran: {h['peak_mb_after_four_tabs']:.0f} MB; "
+    lines += ["", f"Webcam (feature-recon, 640x480 frame -> centre square 224x224 -> `p(frame)`): "
+                  f"**{w['end_to_end_fps']:.1f} FPS** end to end; encoder alone {w['encoder_only_fps']:.1f} FPS "
+                  f"(ratio {w['ratio']:.2f}).",
+              f"Hub cold start (`python hub_app.py` to its first answer, `{h['first_call']}`): "
+              f"**{h['first_response_s']:.1f} s**; "
+              f"hub peak memory after every tab ran once: {h['peak_mb_after_every_tab']:.0f} MB; "
               f"this benchmark's own peak: {results['benchmark_peak_mb']:.0f} MB.",
               "", "`zoo.load` seconds (fresh interpreter, sha256 verified): "
               + ", ".join(f"`{k}` {v:.2f}" for k, v in results["load_s"].items()) + ".",
@@ -225,11 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = {"n": args.n, "date": time.strftime("%Y-%m-%d"), "tasks": [],
                "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads"}
-    for name, fn in tqdm(TASKS.items(), desc="tasks"):
-        results["tasks"].append(fn(args.n))
+    for name in tqdm(zoo.list_models(), desc="tasks"):
+        results["tasks"].append(protocols.get_protocol(name).headline(args.n))
     results["webcam"] = webcam_fps()
     results["load_s"] = load_times()
-    results["hub"] = hub_cold_start() if not args.skip_hub else {"first_response_s": float("nan"), "peak_mb_after_four_tabs": float("nan")}
+    results["hub"] = hub_cold_start() if not args.skip_hub else {"first_response_s": float("nan"), "first_call": "-",
+                                                                 "peak_mb_after_every_tab": float("nan")}
     results["benchmark_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     table = markdown(results)
     out = ROOT / "reports"

@@ -24,22 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from tqdm.auto import tqdm
 
-from zoo.data import HELDOUT_PHOTOS
-
-from .benchmark import ROOT, _free_port, start_hub
+from .benchmark import ROOT, _free_port, example_calls, start_hub
 
 MARGIN = 0.5  # the stream must keep at least half its unloaded frame rate
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage",
                   "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
-CALLS = [  # (api_name, arguments): one of each task tab, cycled
-    ("/mnist-denoise", (None, 3, 0.5, 0)),
-    ("/mnist-masked", (None, 1, "patch", 9, 3, None)),
-    ("/mnist-ae2d", (None, 2)),
-    ("/mnist-ae2d-decode", (1.0, -2.0)),
-    ("/nca-fmnist", (None, 5, 0.4, 20, 0)),
-    ("/feature-recon", (None, HELDOUT_PHOTOS[1], "feature-recon")),
-]
+CALLS = example_calls()  # (api_name, arguments): each protocol's example call, cycled
 
 
 class StreamWatcher:

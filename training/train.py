@@ -5,6 +5,7 @@
     python -m training.train mnist-ae2d --data /path/to/mnist-idx
     torchrun --nproc_per_node=2 -m training.train nca-fmnist   # PyTorch DDP
 
+The trainer is found by name among `training/trainers/*` (no list to keep here).
 Resumes from runs/<name>/checkpoint.pt unless --fresh; writes
 zoo/weights/<name>/{model.safetensors,config.json} and their hashes into
 zoo/weights/manifest.json (or --out-dir, which leaves the manifest alone).
@@ -17,20 +18,21 @@ import sys
 import torch
 import torch.distributed as dist
 
-from . import feature_recon, mnist_family, nca_fmnist
-from .common import add_common_args, config_from_args, export_weights
+import zoo
 
-TRAINERS = {name: module for module in (feature_recon, mnist_family, nca_fmnist) for name in module.DEFAULTS}
+from .common import add_common_args, config_from_args, export_weights
+from .trainers import find_trainer
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    names = sorted(TRAINERS)
-    if not argv or argv[0] not in TRAINERS:
+    names = [n for n in zoo.list_models() if find_trainer(n)]
+    found = find_trainer(argv[0]) if argv and zoo.is_model(argv[0]) else None
+    if found is None:
         print(f"usage: python -m training.train NAME [options]; NAME is one of {', '.join(names)}", file=sys.stderr)
         return 2
-    name, module = argv[0], TRAINERS[argv[0]]
-    defaults = module.DEFAULTS[name]
+    name, (module, key) = argv[0], found
+    defaults = module.DEFAULTS[key]
     parser = argparse.ArgumentParser(prog=f"python -m training.train {name}")
     add_common_args(parser, defaults)
     module.add_args(parser)

@@ -3,7 +3,8 @@
     python -m zoo list [PATTERN]      registered models (fnmatch pattern)
     python -m zoo info NAME           card summary, metrics, where the weights resolve from
     python -m zoo download NAME       fetch into the Hugging Face cache (progress bar)
-    python -m zoo verify [NAME]       re-hash every local copy; exit 1 on any mismatch
+    python -m zoo verify [NAME]       exit 1 exactly when zoo.load(NAME) would fail on its files
+                                      (then also re-hashes every other local copy)
 """
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from .registry import WEIGHTS_DIR, get_entry
 
 def _cmd_list(args: argparse.Namespace) -> int:
     names = list_models(args.pattern)
+    if not names:
+        print(f"no model matches {args.pattern!r}; registered: {', '.join(list_models())}", file=sys.stderr)
+        return 1
     width = max((len(n) for n in names), default=4)
     for name in names:
         entry = get_entry(name)
@@ -54,12 +58,16 @@ def _cmd_download(args: argparse.Namespace) -> int:
         return 1
     revision = args.revision or entry.revision
     try:
-        resolved = hub.hub_source(entry, revision, local_only=False)
+        resolved = hub.hub_source(entry, revision, local_only=False, force=args.force)
+    except hub.WeightsIntegrityError as exc:
+        if args.force:
+            raise
+        print(f"{exc}\nrerun with --force to download the file again", file=sys.stderr)
+        return 1
     except hub.WeightsError:
         raise
     except Exception as exc:  # network, missing repo, auth: one line, not a traceback
-        print(f"error: could not download {entry.repo_id}@{revision} from "
-              f"{os.environ.get('HF_ENDPOINT', 'the Hugging Face Hub')}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"error: {entry.repo_id}@{revision}: {hub.describe_network_error(exc)}", file=sys.stderr)
         return 1
     print(f"{entry.name}: downloaded and verified into {resolved.paths['model.safetensors'].parent}")
     return 0
@@ -78,41 +86,49 @@ def _local_copies(name: str) -> list[tuple[str, Path]]:
         print(f"FAIL  {exc}")
         places.append(("hf-cache", Path("<failed>")))
         cached = None
-    if cached is not None:
+    if cached is not None and "model.safetensors" in cached.paths:
         places.append(("hf-cache", cached.paths["model.safetensors"].parent))
     return places
 
 
+def verify_model(name: str) -> list[str]:
+    """Problems that would make `zoo.load(name)` fail on integrity or missing files ([] = it would load).
+
+    The same resolution as `load` (ZOO_HOME, package, Hugging Face cache; no download), the
+    config.json check, and the pipeline's own extra files (the feature-recon encoder).
+    """
+    entry = get_entry(name)
+    try:
+        resolved = hub.resolve(entry, allow_download=False)
+        hub.model_kwargs_from_config(entry, hub.read_config(resolved), resolved)
+        entry.pipeline_cls.verify_dependencies()
+    except (hub.WeightsError, ValueError, OSError, ImportError) as exc:
+        return [str(exc)]
+    return []
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     names = [args.name] if args.name else list_models()
-    failures, checked = 0, 0
+    failures = 0
     for name in names:
-        entry = get_entry(name)
-        if not entry.files:
-            failures += 1
-            print(f"FAIL  {name}: no weight files recorded in the manifest; run `python -m training.train {name}`")
-            continue
-        for source, folder in _local_copies(name):
-            if str(folder) == "<failed>":
-                failures += 1
-                continue
-            for rec in entry.files:
+        problems = verify_model(name)
+        failures += bool(problems)
+        print(f"{'FAIL' if problems else 'ok  '}  {name}" + (f": {problems[0]}" if problems else ""))
+        for source, folder in _local_copies(name):  # other local copies, which load would not reach first
+            for rec in get_entry(name).files:
                 path = folder / rec.filename
-                if not path.exists():
-                    continue
-                checked += 1
-                try:
-                    hub.verify_file(entry, rec, path, source)
-                    print(f"ok    {name}/{rec.filename}  ({source})")
-                except hub.WeightsIntegrityError as exc:
-                    failures += 1
-                    print(f"FAIL  {exc}")
-    print(f"{checked} file(s) checked, {failures} failure(s)")
+                if str(folder) != "<failed>" and path.is_file():
+                    try:
+                        hub.verify_file(get_entry(name), rec, path, source)
+                    except hub.WeightsIntegrityError as exc:
+                        failures += 1
+                        print(f"FAIL  {exc}")
+    print(f"{len(names)} model(s) checked, {failures} failure(s)")
     return 1 if failures else 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m zoo", description="The restoration model zoo.")
+    parser = argparse.ArgumentParser(prog="zoo", description="The restoration model zoo (also `python -m zoo`).")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="list registered models")
     p.add_argument("pattern", nargs="?", default="*")
@@ -123,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("download", help="download a model's files into the Hugging Face cache")
     p.add_argument("name")
     p.add_argument("--revision", default=None)
+    p.add_argument("--force", action="store_true", help="download again, replacing a cached file that fails verification")
     p.set_defaults(fn=_cmd_download)
     p = sub.add_parser("verify", help="re-hash every local copy of the weights")
     p.add_argument("name", nargs="?")

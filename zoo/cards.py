@@ -76,6 +76,26 @@ def results_section(card: ModelCard) -> str:
     return match.group(1).strip() if match else ""
 
 
+def mirror_cards() -> list[Path]:
+    """Copy the package's cards (and their pictures) to the checkout's top-level cards/ folder.
+
+    The package copy (`zoo/model_cards/`, shipped in the wheel) is the one the evaluation
+    writes; the top-level copy is what the repository shows. A test checks the two agree.
+    """
+    import shutil
+
+    from .registry import CARDS_DIR, REPO_CARDS_DIR
+
+    if not REPO_CARDS_DIR.is_dir():  # an installed package: no checkout to mirror into
+        return []
+    copied = []
+    for src in sorted(CARDS_DIR.iterdir()):
+        if src.is_file():
+            shutil.copyfile(src, REPO_CARDS_DIR / src.name)
+            copied.append(REPO_CARDS_DIR / src.name)
+    return copied
+
+
 def write_results(path: str | Path, model_name: str, report: EvalReport) -> ModelCard:
     """Rewrite a card's model-index, zoo_check and results table from one evaluation run."""
     path = Path(path)

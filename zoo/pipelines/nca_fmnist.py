@@ -12,7 +12,7 @@ from ..data import FASHION_MNIST_CLASSES
 from ..models.nca import NCA
 from ..models.small_cnn import SmallCNN
 from ..registry import register_model
-from .base import Pipeline, RestorationResult, check_mask
+from .base import Pipeline, RestorationResult
 
 MAX_STEPS = 200
 
@@ -37,6 +37,7 @@ def nca_with_classifier(**kwargs) -> NCAWithClassifier:
 
 class NCAPipeline(Pipeline):
     task = "inpainting+classification"
+    needs_mask = True
     image_size = 28
     class_names = FASHION_MNIST_CLASSES
     default_steps = 20
@@ -52,26 +53,37 @@ class NCAPipeline(Pipeline):
     @torch.inference_mode()
     def classify(self, image: Any) -> np.ndarray:
         """Class probabilities (10,) of an image as it is, without repair."""
-        logits = self.model.classifier(self._to_tensor(self.prepare(image)))
-        return torch.softmax(logits, dim=1)[0].cpu().numpy()
+        return self.classify_batch([image])[0]
 
     @torch.inference_mode()
-    def __call__(self, image: Any, mask: Any = None, steps: int | None = None) -> RestorationResult:
-        # 1. convert input and mask; 2. run the automaton, keeping every step's image;
-        # 3. classify the repaired image.
-        steps = self.default_steps if steps is None else int(steps)
-        if not 0 <= steps <= MAX_STEPS:
-            raise ValueError(f"steps must be between 0 and {MAX_STEPS}, got {steps}")
-        x = self.prepare(image)
-        m = check_mask(mask, x.shape)
-        damaged = self._to_tensor(np.where(m, 0.0, x))  # (1, 1, 28, 28)
-        known = self._to_tensor((~m).astype(np.float32))
-        out, frames = self.model.nca(damaged, known, steps=steps, return_frames=True)
-        probs = torch.softmax(self.model.classifier(out.clamp(0, 1)), dim=1)[0].cpu().numpy()
-        return RestorationResult(
-            image=self._to_numpy(out), label=int(probs.argmax()), probs=probs.astype(np.float32),
-            frames=[self._to_numpy(f) for f in frames], class_names=self.class_names,
-        )
+    def classify_batch(self, images: Any, batch_size: int = 1000) -> np.ndarray:
+        """Class probabilities (N, 10) of many images as they are, without repair."""
+        x = np.stack([self.prepare(img) for img in images])[:, None]  # (N, 1, 28, 28)
+        probs = [torch.softmax(self.model.classifier(torch.from_numpy(x[i : i + batch_size]).to(self.device)), 1)
+                 for i in range(0, len(x), batch_size)]
+        return torch.cat(probs).cpu().numpy()
+
+    def _forward(self, x: np.ndarray, masks: np.ndarray | None, steps: int | None = None,
+                 frames: bool = True) -> list[RestorationResult]:
+        # x, masks: (N, 28, 28). 1. run the automaton (channels-last: ~2x faster on the CPU),
+        # keeping every step's image if asked; 2. classify the repaired images.
+        steps = self.default_steps if steps is None else steps
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 0 <= steps <= MAX_STEPS:
+            raise ValueError(f"steps must be an integer between 0 and {MAX_STEPS}, got {steps!r}")
+        cl = torch.channels_last
+        damaged = torch.from_numpy(np.where(masks, 0.0, x).astype(np.float32))[:, None].to(self.device)
+        known = torch.from_numpy((~masks).astype(np.float32))[:, None].to(self.device)
+        self.model.nca.to(memory_format=cl)
+        ran = self.model.nca(damaged.contiguous(memory_format=cl), known.contiguous(memory_format=cl),
+                             steps=int(steps), return_frames=frames)
+        out, steps_seen = ran if frames else (ran, None)
+        out = out.clamp(0, 1).contiguous()  # (N, 1, 28, 28)
+        probs = torch.softmax(self.model.classifier(out), dim=1).cpu().numpy().astype(np.float32)
+        images = out[:, 0].cpu().numpy()
+        per_step = None if not frames else torch.stack(steps_seen, 1)[:, :, 0].clamp(0, 1).cpu().numpy()
+        return [RestorationResult(image=images[i], label=int(probs[i].argmax()), probs=probs[i],
+                                  frames=None if per_step is None else list(per_step[i]), class_names=self.class_names)
+                for i in range(len(x))]
 
 
 register_model(

@@ -16,8 +16,8 @@ from zoo import data, images
 from zoo.models.efficientnet_encoder import feature_encoder
 from zoo.registry import get_entry
 
-from .common import TrainConfig, train_loop
-from .losses import l1_ssim
+from ..common import TrainConfig, train_loop
+from ..losses import l1_ssim
 
 DEFAULTS = {
     "feature-recon": TrainConfig(steps=6000, batch_size=16, lr=2e-3),

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from zoo import data
 from zoo.registry import get_entry
 
-from .common import RUNS_DIR, TrainConfig, train_loop
+from ..common import RUNS_DIR, TrainConfig, train_loop
 
 DEFAULTS = {"nca-fmnist": TrainConfig(steps=2000, batch_size=32, lr=2e-3, ckpt_every=100)}
 CLASSIFIER_DEFAULT_STEPS = 6000
@@ -179,5 +179,17 @@ def train_masked_cnn(cfg: TrainConfig, steps: int = CLASSIFIER_DEFAULT_STEPS,
     return net
 
 
-if __name__ == "__main__":  # python -m training.nca_fmnist: train only the masked-input baseline
+def evaluation_extras(name: str, data_path: str | None = None) -> dict:
+    """What the nca-fmnist protocol cannot build itself: the masked-input CNN baseline, as a labeller."""
+    net = train_masked_cnn(TrainConfig(data=data_path)).eval()
+
+    @torch.inference_mode()
+    def masked_cnn(damaged: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.asarray(damaged, dtype=np.float32))[:, None]
+        return torch.cat([net(x[i : i + 1000]).argmax(1) for i in range(0, len(x), 1000)]).numpy()
+
+    return {"masked_cnn": masked_cnn}
+
+
+if __name__ == "__main__":  # python -m training.trainers.nca_fmnist: train only the masked-input baseline
     train_masked_cnn(TrainConfig())

@@ -1,8 +1,10 @@
-"""Helpers shared by the evaluation scripts: seeds, batched inference, markdown tables."""
+"""Helpers every protocol shares: seeds, timing, metric means, markdown tables."""
 from __future__ import annotations
 
+import time
+from typing import Callable
+
 import numpy as np
-import torch
 
 BASE_SEED = 1000  # damage for test image i is drawn from default_rng(BASE_SEED + i)
 CHECK_N = 64  # images in a card's zoo_check subset (recomputed by the tests)
@@ -12,19 +14,21 @@ def seed_for(i: int) -> int:
     return BASE_SEED + int(i)
 
 
-@torch.inference_mode()
-def run_batched(model: torch.nn.Module, inputs: np.ndarray, batch: int = 256) -> np.ndarray:
-    """(N, C, H, W) float32 -> model outputs (N, C', H, W) clamped to [0,1], as numpy, in batches."""
-    outs = []
-    for i in range(0, len(inputs), batch):
-        out = model(torch.from_numpy(np.ascontiguousarray(inputs[i : i + batch])))
-        outs.append(out.float().clamp(0, 1).numpy())  # pipelines clamp the same way
-    return np.concatenate(outs)
-
-
 def mean_metric(metric, references, estimates, *extra) -> float:
     """Mean of `metric(reference, estimate, *extra_i)` over image pairs (e.g. zoo.metrics.psnr)."""
     return float(np.mean([metric(*args) for args in zip(references, estimates, *extra)]))
+
+
+def timed(fn: Callable, *args, **kwargs):
+    """(fn(*args, **kwargs), seconds)."""
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
+def images_of(results) -> np.ndarray:
+    """The `.image` of each result, stacked: (N, H, W[, 3])."""
+    return np.stack([r.image for r in results])
 
 
 def markdown_table(headers: list[str], rows: list[list]) -> str:
@@ -40,3 +44,10 @@ def markdown_table(headers: list[str], rows: list[list]) -> str:
 
 def round_check(values: dict[str, float]) -> dict[str, float]:
     return {k: round(float(v), 5) for k, v in values.items()}
+
+
+def headline_row(name: str, metric: str, model: float, baseline_name: str, baseline: float, source,
+                 model_ms: float, baseline_ms: float, n: int) -> dict:
+    """One row of the README benchmark (training.benchmark renders it)."""
+    return {"task": name, "metric": metric, "model": model, "baseline_name": baseline_name, "baseline": baseline,
+            "source": source, "model_ms": model_ms, "baseline_ms": baseline_ms, "n": n}

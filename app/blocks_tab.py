@@ -1,0 +1,115 @@
+"""The "Block inpainting" tab (cifar10-blocks): blank random blocks, or paint the damage, and compare.
+
+Inputs: a held-out 32x32 crop, a held-out photo shrunk to 64 px, or an upload (shrunk to
+UPLOAD_MAX_SIDE on the long side; the model takes up to 1024 px, this keeps the tab quick).
+Damage: `count` random blocks of `size` px (seeded), or strokes painted in the editor.
+Outputs (small images enlarged with nearest-neighbour): the damaged image, the model, OpenCV
+Telea and scikit-image biharmonic, each with its metrics, and a before/after slider.
+"""
+from __future__ import annotations
+
+import functools
+
+import gradio as gr
+import numpy as np
+
+from zoo import baselines, images, metrics
+
+from .common import big, editor_mask, friendly, pipeline
+from .tabs import register_tab
+
+UPLOAD_MAX_SIDE = 256
+N_CROPS = 8
+
+
+@functools.lru_cache(maxsize=1)
+def examples() -> dict[str, np.ndarray]:
+    """Held-out 32x32 crops and held-out photos at 64 px (never trained on)."""
+    from zoo import data
+    from zoo.protocols.cifar10_blocks import bundled_crops
+
+    out = {f"held-out crop #{i}": c for i, c in enumerate(bundled_crops()[:N_CROPS])}
+    for name, img in sorted(data.photo_split("test").items()):
+        out[f"{name} at 64 px"] = _fit(img, 64)
+    return out
+
+
+def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    if max(h, w) <= max_side:
+        return img
+    s = max_side / max(h, w)
+    return images.resize(img, max(1, round(h * s)), max(1, round(w * s)))
+
+
+def _row(name: str, clean: np.ndarray, out: np.ndarray, mask: np.ndarray) -> str:
+    return (f"| {name} | {metrics.psnr(clean, out):.2f} | {metrics.hole_psnr(clean, out, mask):.2f} | "
+            f"{metrics.ssim(clean, out):.4f} |")
+
+
+@friendly
+def run_blocks(upload, example, count, size, seed, drawing=None):
+    """Damage an image with random blocks (or a painted mask) and restore it.
+
+    upload: an image (or None to use `example`); example: a name from the example list;
+    count, size, seed: the random blocks; drawing: a gr.ImageEditor value, used when count is 0.
+    Returns the damaged image, the model's result, Telea, biharmonic (enlarged), a metrics
+    table and a (damaged, restored) pair for the before/after slider."""
+    p = pipeline("cifar10-blocks")
+    if upload is None:
+        if example not in examples():
+            raise ValueError(f"unknown example {example!r}; choose one of {sorted(examples())}")
+        clean = examples()[example]
+    else:
+        clean = _fit(p.prepare(upload), UPLOAD_MAX_SIDE)
+    clean = p.prepare(clean)
+    if int(count) == 0:
+        mask = editor_mask(drawing, clean.shape[:2])
+        damaged = np.where(mask[..., None], 0.0, clean).astype(np.float32)
+    else:
+        damaged, mask = p.corrupt(clean, n_blocks=int(count), block_size=int(size), seed=int(seed))
+    if not mask.any():
+        raise ValueError("the damage covers no pixel; add blocks or paint on the image")
+    restored = p(damaged, mask=mask).image
+    telea = baselines.inpaint_telea(damaged, mask)
+    biharmonic = baselines.inpaint_biharmonic_(damaged, mask)
+    table = "\n".join(["| method | PSNR (dB) | PSNR in the holes (dB) | SSIM |", "|---|---|---|---|",
+                       _row("cifar10-blocks", clean, restored, mask), _row("biharmonic", clean, biharmonic, mask),
+                       _row("Telea", clean, telea, mask)])
+    return (big(damaged, 256), big(restored, 256), big(telea, 256), big(biharmonic, 256), table,
+            (big(damaged, 256), big(restored, 256)))
+
+
+@register_tab("cifar10-blocks", order=50)
+def build_blocks_tab() -> None:
+    with gr.Tab("Block inpainting", id="cifar10-blocks"):
+        gr.Markdown("Blank random blocks in a small colour photo (or paint the damage) and see the U-Net correct "
+                    "the classical biharmonic fill, next to OpenCV's Telea and the biharmonic fill itself.")
+        names = list(examples())
+        with gr.Row():
+            with gr.Column():
+                example = gr.Dropdown(names, value=names[0], label="example (held-out)")
+                upload = gr.Image(label=f"or upload a photo (shrunk to {UPLOAD_MAX_SIDE} px)", type="numpy",
+                                  image_mode=None, sources=["upload", "clipboard"], height=200)
+                count = gr.Slider(0, 200, value=50, step=1, label="number of blocks (0: use the painted damage)")
+                size = gr.Radio([2, 4], value=2, label="block size (px)")
+                seed = gr.Number(0, precision=0, label="seed")
+                drawing = gr.ImageEditor(label="paint the damage (used when the number of blocks is 0)",
+                                         type="numpy", image_mode="RGBA", height=260,
+                                         value=big(examples()[names[0]], 256))
+                run_button = gr.Button("Restore", variant="primary")
+            with gr.Column():
+                out = functools.partial(gr.Image, type="numpy", format="png", interactive=False, height=230)
+                with gr.Row():
+                    damaged, restored = out(label="damaged"), out(label="cifar10-blocks")
+                with gr.Row():
+                    telea, biharmonic = out(label="Telea (OpenCV)"), out(label="biharmonic (scikit-image)")
+                slider = gr.ImageSlider(label="before / after", type="numpy", interactive=False)
+                table = gr.Markdown()
+        inputs = [upload, example, count, size, seed, drawing]
+        outputs = [damaged, restored, telea, biharmonic, table, slider]
+        run_button.click(run_blocks, inputs, outputs, api_name="cifar10-blocks")
+        for control in (example, size, seed):
+            control.change(run_blocks, inputs, outputs, api_visibility="private", show_progress="hidden")
+        example.change(lambda n: big(examples()[n], 256) if n in examples() else None, example, drawing,
+                       api_visibility="private")

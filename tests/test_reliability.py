@@ -1,0 +1,117 @@
+"""Reliability of weight resolution: verify agrees with load, the network cannot stall the caller,
+and a corrupt cached blob is replaced by `zoo download --force`."""
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+
+import pytest
+
+import zoo
+from zoo import hub
+from zoo.__main__ import main as zoo_main
+from zoo.__main__ import verify_model
+
+from .conftest import TINY_COMMIT, TINY_NAME, TINY_REPO
+
+
+def _loads(name: str) -> bool:
+    try:
+        zoo.load(name)
+        return True
+    except (zoo.WeightsError, ValueError, OSError):
+        return False
+
+
+def test_verify_fails_exactly_when_load_fails(tiny_entry, tiny_files, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cases = {}
+    cases["no copy anywhere"] = None
+    home = tmp_path / "home" / TINY_NAME
+    home.mkdir(parents=True)
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
+    (home / "model.safetensors").write_bytes(tiny_files["model.safetensors"])
+    cases["ZOO_HOME without config.json"] = None
+    (home / "model.safetensors").unlink()
+    (home / "pytorch_model.bin").write_bytes(b"pickle")
+    cases["ZOO_HOME with only pytorch_model.bin"] = None
+    for fn, body in tiny_files.items():
+        (home / fn).write_bytes(body)
+    cases["complete ZOO_HOME copy"] = None
+    # Each state above is checked when it is set up: rebuild them in order.
+    shutil.rmtree(home)
+    monkeypatch.delenv("ZOO_HOME")
+    results = {"no copy anywhere": (verify_model(TINY_NAME), _loads(TINY_NAME))}
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
+    home.mkdir(parents=True)
+    (home / "model.safetensors").write_bytes(tiny_files["model.safetensors"])
+    results["ZOO_HOME without config.json"] = (verify_model(TINY_NAME), _loads(TINY_NAME))
+    (home / "model.safetensors").unlink()
+    (home / "pytorch_model.bin").write_bytes(b"pickle")
+    results["ZOO_HOME with only pytorch_model.bin"] = (verify_model(TINY_NAME), _loads(TINY_NAME))
+    for fn, body in tiny_files.items():
+        (home / fn).write_bytes(body)
+    results["complete ZOO_HOME copy"] = (verify_model(TINY_NAME), _loads(TINY_NAME))
+    assert set(results) == set(cases)
+    for case, (problems, loaded) in results.items():
+        assert (problems == []) == loaded, (case, problems, loaded)
+    assert results["complete ZOO_HOME copy"][1] and not results["no copy anywhere"][1]
+
+
+def test_verify_covers_the_feature_encoder(tmp_path, monkeypatch):
+    from zoo.models.efficientnet_encoder import converted_weights_path
+
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path / "cache"))
+    assert verify_model("feature-recon") == []
+    path = converted_weights_path()
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    problems = verify_model("feature-recon")
+    assert problems and "converted encoder" in problems[0]
+    assert not _loads("feature-recon")
+
+
+@pytest.fixture
+def silent_server():
+    """Accepts TCP connections and never answers (the kernel completes the handshake)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+
+
+def test_an_endpoint_that_never_answers_fails_in_bounded_time(tiny_entry, silent_server, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", silent_server)
+    monkeypatch.setenv("ZOO_HUB_TIMEOUT", "3")
+    t0 = time.perf_counter()
+    with pytest.raises(zoo.WeightsNotFoundError) as err:
+        zoo.load(TINY_NAME)
+    assert time.perf_counter() - t0 < 10
+    assert silent_server in str(err.value) and "did not answer" in str(err.value)
+
+
+def test_a_dead_port_fails_fast_and_says_refused(tiny_entry, monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    t0 = time.perf_counter()
+    with pytest.raises(zoo.WeightsNotFoundError) as err:
+        zoo.load(TINY_NAME)
+    assert time.perf_counter() - t0 < hub.NETWORK_DEADLINE_S
+    assert f"127.0.0.1:{port}" in str(err.value) and "refused" in str(err.value)
+
+
+def test_download_force_replaces_a_corrupt_blob(tiny_entry, tiny_files, hub_server, capsys):
+    good = tiny_files["model.safetensors"]
+    bad = bytearray(good)
+    bad[-1] ^= 0xFF
+    hub_server.state.add(TINY_REPO, TINY_COMMIT, {**tiny_files, "model.safetensors": bytes(bad)})
+    assert zoo_main(["download", TINY_NAME]) == 1  # the corrupt bytes are refused ...
+    assert "--force" in capsys.readouterr().err  # ... with the repair that works
+    hub_server.state.add(TINY_REPO, TINY_COMMIT, tiny_files)  # the server is fixed
+    assert zoo_main(["download", TINY_NAME, "--force"]) == 0
+    assert zoo.load(TINY_NAME).weights_source == "hf-cache"

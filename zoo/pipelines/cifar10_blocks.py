@@ -1,0 +1,75 @@
+"""cifar10-blocks: a small U-Net learns a correction on top of the classical fill of blanked blocks.
+
+The network's input is [biharmonic fill (3), damaged RGB (3), mask (1)] and its output is
+the fill plus a learned residual (`zoo.models.unet`: the first input channels plus a
+zero-initialised head), so an untrained network *is* the biharmonic fill and training
+can only start from the classical method. The result is pasted into the holes only.
+Any size from 8x8 up to MAX_SIDE a side; images over TILE px run tile by tile.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import baselines, corruptions, images
+from ..models.unet import unet
+from ..registry import register_model
+from ..tiling import tiled
+from .base import Pipeline, RestorationResult
+
+MAX_SIDE = 1024
+MIN_SIDE = 8
+TILE = 256
+
+
+def network_input(damaged: np.ndarray, mask: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    """(H, W, 3) damaged, (H, W) mask, (H, W, 3) fill -> (7, H, W) float32, the fill first."""
+    return np.concatenate([fill, damaged * ~mask[..., None], mask[..., None]], axis=-1).transpose(2, 0, 1).astype(np.float32)
+
+
+class BlockInpaintPipeline(Pipeline):
+    task = "inpainting"
+    needs_mask = True
+
+    def prepare(self, image: Any) -> np.ndarray:
+        """Any accepted input -> HxWx3 float32 RGB (grey repeated, alpha over white); size checked."""
+        rgb = images.to_rgb(image)
+        h, w = rgb.shape[:2]
+        if max(h, w) > MAX_SIDE or min(h, w) < MIN_SIDE:
+            raise ValueError(f"image is {w}x{h}; {self.name} takes {MIN_SIDE} to {MAX_SIDE} px a side. "
+                             f"Shrink it first, e.g. PIL's img.thumbnail(({MAX_SIDE}, {MAX_SIDE})).")
+        return rgb
+
+    def corrupt(self, image: Any, n_blocks: int = 50, block_size: int = 2, seed: int | None = None):
+        """`n_blocks` blank squares of `block_size` px at uniform random positions; mask True = missing."""
+        return corruptions.random_blocks(self.prepare(image), n_blocks, block_size, seed)
+
+    def _restore(self, damaged: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """One image (or tile): (H, W, 3) damaged, (H, W) mask -> (H, W, 3) with the holes filled."""
+        return self._restore_chunk(damaged[None], mask[None])[0]
+
+    def _restore_chunk(self, damaged: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        # (N, H, W, 3), (N, H, W): 1. classical fill per image; 2. the U-Net corrects all at once;
+        # 3. the result is pasted into the holes only.
+        inp = np.stack([network_input(d, m, baselines.inpaint_biharmonic_(d, m)) for d, m in zip(damaged, masks)])
+        pred = self._run(inp).transpose(0, 2, 3, 1)  # (N, H, W, 3)
+        return np.where(masks[..., None], pred, damaged).astype(np.float32)
+
+    def _forward(self, x: np.ndarray, masks: np.ndarray | None, **kwargs) -> list[RestorationResult]:
+        x = np.where(masks[..., None], 0.0, x).astype(np.float32)  # (N, H, W, 3), holes zero
+        if max(x.shape[1:3]) <= TILE:
+            return [RestorationResult(image=img) for img in self._restore_chunk(x, masks)]
+        return [RestorationResult(image=tiled(self._restore, img, TILE, 32, m)) for img, m in zip(x, masks)]
+
+
+register_model(
+    "cifar10-blocks",
+    task="inpainting",
+    summary="U-Net that corrects the biharmonic fill of blanked 2x2 / 4x4 blocks in small colour photos",
+    builder=unet,
+    model_kwargs=dict(in_channels=7, out_channels=3, base_channels=40, depth=2),
+    pipeline_cls=BlockInpaintPipeline,
+    tags=("photos", "inpainting", "unet", "cifar10"),
+)
