@@ -16,8 +16,21 @@ Small image-restoration models, each next to the classical method you would othe
 Load any of them in Python with `zoo.load(NAME)`; every number on the cards can be rerun."""
 
 
+MAX_UPLOAD = os.environ.get("ZOO_MAX_UPLOAD", "20mb")
+# Gradio's upload and output cache: files older than an hour are deleted, checked every 10 minutes.
+DELETE_CACHE = (600, 3600)
+
+
+def mcp_enabled() -> bool:
+    """Gradio's MCP server (for agents, at /gradio_api/mcp/) when its `mcp` package is installed;
+    ZOO_MCP=0 turns it off."""
+    import importlib.util
+
+    return os.environ.get("ZOO_MCP", "1") != "0" and importlib.util.find_spec("mcp") is not None
+
+
 def build_demo() -> gr.Blocks:
-    with gr.Blocks(title="Restoration model zoo") as demo:
+    with gr.Blocks(title="Restoration model zoo", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(INTRO)
         with gr.Tabs():
             tabs.build_all()  # every tab module under app/ registers itself (app.tabs)
@@ -56,5 +69,7 @@ if __name__ == "__main__":
 
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     demo.queue(default_concurrency_limit=1).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=False
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=False,
+        max_file_size=MAX_UPLOAD,  # bigger uploads are refused by Gradio before they are stored
+        mcp_server=mcp_enabled(),
     )

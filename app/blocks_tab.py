@@ -15,6 +15,7 @@ import numpy as np
 
 from zoo import baselines, images, metrics
 
+from .components import UploadImage
 from .common import big, editor_mask, friendly, pipeline
 from .tabs import register_tab
 
@@ -89,8 +90,7 @@ def build_blocks_tab() -> None:
         with gr.Row():
             with gr.Column():
                 example = gr.Dropdown(names, value=names[0], label="example (held-out)")
-                upload = gr.Image(label=f"or upload a photo (shrunk to {UPLOAD_MAX_SIDE} px)", type="numpy",
-                                  image_mode=None, sources=["upload", "clipboard"], height=200)
+                upload = UploadImage(label=f"or upload a photo (shrunk to {UPLOAD_MAX_SIDE} px)", height=200)
                 count = gr.Slider(0, 200, value=50, step=1, label="number of blocks (0: use the painted damage)")
                 size = gr.Radio([2, 4], value=2, label="block size (px)")
                 seed = gr.Number(0, precision=0, label="seed")

@@ -11,6 +11,7 @@ import zoo
 from zoo import images, metrics
 
 from . import gradio_cache
+from .components import user_error
 from .compute_lanes import LANES
 
 gradio_cache.install()  # identical outputs served at once must not truncate each other's files
@@ -38,8 +39,8 @@ def friendly(fn: Callable | None = None, *, urgent: bool = False) -> Callable:
             return LANES.run(fn, *args, urgent=urgent, **kwargs)
         except gr.Error:
             raise
-        except ERRORS as exc:
-            raise gr.Error(str(exc)) from exc
+        except ERRORS as exc:  # the user's mistake, said plainly: no traceback in the log
+            raise user_error(str(exc)) from None
         except Exception as exc:  # unexpected: say so plainly, the server log keeps the details
             raise gr.Error(f"Unexpected {type(exc).__name__}: {exc}") from exc
 

@@ -20,6 +20,7 @@ from zoo import baselines, data, images
 from zoo.cards import card_metrics
 from zoo.plots import feature_pca_rgb
 
+from .components import UploadImage
 from .common import friendly, metrics_table, pipeline
 from .tabs import register_tab
 
@@ -132,8 +133,8 @@ def build_feature_tab() -> None:
             with gr.Column():
                 sample = gr.Dropdown(list(data.HELDOUT_PHOTOS), value=data.HELDOUT_PHOTOS[0],
                                      label="example (held-out photo)")
-                upload = gr.Image(label=f"or upload a photo (shrunk to {UPLOAD_MAX_SIDE} px on the long side)",
-                                  type="numpy", image_mode=None, sources=["upload", "clipboard"], height=240)
+                upload = UploadImage(label=f"or upload a photo (shrunk to {UPLOAD_MAX_SIDE} px on the long side)",
+                                     height=240)
                 depth = gr.Radio(DEPTHS, value="feature-recon", label="feature depth")
                 run_button = gr.Button("Reconstruct", variant="primary")
             with gr.Column():

@@ -14,6 +14,7 @@ import numpy as np
 from zoo import baselines, metrics
 from zoo.pipelines.mnist_masked import DAMAGE_KINDS
 
+from .components import UploadImage
 from .common import big, editor_mask, friendly, metrics_table, mnist_test_digits, pick_input, pipeline
 from .tabs import register_tab
 
@@ -91,8 +92,7 @@ def decode_point(z1, z2):
 # ------------------------------------------------------------------ layout
 def _input_column(n_samples: int):
     sample = gr.Slider(0, n_samples - 1, value=0, step=1, label="test digit #")
-    upload = gr.Image(label="or upload an image (converted to 28x28 grey)", type="numpy", image_mode=None,
-                      sources=["upload", "clipboard"], height=200)
+    upload = UploadImage(label="or upload an image (converted to 28x28 grey)", height=200)
     return sample, upload
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from zoo import baselines, metrics
 
+from .components import UploadImage
 from .common import big, friendly, pick_input, pipeline
 from .tabs import register_tab
 
@@ -75,8 +76,7 @@ def build_nca_tab() -> None:
         with gr.Row():
             with gr.Column():
                 sample = gr.Slider(0, 999, value=0, step=1, label="test image #")
-                upload = gr.Image(label="or upload an image (converted to 28x28 grey)", type="numpy",
-                                  image_mode=None, sources=["upload", "clipboard"], height=200)
+                upload = UploadImage(label="or upload an image (converted to 28x28 grey)", height=200)
                 mask_ratio = gr.Slider(0.0, 0.95, value=0.4, step=0.05, label="mask ratio")
                 steps = gr.Slider(0, 60, value=20, step=1, label="NCA steps")
                 seed = gr.Number(0, precision=0, label="seed")

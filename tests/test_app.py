@@ -140,3 +140,34 @@ def test_every_endpoint_answers_bad_input_with_a_readable_error(client, api, arg
         client.predict(*args, api_name=api)
     message = str(err.value)
     assert words in message and "Traceback" not in message, message
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_each_protocols_example_call_answers_through_the_client(client, name):
+    from zoo import protocols
+
+    api, args = protocols.get_protocol(name).api_call
+    result = client.predict(*args, api_name=api)
+    assert isinstance(result, (list, tuple)) and len(result) >= 2
+
+
+def test_block_inpainting_tab_directly_and_through_the_client(app, client, tmp_path):
+    from gradio_client import handle_file
+
+    from app import blocks_tab
+
+    name = list(blocks_tab.examples())[0]
+    damaged, restored, telea, biharmonic, table, (before, after) = blocks_tab.run_blocks(None, name, 60, 4, 1)
+    assert damaged.shape == restored.shape == telea.shape == biharmonic.shape == (256, 256, 3)
+    assert "biharmonic" in table and "Telea" in table and np.array_equal(after, restored)
+    drawing = {"background": None, "layers": [np.zeros((64, 64, 4), np.uint8)], "composite": None}
+    drawing["layers"][0][20:30, 5:60, 3] = 255  # a painted scratch
+    damaged, restored, *_ = blocks_tab.run_blocks(None, name, 0, 2, 0, drawing)
+    assert (damaged != restored).any()
+    photo = (np.random.default_rng(0).random((90, 120, 3)) * 255).astype(np.uint8)
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    result = client.predict(handle_file(str(tmp_path / "photo.png")), name, 30, 2, 0, None, api_name="/cifar10-blocks")
+    assert Image.open(result[1]).size[0] >= 120 and "cifar10-blocks" in result[4]
+    with pytest.raises(Exception) as err:
+        client.predict(None, name, 0, 2, 0, None, api_name="/cifar10-blocks")
+    assert "nothing is painted" in str(err.value) and "Traceback" not in str(err.value)

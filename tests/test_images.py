@@ -75,3 +75,47 @@ def test_enlarge_is_nearest_neighbour():
     small = np.array([[0.0, 1.0]], np.float32)
     out = images.enlarge(small, min_side=10)
     assert out.shape == (10, 20) and set(np.unique(out)) == {0, 255}
+
+
+def _drawing(ink_rgb, alpha_ink=255):
+    """A 60x60 RGBA drawing: a vertical stroke of colour ink_rgb on a fully transparent background."""
+    arr = np.zeros((60, 60, 4), np.uint8)
+    arr[..., :3] = 255 - np.array(ink_rgb, np.uint8)  # the transparent background's colour is arbitrary
+    arr[10:50, 26:34, :3] = ink_rgb
+    arr[10:50, 26:34, 3] = alpha_ink
+    return arr
+
+
+@pytest.mark.parametrize("ink", [(0, 0, 0), (255, 255, 255), (200, 30, 30)], ids=["dark", "light", "red"])
+def test_a_drawing_on_transparent_is_read_as_ink_whatever_its_colour(ink):
+    from zoo import images
+
+    grey = images.to_small_grey(_drawing(ink))
+    assert grey[4:24, 12:16].mean() > 0.9 and grey[:, :6].max() < 0.05  # the stroke is ink, the rest is background
+
+
+def test_opaque_images_keep_the_luma_rule():
+    from zoo import images
+
+    opaque = _drawing((0, 0, 0))
+    opaque[..., 3] = 255  # no transparency: a black stroke on white paper, inverted to light-on-dark
+    grey = images.to_small_grey(opaque)
+    assert grey[4:24, 12:16].mean() > 0.9 and grey[:, :6].max() < 0.05
+
+
+@pytest.mark.parametrize("shape", [(1, 20000), (20000, 1), (3, 4096), (4096, 4096), (1, 1)])
+def test_extreme_aspect_ratios_cost_little(shape):
+    """Resizing happens before padding: a 1x20000 strip never becomes a 20000x20000 square."""
+    import tracemalloc
+
+    from zoo import images
+
+    arr = np.full(shape, 0.5, np.float32)
+    tracemalloc.start()
+    try:
+        out = images.to_small_grey(arr)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out.shape == (28, 28)
+    assert peak < 4 * arr.nbytes + 20e6, f"{peak / 1e6:.0f} MB for a {shape} input"

@@ -90,3 +90,33 @@ def test_result_fields_are_the_public_api(digit):
     out = zoo.load("mnist-denoise")(digit)
     assert {"image", "label", "probs", "frames"} <= set(vars(out))
     assert out.label is None and out.probs is None and out.frames is None
+
+
+@pytest.mark.parametrize("mask,words", [
+    (np.full((28, 28), 0.3), "only 0 and 1"),
+    (np.full((28, 28), "a"), "dtype"),
+    (np.full((28, 28), None, dtype=object), "dtype"),
+    (np.zeros((28, 28), complex), "dtype"),
+    (np.full((28, 28), np.nan), "NaN"),
+    (np.zeros((27, 28), bool), "shape"),
+])
+def test_bad_masks_are_refused_with_what_was_wrong(mask, words):
+    p = zoo.load("mnist-masked")
+    with pytest.raises(ValueError, match=words):
+        p(np.zeros((28, 28), np.float32), mask=mask)
+
+
+def test_numeric_zero_one_masks_and_batches_agree():
+    p = zoo.load("mnist-masked")
+    digit = np.zeros((28, 28), np.float32)
+    digit[5:23, 12:16] = 1
+    damaged, mask = p.corrupt(digit, kind="patch", size=9, seed=0)
+    as_bool = p(damaged, mask=mask).image
+    assert np.array_equal(p(damaged, mask=mask.astype(np.uint8)).image, as_bool)
+    assert np.array_equal(p(damaged, mask=mask.astype(np.float32)).image, as_bool)
+    batch = p.batch([damaged, digit], [mask, mask], batch_size=1)
+    assert np.array_equal(batch[0].image, as_bool) and len(batch) == 2
+    with pytest.raises(ValueError, match="one mask per image"):
+        p.batch([damaged, digit], [mask])
+    with pytest.raises(ValueError, match="batch_size"):
+        p.batch([damaged], [mask], batch_size=0)

@@ -123,4 +123,4 @@ def headline(n: int) -> dict:
 
 
 register_protocol(Protocol(NAME, evaluate, check, headline,
-                           api_call=("/cifar10-blocks", (None, 0, 50, 2, 0)), source=SOURCE))
+                           api_call=("/cifar10-blocks", (None, "held-out crop #0", 50, 2, 0, None)), source=SOURCE))

@@ -58,12 +58,12 @@ def evaluate(limit: int | None = None, data_path: str | None = None, **extras) -
         }
         for method, out in candidates.items():
             psnr, ssim = mean_metric(metrics.psnr, x, out), mean_metric(metrics.ssim, x, out)
-            rows.append([sigma, method, psnr, ssim])
+            rows.append([f"{sigma:g}", method, psnr, ssim])
             if method.startswith(NAME):
                 found += [Metric("psnr", f"PSNR sigma={sigma}", psnr, f"sigma={sigma}"),
                           Metric("ssim", f"SSIM sigma={sigma}", ssim, f"sigma={sigma}")]
         if sigma == 0.5:
-            rows.append([sigma, "source project (U-Net autoencoder)", SOURCE["psnr"], SOURCE["ssim"]])
+            rows.append([f"{sigma:g}", "source project (U-Net autoencoder)", SOURCE["psnr"], SOURCE["ssim"]])
     table = markdown_table(["sigma", "method", "PSNR (dB)", "SSIM"], rows)
     table += f"\n\n{len(x):,} test images; baselines' parameters tuned on 100 validation digits per sigma."
     dataset = f"{data.describe_mnist(data_path)}: test split, {len(x):,} images"
