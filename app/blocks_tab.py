@@ -97,7 +97,7 @@ def build_blocks_tab() -> None:
                 drawing = gr.ImageEditor(label="paint the damage (used when the number of blocks is 0)",
                                          type="numpy", image_mode="RGBA", height=260,
                                          value=big(examples()[names[0]], 256))
-                run_button = gr.Button("Restore", variant="primary")
+                run_button = gr.Button("Inpaint", variant="primary")
             with gr.Column():
                 out = functools.partial(gr.Image, type="numpy", format="png", interactive=False, height=230)
                 with gr.Row():

@@ -21,20 +21,22 @@ def user_error(message: str) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
-class UploadImage(gr.Image):
-    def __init__(self, label: str, **kwargs) -> None:
-        kwargs.setdefault("sources", ["upload", "clipboard"])
-        super().__init__(label=label, type="filepath", image_mode=None, **kwargs)
+def UploadImage(label: str, **kwargs) -> gr.Image:  # noqa: N802 (used like the component class it builds)
+    """A stock `gr.Image` (so the browser shows the usual widget) whose preprocessing hands over the
+    file's path and reports a file that is not an image in words."""
+    kwargs.setdefault("sources", ["upload", "clipboard"])
+    image = gr.Image(label=label, type="filepath", image_mode=None, **kwargs)
+    stock = image.preprocess
 
-    def get_block_name(self) -> str:
-        return "image"  # the stock image widget in the browser
-
-    def preprocess(self, payload):
+    def preprocess(payload):
         try:
-            return super().preprocess(payload)
+            return stock(payload)
         except gr.Error:
             raise
         except Exception as exc:  # PIL could not read the header: not an image (or a truncated one)
             name = getattr(payload, "orig_name", None) or "the uploaded file"
             raise user_error(f"{name} is not an image this app can read ({type(exc).__name__}); "
                              f"upload a {IMAGE_KINDS} file") from None
+
+    image.preprocess = preprocess  # Gradio calls the instance's preprocess before the handler
+    return image

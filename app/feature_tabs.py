@@ -108,18 +108,27 @@ def webcam_square(frame) -> np.ndarray:
 
 @friendly(urgent=True)
 def webcam_frame(frame, depth, times):
-    """One webcam frame -> (224x224 reconstruction, readout, per-viewer frame times)."""
+    """One webcam frame -> (224x224 reconstruction, the equal-budget bicubic view, readout, frame times)."""
     if frame is None:
-        return None, "waiting for the camera…", times
+        return None, None, "waiting for the camera…", times
     t0 = time.perf_counter()
     square = webcam_square(frame)  # (224, 224, 3): the frame's central square
-    recon = pipeline(_check_depth(depth))(square).image
+    p = pipeline(_check_depth(depth))
+    recon = p(square).image
     now = time.perf_counter()
+    kw = p.entry.model_kwargs
+    bicubic = baselines.bicubic_same_values(square, kw["in_channels"], kw["stride"])  # ~2 ms, not in the latency
     times = deque(times or [], maxlen=FPS_WINDOW)
     times.append(now)
     fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
-    readout = f"**{fps:.1f} FPS** received · model latency **{1000 * (now - t0):.0f} ms** · {depth}"
-    return (recon * 255 + 0.5).astype(np.uint8), readout, list(times)
+    own = model_fps(_check_depth(depth))
+    readout = (f"**{fps:.1f} FPS** received · model latency **{1000 * (now - t0):.0f} ms** · {depth}"
+               + (f" · the model's own speed: {own:.1f} FPS (its card, 224x224 on 2 CPU cores)" if own else ""))
+    return _u8(recon), _u8(bicubic), readout, list(times)
+
+
+def _u8(img: np.ndarray) -> np.ndarray:
+    return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 # ------------------------------------------------------------------ layout
@@ -159,20 +168,29 @@ def build_webcam_tab() -> None:
     every = _stream_every()
     with gr.Tab("Webcam", id="webcam"):
         gr.Markdown(f"Live reconstruction of your camera through the frozen encoder. The centre square of each "
-                    f"frame is encoded at {WEBCAM_SIZE}x{WEBCAM_SIZE}; a frame is sent every {every:.2f} s "
-                    f"(the model's measured time), and a new frame is only taken when the last one has come back.")
+                    f"frame is encoded at {WEBCAM_SIZE}x{WEBCAM_SIZE}; a frame is sent every {every:.3f} s "
+                    f"(the model's measured time from its card, plus 20%), and a new frame is only taken when "
+                    f"the last one has come back.")
         depth = gr.Radio(DEPTHS, value="feature-recon", label="feature depth")
         with gr.Row():
             camera = gr.Image(label="camera", sources=["webcam"], streaming=True, type="numpy",
                               webcam_options=gr.WebcamOptions(mirror=True, constraints=CAMERA_CONSTRAINTS))
             # JPEG: several times faster to encode than Gradio's default WebP, for every frame.
             live = gr.Image(label="live reconstruction", type="numpy", interactive=False, format="jpeg")
+            bicubic = gr.Image(label="bicubic from the same number of values", type="numpy", interactive=False,
+                               format="jpeg")
         readout = gr.Markdown("press Record to start")
+        with gr.Row():
+            snap = gr.Button("Snapshot", size="sm")
+            snapshot = gr.Image(label="snapshot (reconstruction)", type="numpy", interactive=False, format="png",
+                                height=160)
+        snap.click(lambda img: img, live, snapshot, api_visibility="private", queue=False)
         times = gr.State([])
         # Stale frames are dropped at the source: Gradio's webcam takes a new frame only when the last
         # one has been answered, so nothing queues up behind a slow frame. (trigger_mode="always_last"
         # is not usable here: with gradio 6.31 it ends the stream after the first frame.)
         # concurrency_id gives the stream its own worker pool, apart from the other tabs'.
-        camera.stream(webcam_frame, [camera, depth, times], [live, readout, times], api_name="webcam",
+        # Not part of the HTTP API: a stream cannot be called as one request (use /feature-recon).
+        camera.stream(webcam_frame, [camera, depth, times], [live, bicubic, readout, times], api_name="webcam",
                       stream_every=every, time_limit=90, concurrency_limit=4, concurrency_id="webcam",
-                      show_progress="hidden")
+                      show_progress="hidden", api_visibility="private")

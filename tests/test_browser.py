@@ -74,6 +74,7 @@ TABS = [
     ("MNIST · 2-D autoencoder", "Encode", "decoded", lambda page: _set_number(page, "test digit #", "9")),
     ("Feature reconstruction", "Reconstruct", "reconstruction from the features",
      lambda page: page.get_by_label("stride 16 (112 x 14 x 14)").check()),
+    ("Block inpainting", "Inpaint", "cifar10-blocks", lambda page: _set_number(page, "seed", "7")),
 ]
 
 
@@ -110,3 +111,37 @@ def test_zoo_tab_lists_every_card(page):
     page.get_by_role("tab", name="Model zoo").click()
     for name in zoo.list_models():
         assert page.get_by_text(f"{name} —").first.is_visible()
+
+
+def _upload(page, tab_name: str, label_words: str, path) -> None:
+    page.get_by_role("tab", name=tab_name).click()
+    block = page.locator(f"div.block:has(label:has-text('{label_words}'))").first
+    block.locator("input[type=file]").set_input_files(str(path))
+
+
+UPLOAD_TABS = [("MNIST · masked digits", "or upload an image", "Restore"),
+               ("Feature reconstruction", "or upload a photo", "Reconstruct"),
+               ("Block inpainting", "or upload a photo", "Inpaint")]
+
+
+@pytest.mark.parametrize("tab_name,label_words,button", UPLOAD_TABS, ids=[t[0] for t in UPLOAD_TABS])
+def test_a_non_image_upload_gets_a_readable_message(page, tmp_path, tab_name, label_words, button):
+    fake = tmp_path / "notes.png"
+    fake.write_text("this is a text file with a .png name")
+    _upload(page, tab_name, label_words, fake)
+    page.get_by_role("button", name=button).click()
+    page.get_by_text("is not an image this app can read").first.wait_for(state="visible", timeout=60_000)
+
+
+def test_a_transparent_drawing_is_restored_as_drawn(page, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    drawing = np.zeros((120, 120, 4), np.uint8)
+    drawing[20:100, 52:68, 3] = 255  # a black stroke on a transparent background, as drawing apps export
+    Image.fromarray(drawing, "RGBA").save(tmp_path / "drawing.png")
+    _upload(page, "MNIST · denoising", "or upload an image", tmp_path / "drawing.png")
+    page.get_by_role("button", name="Denoise").click()
+    table = page.locator("div.prose:has-text('TV (best weight)')").first
+    table.wait_for(state="visible", timeout=60_000)
+    assert "100.00" not in table.inner_text()  # a blank image would score "100 dB" against itself

@@ -97,9 +97,9 @@ def test_webcam_handler_returns_a_reconstruction(frame):
 
     times: list = []
     for _ in range(3):
-        recon, readout, times = webcam_frame(frame, "feature-recon", times)
-    assert recon.shape == (224, 224, 3) and recon.dtype == np.uint8
-    assert "FPS" in readout and "ms" in readout and len(times) == 3
+        recon, bicubic, readout, times = webcam_frame(frame, "feature-recon", times)
+    assert recon.shape == bicubic.shape == (224, 224, 3) and recon.dtype == bicubic.dtype == np.uint8
+    assert "FPS" in readout and "ms" in readout and "own speed" in readout and len(times) == 3
 
 
 def test_webcam_handler_bad_depth_is_a_gradio_error():
@@ -134,3 +134,12 @@ def test_webcam_square_fast_path_shows_the_same_picture(shape):
     assert fast.shape == general.shape == (WEBCAM_SIZE, WEBCAM_SIZE, 3) and fast.dtype == np.float32
     assert 0.0 <= fast.min() and fast.max() <= 1.0
     assert np.abs(fast - general).mean() < 0.02  # a sub-pixel shift at most
+
+
+def test_webcam_cadence_comes_from_the_card_not_the_fallback():
+    """The stream interval is read from the card's FPS metric; a renamed metric must not silently cap it."""
+    from app.feature_tabs import FALLBACK_EVERY, _stream_every, model_fps
+
+    fps = model_fps()
+    assert fps and fps > 5, "the feature-recon card has no 'frames per second (224x224, CPU)' metric"
+    assert _stream_every() != FALLBACK_EVERY and _stream_every() == round(max(0.02, 1.2 / fps), 3)

@@ -52,7 +52,7 @@ register_model(
     task="autoencoding",
     summary="784-256-64-2 autoencoder of MNIST 5s and 7s: every digit is a point in a drawable plane",
     builder=mlp_autoencoder,
-    model_kwargs=dict(image_size=28, hidden=[256, 64], latent_dim=2),
+    model_kwargs=dict(image_size=28, hidden=[512, 128], latent_dim=2),
     pipeline_cls=AE2DPipeline,
     tags=("mnist", "autoencoder", "embedding"),
 )
