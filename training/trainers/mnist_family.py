@@ -20,7 +20,7 @@ from ..common import TrainConfig, train_loop
 DEFAULTS = {
     "mnist-denoise": TrainConfig(steps=10000, batch_size=64, lr=2e-3),
     "mnist-masked": TrainConfig(steps=6000, batch_size=64, lr=2e-3),
-    "mnist-ae2d": TrainConfig(steps=4000, batch_size=128, lr=2e-3),
+    "mnist-ae2d": TrainConfig(steps=20000, batch_size=256, lr=2e-3),
 }
 
 

@@ -50,7 +50,7 @@ class AE2DPipeline(Pipeline):
 register_model(
     "mnist-ae2d",
     task="autoencoding",
-    summary="784-256-64-2 autoencoder of MNIST 5s and 7s: every digit is a point in a drawable plane",
+    summary="784-512-128-2 autoencoder of MNIST 5s and 7s: every digit is a point in a drawable plane",
     builder=mlp_autoencoder,
     model_kwargs=dict(image_size=28, hidden=[512, 128], latent_dim=2),
     pipeline_cls=AE2DPipeline,

@@ -35,7 +35,8 @@ def evaluate(limit: int | None = None, data_path: str | None = None, card_dir: P
     mean_img = _fives_and_sevens("train", data_path)[0].mean(axis=0)
     recon = images_of(p.batch(x, batch_size=512))
     model_mse = mean_metric(metrics.mse, x, recon)
-    rows = [["mnist-ae2d (784-256-64-2)", model_mse], ["mean training 5/7 digit", mean_metric(metrics.mse, x, [mean_img] * len(x))],
+    layers = "-".join(str(h) for h in p.entry.model_kwargs["hidden"])
+    rows = [[f"mnist-ae2d (784-{layers}-2)", model_mse], ["mean training 5/7 digit", mean_metric(metrics.mse, x, [mean_img] * len(x))],
             ["source project target (784-2-784)", f"< {SOURCE['mse_target']}"]]
     table = markdown_table(["method", "reconstruction MSE"], rows) + f"\n\n{len(x):,} test digits (5s and 7s)."
     if card_dir is not None:
