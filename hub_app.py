@@ -3,6 +3,7 @@
     python hub_app.py          # serves on http://127.0.0.1:7860 (GRADIO_SERVER_PORT to change)
 `demo` is built at import time, so `gradio hub_app.py` and Hugging Face Spaces work too.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,6 +58,7 @@ def warm_up() -> None:
     except Exception:  # the tab says what is missing when it is used
         pass
 
+
 if __name__ == "__main__":
     import threading
 
@@ -69,7 +71,8 @@ if __name__ == "__main__":
 
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     demo.queue(default_concurrency_limit=1).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), show_error=False,
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        show_error=False,
         max_file_size=MAX_UPLOAD,  # bigger uploads are refused by Gradio before they are stored
         mcp_server=mcp_enabled(),
     )

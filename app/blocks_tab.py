@@ -6,6 +6,7 @@ Damage: `count` random blocks of `size` px (seeded), or strokes painted in the e
 Outputs (small images enlarged with nearest-neighbour): the damaged image, the model, OpenCV
 Telea and scikit-image biharmonic, each with its metrics, and a before/after slider.
 """
+
 from __future__ import annotations
 
 import functools
@@ -44,8 +45,10 @@ def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def _row(name: str, clean: np.ndarray, out: np.ndarray, mask: np.ndarray) -> str:
-    return (f"| {name} | {metrics.psnr(clean, out):.2f} | {metrics.hole_psnr(clean, out, mask):.2f} | "
-            f"{metrics.ssim(clean, out):.4f} |")
+    return (
+        f"| {name} | {metrics.psnr(clean, out):.2f} | {metrics.hole_psnr(clean, out, mask):.2f} | "
+        f"{metrics.ssim(clean, out):.4f} |"
+    )
 
 
 @friendly
@@ -74,29 +77,49 @@ def run_blocks(upload, example, count, size, seed, drawing=None):
     restored = p(damaged, mask=mask).image
     telea = baselines.inpaint_telea(damaged, mask)
     biharmonic = baselines.inpaint_biharmonic_(damaged, mask)
-    table = "\n".join(["| method | PSNR (dB) | PSNR in the holes (dB) | SSIM |", "|---|---|---|---|",
-                       _row("cifar10-blocks", clean, restored, mask), _row("biharmonic", clean, biharmonic, mask),
-                       _row("Telea", clean, telea, mask)])
-    return (big(damaged, 256), big(restored, 256), big(telea, 256), big(biharmonic, 256), table,
-            (big(damaged, 256), big(restored, 256)))
+    table = "\n".join(
+        [
+            "| method | PSNR (dB) | PSNR in the holes (dB) | SSIM |",
+            "|---|---|---|---|",
+            _row("cifar10-blocks", clean, restored, mask),
+            _row("biharmonic", clean, biharmonic, mask),
+            _row("Telea", clean, telea, mask),
+        ]
+    )
+    return (
+        big(damaged, 256),
+        big(restored, 256),
+        big(telea, 256),
+        big(biharmonic, 256),
+        table,
+        (big(damaged, 256), big(restored, 256)),
+    )
 
 
 @register_tab("cifar10-blocks", order=50)
 def build_blocks_tab() -> None:
     with gr.Tab("Block inpainting", id="cifar10-blocks"):
-        gr.Markdown("Blank random blocks in a small colour photo (or paint the damage) and see the U-Net correct "
-                    "the classical biharmonic fill, next to OpenCV's Telea and the biharmonic fill itself.")
+        gr.Markdown(
+            "Blank random blocks in a small colour photo (or paint the damage) and see the U-Net correct "
+            "the classical biharmonic fill, next to OpenCV's Telea and the biharmonic fill itself."
+        )
         names = list(examples())
         with gr.Row():
             with gr.Column():
                 example = gr.Dropdown(names, value=names[0], label="example (held-out)")
                 upload = UploadImage(label=f"or upload a photo (shrunk to {UPLOAD_MAX_SIDE} px)", height=200)
-                count = gr.Slider(0, 200, value=50, step=1, label="number of blocks (0: use the painted damage)")
+                count = gr.Slider(
+                    0, 200, value=50, step=1, label="number of blocks (0: use the painted damage)"
+                )
                 size = gr.Radio([2, 4], value=2, label="block size (px)")
                 seed = gr.Number(0, precision=0, label="seed")
-                drawing = gr.ImageEditor(label="paint the damage (used when the number of blocks is 0)",
-                                         type="numpy", image_mode="RGBA", height=260,
-                                         value=big(examples()[names[0]], 256))
+                drawing = gr.ImageEditor(
+                    label="paint the damage (used when the number of blocks is 0)",
+                    type="numpy",
+                    image_mode="RGBA",
+                    height=260,
+                    value=big(examples()[names[0]], 256),
+                )
                 run_button = gr.Button("Inpaint", variant="primary")
             with gr.Column():
                 out = functools.partial(gr.Image, type="numpy", format="png", interactive=False, height=230)
@@ -111,5 +134,9 @@ def build_blocks_tab() -> None:
         run_button.click(run_blocks, inputs, outputs, api_name="cifar10-blocks")
         for control in (example, size, seed):
             control.change(run_blocks, inputs, outputs, api_visibility="private", show_progress="hidden")
-        example.change(lambda n: big(examples()[n], 256) if n in examples() else None, example, drawing,
-                       api_visibility="private")
+        example.change(
+            lambda n: big(examples()[n], 256) if n in examples() else None,
+            example,
+            drawing,
+            api_visibility="private",
+        )

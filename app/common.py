@@ -1,4 +1,5 @@
 """Helpers every tab uses: cached pipelines, friendly errors, sample images, metric text."""
+
 from __future__ import annotations
 
 import functools
@@ -64,8 +65,10 @@ def pick_input(upload: Any, sample: np.ndarray) -> Any:
 
 
 def metric_line(name: str, clean: np.ndarray, restored: np.ndarray) -> str:
-    return (f"| {name} | {metrics.mse(clean, restored):.4f} | {metrics.psnr(clean, restored):.2f} | "
-            f"{metrics.ssim(clean, restored):.4f} |")
+    return (
+        f"| {name} | {metrics.mse(clean, restored):.4f} | {metrics.psnr(clean, restored):.2f} | "
+        f"{metrics.ssim(clean, restored):.4f} |"
+    )
 
 
 def metrics_table(clean: np.ndarray, rows: dict[str, np.ndarray]) -> str:
@@ -83,7 +86,9 @@ def editor_mask(editor_value, shape: tuple[int, int]) -> np.ndarray:
     painted = None
     for layer in (editor_value or {}).get("layers") or []:
         arr = images.to_array(layer)
-        alpha = arr[..., 3] if arr.ndim == 3 and arr.shape[-1] == 4 else (arr if arr.ndim == 2 else arr.max(-1))
+        alpha = (
+            arr[..., 3] if arr.ndim == 3 and arr.shape[-1] == 4 else (arr if arr.ndim == 2 else arr.max(-1))
+        )
         painted = alpha if painted is None else np.maximum(painted, alpha)
     if painted is None or not (painted > 0).any():
         raise ValueError("nothing is painted: draw the damage on the image in the editor first")

@@ -5,6 +5,7 @@ reads the header to check it is an image; `zoo.images` then checks the size from
 before decoding anything), and turns a file that is not an image into a readable message
 instead of Gradio's bare red "Error" badge and a server traceback.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,8 +36,10 @@ def UploadImage(label: str, **kwargs) -> gr.Image:  # noqa: N802 (used like the 
             raise
         except Exception as exc:  # PIL could not read the header: not an image (or a truncated one)
             name = getattr(payload, "orig_name", None) or "the uploaded file"
-            raise user_error(f"{name} is not an image this app can read ({type(exc).__name__}); "
-                             f"upload a {IMAGE_KINDS} file") from None
+            raise user_error(
+                f"{name} is not an image this app can read ({type(exc).__name__}); "
+                f"upload a {IMAGE_KINDS} file"
+            ) from None
 
     image.preprocess = preprocess  # Gradio calls the instance's preprocess before the handler
     return image

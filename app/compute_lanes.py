@@ -14,6 +14,7 @@ lane at nice 10, and 35-42% with both lanes at equal priority (ZOO_HUB_BACKGROUN
 Task calls run in arrival order on the one background thread (so two of them never compete for
 the CPU with each other); live frames take turns on their own lock.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -47,9 +48,12 @@ class ComputeLanes:
     def __init__(self, background_nice: int | None = None) -> None:
         background_nice = BACKGROUND_NICE if background_nice is None else background_nice
         self._live = threading.Lock()
-        self._background = ThreadPoolExecutor(1, thread_name_prefix="zoo-background",
-                                              initializer=_lower_this_threads_priority,
-                                              initargs=(background_nice,))
+        self._background = ThreadPoolExecutor(
+            1,
+            thread_name_prefix="zoo-background",
+            initializer=_lower_this_threads_priority,
+            initargs=(background_nice,),
+        )
 
     def run(self, fn: Callable[..., Any], *args: Any, urgent: bool = False, **kwargs: Any) -> Any:
         """fn(*args, **kwargs) on its lane; returns its result or raises its exception.

@@ -6,6 +6,7 @@ shrunk to 512 first (the models take any size up to 1024 px; 512 keeps the tab f
 Webcam frames are cut to their central square and resized to 224x224, the size the
 speed was measured at.
 """
+
 from __future__ import annotations
 
 import functools
@@ -24,9 +25,11 @@ from .components import UploadImage
 from .common import friendly, metrics_table, pipeline
 from .tabs import register_tab
 
-DEPTHS = [("stride 4 (24 x 56 x 56 at 224 px)", "feature-recon-s4"),
-          ("stride 8 (40 x 28 x 28), the default", "feature-recon"),
-          ("stride 16 (112 x 14 x 14)", "feature-recon-s16")]
+DEPTHS = [
+    ("stride 4 (24 x 56 x 56 at 224 px)", "feature-recon-s4"),
+    ("stride 8 (40 x 28 x 28), the default", "feature-recon"),
+    ("stride 16 (112 x 14 x 14)", "feature-recon-s16"),
+]
 UPLOAD_MAX_SIDE = 512
 WEBCAM_SIZE = 224
 FPS_WINDOW = 10  # frames averaged in the live FPS readout
@@ -76,10 +79,14 @@ def run_feature_recon(upload, sample_name, depth):
     out = p(clean)
     kw = p.entry.model_kwargs
     reference = baselines.bicubic_same_values(clean, kw["in_channels"], kw["stride"])
-    feats = images.resize(feature_pca_rgb(out.features), *clean.shape[:2]) if out.features.shape[1] > 1 else None
+    feats = (
+        images.resize(feature_pca_rgb(out.features), *clean.shape[:2]) if out.features.shape[1] > 1 else None
+    )
     c, fh, fw = out.features.shape
-    table = metrics_table(clean, {f"{depth} ({c}x{fh}x{fw} features)": out.image,
-                                  "bicubic from the same number of values": reference})
+    table = metrics_table(
+        clean,
+        {f"{depth} ({c}x{fh}x{fw} features)": out.image, "bicubic from the same number of values": reference},
+    )
     return clean, feats, out.image, reference, table
 
 
@@ -117,13 +124,16 @@ def webcam_frame(frame, depth, times):
     recon = p(square).image
     now = time.perf_counter()
     kw = p.entry.model_kwargs
-    bicubic = baselines.bicubic_same_values(square, kw["in_channels"], kw["stride"])  # ~2 ms, not in the latency
+    bicubic = baselines.bicubic_same_values(
+        square, kw["in_channels"], kw["stride"]
+    )  # ~2 ms, not in the latency
     times = deque(times or [], maxlen=FPS_WINDOW)
     times.append(now)
     fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
     own = model_fps(_check_depth(depth))
-    readout = (f"**{fps:.1f} FPS** received · model latency **{1000 * (now - t0):.0f} ms** · {depth}"
-               + (f" · the model's own speed: {own:.1f} FPS (its card, 224x224 on 2 CPU cores)" if own else ""))
+    readout = f"**{fps:.1f} FPS** received · model latency **{1000 * (now - t0):.0f} ms** · {depth}" + (
+        f" · the model's own speed: {own:.1f} FPS (its card, 224x224 on 2 CPU cores)" if own else ""
+    )
     return _u8(recon), _u8(bicubic), readout, list(times)
 
 
@@ -135,21 +145,27 @@ def _u8(img: np.ndarray) -> np.ndarray:
 @register_tab("feature-recon*", order=60)
 def build_feature_tab() -> None:
     with gr.Tab("Feature reconstruction", id="feature-recon"):
-        gr.Markdown("A frozen ImageNet EfficientNet-Lite0 turns the photo into a feature map; a small decoder "
-                    "turns it back. Deeper features keep less of the picture. Next to it: bicubic upsampling of "
-                    "the photo shrunk to the same number of values.")
+        gr.Markdown(
+            "A frozen ImageNet EfficientNet-Lite0 turns the photo into a feature map; a small decoder "
+            "turns it back. Deeper features keep less of the picture. Next to it: bicubic upsampling of "
+            "the photo shrunk to the same number of values."
+        )
         with gr.Row():
             with gr.Column():
-                sample = gr.Dropdown(list(data.HELDOUT_PHOTOS), value=data.HELDOUT_PHOTOS[0],
-                                     label="example (held-out photo)")
-                upload = UploadImage(label=f"or upload a photo (shrunk to {UPLOAD_MAX_SIDE} px on the long side)",
-                                     height=240)
+                sample = gr.Dropdown(
+                    list(data.HELDOUT_PHOTOS), value=data.HELDOUT_PHOTOS[0], label="example (held-out photo)"
+                )
+                upload = UploadImage(
+                    label=f"or upload a photo (shrunk to {UPLOAD_MAX_SIDE} px on the long side)", height=240
+                )
                 depth = gr.Radio(DEPTHS, value="feature-recon", label="feature depth")
                 run_button = gr.Button("Reconstruct", variant="primary")
             with gr.Column():
                 # JPEG, not Gradio's default WebP: 1 ms instead of 26 ms to encode a 448 px photo
                 # (both lossy at their default quality), four photos per call.
-                photo = functools.partial(gr.Image, type="numpy", interactive=False, height=260, format="jpeg")
+                photo = functools.partial(
+                    gr.Image, type="numpy", interactive=False, height=260, format="jpeg"
+                )
                 with gr.Row():
                     original = photo(label="original")
                     feats = photo(label="features (first 3 principal components)")
@@ -160,30 +176,41 @@ def build_feature_tab() -> None:
         inputs, outputs = [upload, sample, depth], [original, feats, recon, reference, table]
         run_button.click(run_feature_recon, inputs, outputs, api_name="feature-recon")
         for control in (sample, depth):
-            control.change(run_feature_recon, inputs, outputs, api_visibility="private", show_progress="hidden")
+            control.change(
+                run_feature_recon, inputs, outputs, api_visibility="private", show_progress="hidden"
+            )
 
 
 @register_tab(order=70)
 def build_webcam_tab() -> None:
     every = _stream_every()
     with gr.Tab("Webcam", id="webcam"):
-        gr.Markdown(f"Live reconstruction of your camera through the frozen encoder. The centre square of each "
-                    f"frame is encoded at {WEBCAM_SIZE}x{WEBCAM_SIZE}; a frame is sent every {every:.3f} s "
-                    f"(the model's measured time from its card, plus 20%), and a new frame is only taken when "
-                    f"the last one has come back.")
+        gr.Markdown(
+            f"Live reconstruction of your camera through the frozen encoder. The centre square of each "
+            f"frame is encoded at {WEBCAM_SIZE}x{WEBCAM_SIZE}; a frame is sent every {every:.3f} s "
+            f"(the model's measured time from its card, plus 20%), and a new frame is only taken when "
+            f"the last one has come back."
+        )
         depth = gr.Radio(DEPTHS, value="feature-recon", label="feature depth")
         with gr.Row():
-            camera = gr.Image(label="camera", sources=["webcam"], streaming=True, type="numpy",
-                              webcam_options=gr.WebcamOptions(mirror=True, constraints=CAMERA_CONSTRAINTS))
+            camera = gr.Image(
+                label="camera",
+                sources=["webcam"],
+                streaming=True,
+                type="numpy",
+                webcam_options=gr.WebcamOptions(mirror=True, constraints=CAMERA_CONSTRAINTS),
+            )
             # JPEG: several times faster to encode than Gradio's default WebP, for every frame.
             live = gr.Image(label="live reconstruction", type="numpy", interactive=False, format="jpeg")
-            bicubic = gr.Image(label="bicubic from the same number of values", type="numpy", interactive=False,
-                               format="jpeg")
+            bicubic = gr.Image(
+                label="bicubic from the same number of values", type="numpy", interactive=False, format="jpeg"
+            )
         readout = gr.Markdown("press Record to start")
         with gr.Row():
             snap = gr.Button("Snapshot", size="sm")
-            snapshot = gr.Image(label="snapshot (reconstruction)", type="numpy", interactive=False, format="png",
-                                height=160)
+            snapshot = gr.Image(
+                label="snapshot (reconstruction)", type="numpy", interactive=False, format="png", height=160
+            )
         snap.click(lambda img: img, live, snapshot, api_visibility="private", queue=False)
         times = gr.State([])
         # Stale frames are dropped at the source: Gradio's webcam takes a new frame only when the last
@@ -191,6 +218,15 @@ def build_webcam_tab() -> None:
         # is not usable here: with gradio 6.31 it ends the stream after the first frame.)
         # concurrency_id gives the stream its own worker pool, apart from the other tabs'.
         # Not part of the HTTP API: a stream cannot be called as one request (use /feature-recon).
-        camera.stream(webcam_frame, [camera, depth, times], [live, bicubic, readout, times], api_name="webcam",
-                      stream_every=every, time_limit=90, concurrency_limit=4, concurrency_id="webcam",
-                      show_progress="hidden", api_visibility="private")
+        camera.stream(
+            webcam_frame,
+            [camera, depth, times],
+            [live, bicubic, readout, times],
+            api_name="webcam",
+            stream_every=every,
+            time_limit=90,
+            concurrency_limit=4,
+            concurrency_id="webcam",
+            show_progress="hidden",
+            api_visibility="private",
+        )

@@ -11,6 +11,7 @@ The folder is named by the hash of the content, so a file already at the path ho
 exactly these bytes: it is kept as it is. A new file is written beside it and renamed
 over the target (`os.replace`, atomic on POSIX), so a reader always sees a whole file.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -64,10 +65,20 @@ def install() -> bool:
 
     Returns False, with a warning, when this Gradio lacks the functions the fix replaces.
     """
-    needed = ("save_pil_to_cache", "save_bytes_to_cache", "encode_pil_to_bytes", "hash_bytes", "detect_audio_format")
+    needed = (
+        "save_pil_to_cache",
+        "save_bytes_to_cache",
+        "encode_pil_to_bytes",
+        "hash_bytes",
+        "detect_audio_format",
+    )
     if not all(hasattr(processing_utils, n) for n in needed):
-        warnings.warn("this Gradio's cache writers differ from 6.31's; identical outputs served at once may fail "
-                      "to download (see app/gradio_cache.py)", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            "this Gradio's cache writers differ from 6.31's; identical outputs served at once may fail "
+            "to download (see app/gradio_cache.py)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         return False
     processing_utils.save_pil_to_cache = save_pil_to_cache
     processing_utils.save_bytes_to_cache = save_bytes_to_cache

@@ -4,6 +4,7 @@ Inputs: a test digit chosen by index, or an upload (converted to 28x28 grey by
 `zoo.images.to_small_grey`: alpha on black, 601 luma, inverted when the border is
 light, padded square, box-resized). Outputs are enlarged with nearest-neighbour.
 """
+
 from __future__ import annotations
 
 import functools
@@ -43,7 +44,9 @@ def run_masked(upload, sample_index, kind, size, seed, drawing=None):
         damaged, mask = p.corrupt(clean, kind=kind, size=size, seed=int(seed))
     restored = p(damaged, mask=mask).image
     biharmonic = baselines.inpaint_biharmonic_(damaged, mask)
-    table = metrics_table(clean, {"mnist-masked": restored, "biharmonic": biharmonic, "damaged (zero fill)": damaged})
+    table = metrics_table(
+        clean, {"mnist-masked": restored, "biharmonic": biharmonic, "damaged (zero fill)": damaged}
+    )
     return big(damaged), big(restored), big(biharmonic), table
 
 
@@ -55,7 +58,9 @@ def run_denoise(upload, sample_index, sigma, seed):
     restored = p(noisy).image
     # The classical baseline at its best weight for this very image (an oracle choice, generous to it).
     tv_best = max((baselines.denoise_tv(noisy, w) for w in TV_GRID), key=lambda out: metrics.psnr(clean, out))
-    table = metrics_table(clean, {"mnist-denoise": restored, "TV (best weight)": tv_best, "noisy input": noisy})
+    table = metrics_table(
+        clean, {"mnist-denoise": restored, "TV (best weight)": tv_best, "noisy input": noisy}
+    )
     return big(noisy), big(restored), big(tv_best), table
 
 
@@ -79,8 +84,14 @@ def run_ae2d(upload, sample_index):
     clean = p.prepare(pick_input(upload, _sample(sample_index, (5, 7))))
     z = p.encode(clean)
     recon = p(clean).image
-    return big(clean), big(recon), float(z[0]), float(z[1]), _plot((float(z[0]), float(z[1]))), \
-        f"reconstruction MSE {metrics.mse(clean, recon):.4f}"
+    return (
+        big(clean),
+        big(recon),
+        float(z[0]),
+        float(z[1]),
+        _plot((float(z[0]), float(z[1]))),
+        f"reconstruction MSE {metrics.mse(clean, recon):.4f}",
+    )
 
 
 @friendly
@@ -103,16 +114,25 @@ def _out(label: str) -> gr.Image:
 @register_tab("mnist-masked", order=20)
 def build_masked_tab() -> None:
     with gr.Tab("MNIST · masked digits", id="mnist-masked"):
-        gr.Markdown("Remove a stripe or a square from a digit (or paint the damage), and see the mask-aware "
-                    "U-Net fill it next to scikit-image's biharmonic inpainting.")
+        gr.Markdown(
+            "Remove a stripe or a square from a digit (or paint the damage), and see the mask-aware "
+            "U-Net fill it next to scikit-image's biharmonic inpainting."
+        )
         with gr.Row():
             with gr.Column():
                 sample, upload = _input_column(len(mnist_test_digits((5, 7))[0]))
                 kind = gr.Radio(list(DAMAGE_KINDS) + ["drawn"], value="vertical", label="damage")
-                size = gr.Slider(1, 28, value=7, step=1, label="stripe width / square side / % of pixels (random)")
+                size = gr.Slider(
+                    1, 28, value=7, step=1, label="stripe width / square side / % of pixels (random)"
+                )
                 seed = gr.Number(0, precision=0, label="seed")
-                drawing = gr.ImageEditor(label="Draw the damage (used when damage = drawn)", type="numpy",
-                                         image_mode="RGBA", height=280, value=big(_sample(0, (5, 7))))
+                drawing = gr.ImageEditor(
+                    label="Draw the damage (used when damage = drawn)",
+                    type="numpy",
+                    image_mode="RGBA",
+                    height=280,
+                    value=big(_sample(0, (5, 7))),
+                )
                 run_button = gr.Button("Restore", variant="primary")
             with gr.Column():
                 with gr.Row():
@@ -131,8 +151,10 @@ def build_masked_tab() -> None:
 @register_tab("mnist-denoise", order=30)
 def build_denoise_tab() -> None:
     with gr.Tab("MNIST · denoising", id="mnist-denoise"):
-        gr.Markdown("Add clipped Gaussian noise to a digit and remove it with the U-Net, next to total-variation "
-                    "denoising at its best weight for this image.")
+        gr.Markdown(
+            "Add clipped Gaussian noise to a digit and remove it with the U-Net, next to total-variation "
+            "denoising at its best weight for this image."
+        )
         with gr.Row():
             with gr.Column():
                 sample, upload = _input_column(len(mnist_test_digits()[0]))
@@ -155,8 +177,10 @@ def build_denoise_tab() -> None:
 @register_tab("mnist-ae2d", order=40)
 def build_ae2d_tab() -> None:
     with gr.Tab("MNIST · 2-D autoencoder", id="mnist-ae2d"):
-        gr.Markdown("Every 5 or 7 becomes two numbers. Encode a digit to see where it lands, or move the "
-                    "sliders to decode any point of the plane.")
+        gr.Markdown(
+            "Every 5 or 7 becomes two numbers. Encode a digit to see where it lands, or move the "
+            "sliders to decode any point of the plane."
+        )
         with gr.Row():
             with gr.Column():
                 sample, upload = _input_column(len(mnist_test_digits((5, 7))[0]))
@@ -168,8 +192,14 @@ def build_ae2d_tab() -> None:
                     input_output = _out("input (28x28)")
                     image_output = _out("decoded")
                 info_output = gr.Markdown()
-                plot_output = gr.Image(label="embedding of the test 5s and 7s", type="numpy", interactive=False)
-        encode_button.click(run_ae2d, [upload, sample], [input_output, image_output, z1, z2, plot_output, info_output],
-                            api_name="mnist-ae2d")
+                plot_output = gr.Image(
+                    label="embedding of the test 5s and 7s", type="numpy", interactive=False
+                )
+        encode_button.click(
+            run_ae2d,
+            [upload, sample],
+            [input_output, image_output, z1, z2, plot_output, info_output],
+            api_name="mnist-ae2d",
+        )
         z1.release(decode_point, [z1, z2], [image_output, plot_output], api_name="mnist-ae2d-decode")
         z2.release(decode_point, [z1, z2], [image_output, plot_output], api_visibility="private")

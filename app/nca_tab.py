@@ -1,4 +1,5 @@
 """The "NCA · Fashion-MNIST" tab: damage a garment, watch the cells fill it in, classify."""
+
 from __future__ import annotations
 
 import functools
@@ -45,7 +46,9 @@ def _animation(frames: list[np.ndarray]) -> str:
     path = str(_GIF_DIR / f"{uuid.uuid4().hex}.gif")
     for old in sorted(_GIF_DIR.glob("*.gif"), key=lambda f: f.stat().st_mtime)[:-_GIFS_KEPT]:
         old.unlink(missing_ok=True)
-    pictures[0].save(path, save_all=True, append_images=pictures[1:] + [pictures[-1]] * 5, duration=120, loop=0)
+    pictures[0].save(
+        path, save_all=True, append_images=pictures[1:] + [pictures[-1]] * 5, duration=120, loop=0
+    )
     return path
 
 
@@ -60,19 +63,23 @@ def run_nca(upload, sample_index, mask_ratio, steps, seed, progress=gr.Progress(
     progress(0.8, desc="biharmonic baseline")
     biharmonic = baselines.inpaint_biharmonic_(damaged, mask)
     probs = {name: float(v) for name, v in zip(p.class_names, out.probs)}
-    table = ("| method | PSNR (dB) | class |\n|---|---|---|\n"
-             f"| NCA ({int(steps)} steps) | {metrics.psnr(clean, out.image):.2f} | {out.label_name} |\n"
-             f"| biharmonic | {metrics.psnr(clean, biharmonic):.2f} | "
-             f"{p.class_names[int(np.argmax(p.classify(biharmonic)))]} |\n"
-             f"| damaged | {metrics.psnr(clean, damaged):.2f} | {p.class_names[int(np.argmax(p.classify(damaged)))]} |")
+    table = (
+        "| method | PSNR (dB) | class |\n|---|---|---|\n"
+        f"| NCA ({int(steps)} steps) | {metrics.psnr(clean, out.image):.2f} | {out.label_name} |\n"
+        f"| biharmonic | {metrics.psnr(clean, biharmonic):.2f} | "
+        f"{p.class_names[int(np.argmax(p.classify(biharmonic)))]} |\n"
+        f"| damaged | {metrics.psnr(clean, damaged):.2f} | {p.class_names[int(np.argmax(p.classify(damaged)))]} |"
+    )
     return big(damaged), _animation(out.frames), big(out.image), big(biharmonic), probs, table
 
 
 @register_tab("nca-fmnist", order=10)
 def build_nca_tab() -> None:
     with gr.Tab("NCA · Fashion-MNIST", id="nca-fmnist"):
-        gr.Markdown("Drop pixels from a Fashion-MNIST image and watch a Neural Cellular Automaton fill them in, "
-                    "cell by cell; a small CNN then classifies the repair.")
+        gr.Markdown(
+            "Drop pixels from a Fashion-MNIST image and watch a Neural Cellular Automaton fill them in, "
+            "cell by cell; a small CNN then classifies the repair."
+        )
         with gr.Row():
             with gr.Column():
                 sample = gr.Slider(0, 999, value=0, step=1, label="test image #")
@@ -83,13 +90,32 @@ def build_nca_tab() -> None:
                 run_button = gr.Button("Repair", variant="primary")
             with gr.Column():
                 with gr.Row():
-                    damaged_output = gr.Image(label="damaged", type="numpy", format="png", interactive=False, height=200)
-                    animation_output = gr.Image(label="the cells filling in", type="filepath", interactive=False, height=200)
+                    damaged_output = gr.Image(
+                        label="damaged", type="numpy", format="png", interactive=False, height=200
+                    )
+                    animation_output = gr.Image(
+                        label="the cells filling in", type="filepath", interactive=False, height=200
+                    )
                 with gr.Row():
-                    image_output = gr.Image(label="NCA repair", type="numpy", format="png", interactive=False, height=200)
-                    baseline_output = gr.Image(label="biharmonic inpainting", type="numpy", format="png", interactive=False, height=200)
+                    image_output = gr.Image(
+                        label="NCA repair", type="numpy", format="png", interactive=False, height=200
+                    )
+                    baseline_output = gr.Image(
+                        label="biharmonic inpainting",
+                        type="numpy",
+                        format="png",
+                        interactive=False,
+                        height=200,
+                    )
                 label_output = gr.Label(num_top_classes=3, label="class probabilities")
                 metrics_output = gr.Markdown()
         inputs = [upload, sample, mask_ratio, steps, seed]
-        outputs = [damaged_output, animation_output, image_output, baseline_output, label_output, metrics_output]
+        outputs = [
+            damaged_output,
+            animation_output,
+            image_output,
+            baseline_output,
+            label_output,
+            metrics_output,
+        ]
         run_button.click(run_nca, inputs, outputs, api_name="nca-fmnist")

@@ -7,6 +7,7 @@
 builds the registered tabs in `order`. `tab_for(name)` says which tab serves a registry
 name; the completeness test asks it for every `zoo.list_models()` name.
 """
+
 from __future__ import annotations
 
 import fnmatch

@@ -1,4 +1,5 @@
 """Shared fixtures: a tiny registered model, a local Hub server, isolated caches."""
+
 from __future__ import annotations
 
 import json
@@ -70,8 +71,16 @@ def tiny_entry(tiny_files, tmp_path, monkeypatch):
     card = tmp_path / "tiny-denoise.md"
     shutil.copy(registry.CARDS_DIR / "mnist-denoise.md", card)
     entry = registry.register_model(
-        TINY_NAME, task="denoising", summary="tiny test model", builder=unet, model_kwargs=TINY_KWARGS,
-        pipeline_cls=DenoisePipeline, repo_id=TINY_REPO, revision=TINY_COMMIT, files=tuple(records), card_path=card,
+        TINY_NAME,
+        task="denoising",
+        summary="tiny test model",
+        builder=unet,
+        model_kwargs=TINY_KWARGS,
+        pipeline_cls=DenoisePipeline,
+        repo_id=TINY_REPO,
+        revision=TINY_COMMIT,
+        files=tuple(records),
+        card_path=card,
     )
     yield entry
     registry.unregister_model(TINY_NAME)

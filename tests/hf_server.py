@@ -10,6 +10,7 @@ POST /api/repos/create, /api/validate-yaml, /api/models/{repo}/branch/{b},
 which makes a new commit on the branch. Every other path is a 404, as
 huggingface_hub also probes unrelated /api/ paths.
 """
+
 from __future__ import annotations
 
 import base64
@@ -86,7 +87,11 @@ def _handler(state: HubState):
             parts = unquote(self.path.split("?")[0]).strip("/").split("/")
             if parts[:3] == ["api", "repos", "create"]:
                 req = json.loads(body)
-                repo_id = f"{req.get('organization') or 'user'}/{req['name']}" if "/" not in req["name"] else req["name"]
+                repo_id = (
+                    f"{req.get('organization') or 'user'}/{req['name']}"
+                    if "/" not in req["name"]
+                    else req["name"]
+                )
                 state.repos.add(repo_id)
                 return self._json(200, {"url": f"http://127.0.0.1/{repo_id}", "name": repo_id})
             if parts[:2] == ["api", "validate-yaml"]:
@@ -100,8 +105,15 @@ def _handler(state: HubState):
                     return self._json(200, {})
                 if verb == "preupload":
                     files = json.loads(body)["files"]
-                    return self._json(200, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
-                                                      for f in files]})
+                    return self._json(
+                        200,
+                        {
+                            "files": [
+                                {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
+                                for f in files
+                            ]
+                        },
+                    )
                 if verb == "commit":
                     return self._commit(repo_id, rev, body)
             return self._json(404, {"error": "not found"})
@@ -115,10 +127,23 @@ def _handler(state: HubState):
                     files[line["value"]["path"]] = base64.b64decode(line["value"]["content"])
             commit = hashlib.sha1(parent.encode() + body).hexdigest()
             state.add(repo_id, commit, files, branch=branch)
-            state.commits.append({"repo_id": repo_id, "commit": commit, "branch": branch,
-                                  "header": lines[0]["value"], "paths": sorted(files)})
-            return self._json(200, {"commitUrl": f"http://127.0.0.1/{repo_id}/commit/{commit}", "commitOid": commit,
-                                    "pullRequestUrl": None})
+            state.commits.append(
+                {
+                    "repo_id": repo_id,
+                    "commit": commit,
+                    "branch": branch,
+                    "header": lines[0]["value"],
+                    "paths": sorted(files),
+                }
+            )
+            return self._json(
+                200,
+                {
+                    "commitUrl": f"http://127.0.0.1/{repo_id}/commit/{commit}",
+                    "commitOid": commit,
+                    "pullRequestUrl": None,
+                },
+            )
 
     return Handler
 

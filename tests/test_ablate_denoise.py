@@ -1,4 +1,5 @@
 """The mnist-denoise objective and its ablation script (a few steps on tiny data)."""
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,12 @@ def test_fixed_sigma_zero_leaves_the_digits_clean():
 def test_ablation_writes_its_report(tmp_path, monkeypatch):
     monkeypatch.setattr(ablate_denoise, "RUNS_DIR", tmp_path / "runs")
     out = tmp_path / "ablation"
-    assert ablate_denoise.main(["--steps", "2", "--n", "4", "--variants", "recipe,fixed-sigma", "--out", str(out)]) == 0
+    assert (
+        ablate_denoise.main(
+            ["--steps", "2", "--n", "4", "--variants", "recipe,fixed-sigma", "--out", str(out)]
+        )
+        == 0
+    )
     results = json.loads(out.with_suffix(".json").read_text())
     assert set(results) == {"shipped", "shipped-on-train", "recipe", "fixed-sigma"}
     assert all(0 < r["psnr"] < 60 and 0 < r["ssim"] <= 1 for r in results.values())

@@ -1,4 +1,5 @@
 """The hub: builds at import, every tab's function directly, and every api_name through gradio_client."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,9 @@ def app():
 def client(app):
     from gradio_client import Client
 
-    _, url, _ = app.demo.queue().launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
+    _, url, _ = app.demo.queue().launch(
+        server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True
+    )
     try:
         yield Client(url, verbose=False)
     finally:
@@ -111,13 +114,18 @@ def test_feature_tab_directly_and_through_the_client(app, client, tmp_path):
 
     from app import feature_tabs
 
-    original, feats, recon, reference, table = feature_tabs.run_feature_recon(None, "skimage:chelsea", "feature-recon-s16")
+    original, feats, recon, reference, table = feature_tabs.run_feature_recon(
+        None, "skimage:chelsea", "feature-recon-s16"
+    )
     assert recon.shape == original.shape == reference.shape and recon.shape[-1] == 3
     assert feats.shape == original.shape and "PSNR" in table and "bicubic" in table
-    rgba = (np.random.default_rng(0).random((700, 300, 4)) * 255).astype(np.uint8)  # tall, with alpha: shrunk to 512
+    rgba = (np.random.default_rng(0).random((700, 300, 4)) * 255).astype(
+        np.uint8
+    )  # tall, with alpha: shrunk to 512
     Image.fromarray(rgba, "RGBA").save(tmp_path / "tall.png")
-    result = client.predict(handle_file(str(tmp_path / "tall.png")), "skimage:chelsea", "feature-recon",
-                            api_name="/feature-recon")
+    result = client.predict(
+        handle_file(str(tmp_path / "tall.png")), "skimage:chelsea", "feature-recon", api_name="/feature-recon"
+    )
     assert Image.open(result[2]).size == (219, 512)
     with pytest.raises(Exception) as err:
         client.predict(None, "skimage:chelsea", "no-such-depth", api_name="/feature-recon")
@@ -166,7 +174,9 @@ def test_block_inpainting_tab_directly_and_through_the_client(app, client, tmp_p
     assert (damaged != restored).any()
     photo = (np.random.default_rng(0).random((90, 120, 3)) * 255).astype(np.uint8)
     Image.fromarray(photo).save(tmp_path / "photo.png")
-    result = client.predict(handle_file(str(tmp_path / "photo.png")), name, 30, 2, 0, None, api_name="/cifar10-blocks")
+    result = client.predict(
+        handle_file(str(tmp_path / "photo.png")), name, 30, 2, 0, None, api_name="/cifar10-blocks"
+    )
     assert Image.open(result[1]).size[0] >= 120 and "cifar10-blocks" in result[4]
     with pytest.raises(Exception) as err:
         client.predict(None, name, 0, 2, 0, None, api_name="/cifar10-blocks")

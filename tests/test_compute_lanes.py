@@ -1,4 +1,5 @@
 """The hub's compute lanes: live frames never wait for task calls; task calls run one at a time."""
+
 from __future__ import annotations
 
 import contextvars

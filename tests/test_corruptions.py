@@ -9,13 +9,16 @@ IMG = np.random.default_rng(0).random((28, 28)).astype(np.float32)
 RGB = np.random.default_rng(1).random((32, 32, 3)).astype(np.float32)
 
 
-@pytest.mark.parametrize("fn,kwargs", [
-    (C.random_pixel_mask, dict(ratio=0.4)),
-    (C.random_blocks, dict(n_blocks=10, size=2)),
-    (C.stripe, dict(width=5, orientation="vertical")),
-    (C.stripe, dict(width=5, orientation="horizontal")),
-    (C.square_patch, dict(side=7)),
-])
+@pytest.mark.parametrize(
+    "fn,kwargs",
+    [
+        (C.random_pixel_mask, dict(ratio=0.4)),
+        (C.random_blocks, dict(n_blocks=10, size=2)),
+        (C.stripe, dict(width=5, orientation="vertical")),
+        (C.stripe, dict(width=5, orientation="horizontal")),
+        (C.square_patch, dict(side=7)),
+    ],
+)
 def test_masks_are_seeded_shaped_and_zero_the_holes(fn, kwargs):
     for img in (IMG, RGB):
         a, ma = fn(img, seed=3, **kwargs)
@@ -55,19 +58,22 @@ def test_noise_is_clipped_seeded_and_has_no_mask():
     assert np.array_equal(C.gaussian_noise(IMG, 0.0, seed=0)[0], IMG)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: C.random_pixel_mask(IMG, 1.5),
-    lambda: C.random_pixel_mask(IMG, -0.1),
-    lambda: C.stripe(IMG, 29),
-    lambda: C.stripe(IMG, 0),
-    lambda: C.stripe(IMG, 3, "diagonal"),
-    lambda: C.square_patch(IMG, 40),
-    lambda: C.random_blocks(IMG, 5, 30),
-    lambda: C.random_blocks(IMG, -1, 2),
-    lambda: C.gaussian_noise(IMG, -0.1),
-    lambda: C.gaussian_noise(IMG, float("nan")),
-    lambda: C.random_pixel_mask(np.zeros((0, 5)), 0.1),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: C.random_pixel_mask(IMG, 1.5),
+        lambda: C.random_pixel_mask(IMG, -0.1),
+        lambda: C.stripe(IMG, 29),
+        lambda: C.stripe(IMG, 0),
+        lambda: C.stripe(IMG, 3, "diagonal"),
+        lambda: C.square_patch(IMG, 40),
+        lambda: C.random_blocks(IMG, 5, 30),
+        lambda: C.random_blocks(IMG, -1, 2),
+        lambda: C.gaussian_noise(IMG, -0.1),
+        lambda: C.gaussian_noise(IMG, float("nan")),
+        lambda: C.random_pixel_mask(np.zeros((0, 5)), 0.1),
+    ],
+)
 def test_bad_parameters_raise_value_error(call):
     with pytest.raises(ValueError):
         call()

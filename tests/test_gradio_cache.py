@@ -1,4 +1,5 @@
 """The hub's fix for Gradio's output cache: identical outputs written at once stay whole."""
+
 from __future__ import annotations
 
 import os
@@ -71,7 +72,9 @@ def test_concurrent_identical_writes_never_expose_a_short_file(tmp_path):
                 except OSError as exc:
                     errors.append(exc)
 
-    threads = [threading.Thread(target=writer) for _ in range(8)] + [threading.Thread(target=reader) for _ in range(4)]
+    threads = [threading.Thread(target=writer) for _ in range(8)] + [
+        threading.Thread(target=reader) for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

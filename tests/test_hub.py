@@ -1,4 +1,5 @@
 """Weight resolution against the real huggingface_hub client and a local Hub server."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,7 +23,9 @@ def _damage(body: bytes, how: str) -> bytes:
 
 def test_download_pins_revision_then_offline_uses_cache(tiny_entry, hub_server, monkeypatch):
     # "main" moves on to other files; the registry pins TINY_COMMIT, so only that commit is used.
-    hub_server.state.add(TINY_REPO, "b" * 40, {"model.safetensors": b"x", "config.json": b"{}"}, branch="main")
+    hub_server.state.add(
+        TINY_REPO, "b" * 40, {"model.safetensors": b"x", "config.json": b"{}"}, branch="main"
+    )
     p = zoo.load(TINY_NAME)
     assert p.weights_source == "hf-download"
     assert any(f"/resolve/{TINY_COMMIT}/model.safetensors" in r for r in hub_server.state.requests)
@@ -52,7 +55,9 @@ def test_offline_without_weights_gives_one_clear_error(tiny_entry, monkeypatch):
 
 
 def test_unreachable_hub_without_cache_is_a_clear_error(tiny_entry):
-    with pytest.raises(zoo.WeightsNotFoundError, match="could not download from http://127.0.0.1:9: connection refused"):
+    with pytest.raises(
+        zoo.WeightsNotFoundError, match="could not download from http://127.0.0.1:9: connection refused"
+    ):
         zoo.load(TINY_NAME)
 
 
@@ -72,7 +77,9 @@ def test_zoo_home_overrides_and_package_is_next(tiny_entry, tiny_files, tmp_path
 
 @pytest.mark.parametrize("how", ["truncated", "flipped"])
 @pytest.mark.parametrize("source", ["ZOO_HOME", "package", "hf-cache", "hf-download"])
-def test_damaged_file_is_refused_from_every_source(source, how, tiny_entry, tiny_files, hub_server, tmp_path, monkeypatch):
+def test_damaged_file_is_refused_from_every_source(
+    source, how, tiny_entry, tiny_files, hub_server, tmp_path, monkeypatch
+):
     bad = dict(tiny_files)
     bad["model.safetensors"] = _damage(tiny_files["model.safetensors"], how)
     if source == "ZOO_HOME":
@@ -86,7 +93,13 @@ def test_damaged_file_is_refused_from_every_source(source, how, tiny_entry, tiny
             (hub.WEIGHTS_DIR / TINY_NAME / fn).write_bytes(body)
     elif source == "hf-cache":
         zoo.load(TINY_NAME)  # a good download fills the cache ...
-        blob = (Path(hub.hf_cache_dir()) / "models--test-org--tiny-denoise" / "snapshots" / TINY_COMMIT / "model.safetensors").resolve()
+        blob = (
+            Path(hub.hf_cache_dir())
+            / "models--test-org--tiny-denoise"
+            / "snapshots"
+            / TINY_COMMIT
+            / "model.safetensors"
+        ).resolve()
         blob.write_bytes(bad["model.safetensors"])  # ... then the cached copy is damaged
         monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     else:
@@ -113,7 +126,9 @@ def test_weights_that_do_not_fit_the_architecture_are_refused(tiny_entry, tiny_f
     (hub.WEIGHTS_DIR / TINY_NAME).mkdir()
     for fn, body in tiny_files.items():
         (hub.WEIGHTS_DIR / TINY_NAME / fn).write_bytes(body)
-    monkeypatch.setattr(tiny_entry, "model_kwargs", dict(in_channels=1, out_channels=1, base_channels=4, depth=1))
+    monkeypatch.setattr(
+        tiny_entry, "model_kwargs", dict(in_channels=1, out_channels=1, base_channels=4, depth=1)
+    )
     with pytest.raises(zoo.WeightsError, match="written for model_kwargs .*base_channels': 2"):
         zoo.load(TINY_NAME)  # config.json is read back and checked against the registry first
 
@@ -130,7 +145,9 @@ def test_tensors_that_do_not_fit_a_matching_config_are_refused(tiny_entry, tiny_
     (folder / "model.safetensors").write_bytes(tiny_files["model.safetensors"])  # base_channels=2 tensors
     (folder / "config.json").write_text(json.dumps({"model_kwargs": wide}))
     monkeypatch.setattr(tiny_entry, "model_kwargs", wide)
-    monkeypatch.setattr(tiny_entry, "files", tuple(file_record(folder / fn) for fn in ("model.safetensors", "config.json")))
+    monkeypatch.setattr(
+        tiny_entry, "files", tuple(file_record(folder / fn) for fn in ("model.safetensors", "config.json"))
+    )
     with pytest.raises(zoo.WeightsError, match="do not fit"):
         zoo.load(TINY_NAME)
 

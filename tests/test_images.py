@@ -1,4 +1,5 @@
 """Input conversion: every accepted kind of input, and clear errors for the rest."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,17 +19,20 @@ def test_dtypes_and_shapes():
     assert images.to_array(np.zeros((5, 6, 4), np.float32)).shape == (5, 6, 4)
 
 
-@pytest.mark.parametrize("bad,match", [
-    (np.zeros((3, 28, 28), np.float32), "channel-first"),
-    (np.zeros((2, 2, 2, 2)), "shape"),
-    (np.zeros((0, 5)), "empty"),
-    (np.full((4, 4), np.nan), "NaN"),
-    (np.full((4, 4), 2.0), r"\[0, 1\]"),
-    (np.full((4, 4), 300, np.int32), "0..255"),
-    (np.zeros((4, 4), np.complex64), "dtype"),
-    ([[0.0, 1.0]], "list"),
-    (None, "NoneType"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        (np.zeros((3, 28, 28), np.float32), "channel-first"),
+        (np.zeros((2, 2, 2, 2)), "shape"),
+        (np.zeros((0, 5)), "empty"),
+        (np.full((4, 4), np.nan), "NaN"),
+        (np.full((4, 4), 2.0), r"\[0, 1\]"),
+        (np.full((4, 4), 300, np.int32), "0..255"),
+        (np.zeros((4, 4), np.complex64), "dtype"),
+        ([[0.0, 1.0]], "list"),
+        (None, "NoneType"),
+    ],
+)
 def test_bad_inputs_say_what_was_wrong(bad, match):
     with pytest.raises(ValueError, match=match):
         images.to_array(bad)
@@ -91,7 +95,9 @@ def test_a_drawing_on_transparent_is_read_as_ink_whatever_its_colour(ink):
     from zoo import images
 
     grey = images.to_small_grey(_drawing(ink))
-    assert grey[4:24, 12:16].mean() > 0.9 and grey[:, :6].max() < 0.05  # the stroke is ink, the rest is background
+    assert (
+        grey[4:24, 12:16].mean() > 0.9 and grey[:, :6].max() < 0.05
+    )  # the stroke is ink, the rest is background
 
 
 def test_opaque_images_keep_the_luma_rule():

@@ -1,4 +1,5 @@
 """nca-fmnist: the automaton's contract (known pixels, frames, probabilities, bad inputs)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,8 +48,17 @@ def test_zero_steps_returns_the_damaged_image(nca, garment):
     assert np.array_equal(nca(damaged, mask=mask, steps=0).image, damaged)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((1, 2, 3, 4)), np.full((28, 28), np.nan), np.zeros((0, 28)),
-                                 np.zeros((3, 28, 28)), "missing.png", {"an": "dict"}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((1, 2, 3, 4)),
+        np.full((28, 28), np.nan),
+        np.zeros((0, 28)),
+        np.zeros((3, 28, 28)),
+        "missing.png",
+        {"an": "dict"},
+    ],
+)
 def test_bad_inputs(nca, bad):
     with pytest.raises(ValueError):
         nca(bad, mask=np.zeros((28, 28), bool))

@@ -1,4 +1,5 @@
 """Every registered model: builds, runs, keeps shapes, no NaNs; MNIST pipelines' behaviour."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -64,7 +65,9 @@ def test_ae2d_encode_decode(digit):
 
 
 @pytest.mark.parametrize("name", ["mnist-denoise", "mnist-masked", "mnist-ae2d"])
-@pytest.mark.parametrize("bad", [np.zeros((2, 2, 2, 2)), np.full((28, 28), np.nan), np.zeros((0, 28)), "no/such/file.png", 42])
+@pytest.mark.parametrize(
+    "bad", [np.zeros((2, 2, 2, 2)), np.full((28, 28), np.nan), np.zeros((0, 28)), "no/such/file.png", 42]
+)
 def test_bad_inputs_raise_value_error(name, bad):
     p = zoo.load(name)
     with pytest.raises(ValueError):
@@ -92,14 +95,17 @@ def test_result_fields_are_the_public_api(digit):
     assert out.label is None and out.probs is None and out.frames is None
 
 
-@pytest.mark.parametrize("mask,words", [
-    (np.full((28, 28), 0.3), "only 0 and 1"),
-    (np.full((28, 28), "a"), "dtype"),
-    (np.full((28, 28), None, dtype=object), "dtype"),
-    (np.zeros((28, 28), complex), "dtype"),
-    (np.full((28, 28), np.nan), "NaN"),
-    (np.zeros((27, 28), bool), "shape"),
-])
+@pytest.mark.parametrize(
+    "mask,words",
+    [
+        (np.full((28, 28), 0.3), "only 0 and 1"),
+        (np.full((28, 28), "a"), "dtype"),
+        (np.full((28, 28), None, dtype=object), "dtype"),
+        (np.zeros((28, 28), complex), "dtype"),
+        (np.full((28, 28), np.nan), "NaN"),
+        (np.zeros((27, 28), bool), "shape"),
+    ],
+)
 def test_bad_masks_are_refused_with_what_was_wrong(mask, words):
     p = zoo.load("mnist-masked")
     with pytest.raises(ValueError, match=words):

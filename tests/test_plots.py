@@ -1,4 +1,5 @@
 """Pictures: the embedding scatter drawn once and re-marked per point looks exactly like a fresh figure."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,9 @@ from zoo.plots import EmbeddingPlot, embedding_figure
 
 def _codes():
     rng = np.random.default_rng(0)
-    z = np.concatenate([rng.normal((-5, -10), 3, (60, 2)), rng.normal((6, -4), 3, (60, 2))]).astype(np.float32)
+    z = np.concatenate([rng.normal((-5, -10), 3, (60, 2)), rng.normal((6, -4), 3, (60, 2))]).astype(
+        np.float32
+    )
     return z, np.repeat([5, 7], 60)
 
 

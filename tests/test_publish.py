@@ -1,4 +1,5 @@
 """training.publish round trip: upload to a Hub-compatible server on 127.0.0.1, pin, and zoo.load it back."""
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,9 @@ def shipped_tiny(tiny_entry, tiny_files, tmp_path, monkeypatch):
         (weights / TINY_NAME / fn).write_bytes(body)
     manifest = tmp_path / "manifest.json"
     files = {r.filename: {"sha256": r.sha256, "size": r.size} for r in tiny_entry.files}
-    manifest.write_text(json.dumps({TINY_NAME: {"repo_id": "restoration-zoo/tiny", "revision": "main", "files": files}}))
+    manifest.write_text(
+        json.dumps({TINY_NAME: {"repo_id": "restoration-zoo/tiny", "revision": "main", "files": files}})
+    )
     monkeypatch.setattr(registry, "WEIGHTS_DIR", weights)
     monkeypatch.setattr(registry, "MANIFEST_PATH", manifest)
     monkeypatch.setenv("HF_TOKEN", "hf_test_token")
@@ -42,14 +45,24 @@ def test_publish_then_load_the_pinned_commit(shipped_tiny, tiny_entry, digit, mo
         commit = server.state.commits[-1]
         assert commit["commit"] == record["revision"]
         assert commit["paths"] == ["README.md", "config.json", "model.safetensors"]
-        assert server.state.files[("test-org/tiny-published", commit["commit"])]["README.md"] == \
-            tiny_entry.card_path.read_bytes()  # the card is the repo's README
+        assert (
+            server.state.files[("test-org/tiny-published", commit["commit"])]["README.md"]
+            == tiny_entry.card_path.read_bytes()
+        )  # the card is the repo's README
 
         # A user's registry entry built from the new manifest record downloads exactly the published bytes.
         entry = registry.register_model(
-            TINY_NAME, task="denoising", summary="tiny", builder=tiny_entry.builder, model_kwargs=tiny_entry.model_kwargs,
-            pipeline_cls=tiny_entry.pipeline_cls, repo_id=record["repo_id"], revision=record["revision"],
-            files=registry._files_from_manifest(record), card_path=tiny_entry.card_path)
+            TINY_NAME,
+            task="denoising",
+            summary="tiny",
+            builder=tiny_entry.builder,
+            model_kwargs=tiny_entry.model_kwargs,
+            pipeline_cls=tiny_entry.pipeline_cls,
+            repo_id=record["repo_id"],
+            revision=record["revision"],
+            files=registry._files_from_manifest(record),
+            card_path=tiny_entry.card_path,
+        )
         p = zoo.load(TINY_NAME)  # the package weights dir of zoo.hub is empty (tiny_entry): it must download
         assert "hub" in p.weights_source.lower() or "download" in p.weights_source.lower()
         assert any(f"/resolve/{record['revision']}/model.safetensors" in r for r in server.state.requests)

@@ -30,5 +30,7 @@ def test_entry_is_complete_and_card_has_metadata(name):
     assert all(len(f.sha256) == 64 and f.size > 0 for f in entry.files)
     card = load_card(entry.card_path)
     assert missing_metadata(card) == []
-    assert card_metrics(card), f"{name}'s card has no measured metrics: run python -m training.evaluate {name}"
+    assert card_metrics(
+        card
+    ), f"{name}'s card has no measured metrics: run python -m training.evaluate {name}"
     assert zoo.card(name).data.model_name == name

@@ -1,5 +1,6 @@
 """Reliability of weight resolution: verify agrees with load, the network cannot stall the caller,
 and a corrupt cached blob is replaced by `zoo download --force`."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """The repo is a Hugging Face Space as it stands: README front matter, pinned SDK, runtime apt packages."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Training: a few steps on tiny data, resume equals an uninterrupted run, two-process DDP."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,24 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _train(tmp_path, run, out, *extra):
-    return train_main(["mnist-ae2d", "--steps", "4", "--batch-size", "8", "--limit", "64", "--ckpt-every", "2",
-                       "--run-dir", str(tmp_path / run), "--out-dir", str(tmp_path / out), *extra])
+    return train_main(
+        [
+            "mnist-ae2d",
+            "--steps",
+            "4",
+            "--batch-size",
+            "8",
+            "--limit",
+            "64",
+            "--ckpt-every",
+            "2",
+            "--run-dir",
+            str(tmp_path / run),
+            "--out-dir",
+            str(tmp_path / out),
+            *extra,
+        ]
+    )
 
 
 def test_resumed_run_equals_uninterrupted_run(tmp_path):
@@ -40,12 +57,36 @@ def test_unknown_model_and_option_are_errors(tmp_path, capsys):
     assert "mnist-denoise" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name,extra", [("mnist-ae2d", []), ("nca-fmnist", ["--classifier-steps", "2", "--sync-steps", "2", "--finetune-steps", "2"])])
+@pytest.mark.parametrize(
+    "name,extra",
+    [
+        ("mnist-ae2d", []),
+        ("nca-fmnist", ["--classifier-steps", "2", "--sync-steps", "2", "--finetune-steps", "2"]),
+    ],
+)
 def test_two_process_ddp_on_cpu(tmp_path, name, extra):
     env = dict(os.environ, ZOO_DDP_BACKEND="gloo", OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
-           "-m", "training.train", name, "--steps", "3", "--batch-size", "4", "--limit", "32",
-           "--run-dir", str(tmp_path / "runs"), "--out-dir", str(tmp_path / "out"), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--standalone",
+        "-m",
+        "training.train",
+        name,
+        "--steps",
+        "3",
+        "--batch-size",
+        "4",
+        "--limit",
+        "32",
+        "--run-dir",
+        str(tmp_path / "runs"),
+        "--out-dir",
+        str(tmp_path / "out"),
+        *extra,
+    ]
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stderr[-2000:]
     assert (tmp_path / "out" / "model.safetensors").is_file()

@@ -10,6 +10,7 @@ and on the first --n training digits (a gap between the two would mean overfitti
 Probes checkpoint to runs/ablate-denoise/<variant>-<steps> and resume when rerun. Results go to
 reports/mnist-denoise-ablation.{md,json}; the card's Limitations quote them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,10 +48,14 @@ def score(model: torch.nn.Module, clean: np.ndarray, noisy: np.ndarray) -> tuple
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.ablate_denoise", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m training.ablate_denoise", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--steps", type=int, default=1500, help="optimiser steps per probe")
     parser.add_argument("--n", type=int, default=500, help="test digits scored")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(VARIANTS)}")
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(VARIANTS)}"
+    )
     parser.add_argument("--out", default=str(REPORT), help="report path without extension")
     args = parser.parse_args(argv)
     chosen = args.variants.split(",")
@@ -64,30 +69,62 @@ def main(argv: list[str] | None = None) -> int:
     seen = seen[: args.n]
     shipped, net = DEFAULTS["mnist-denoise"], zoo.load("mnist-denoise").model
     results = {  # the shipped weights on test digits and on as many of the digits they were trained on (overfitting?)
-        "shipped": dict(zip(("psnr", "ssim"), score(net, clean, noisy)), steps=shipped.steps, change="the shipped weights"),
-        "shipped-on-train": dict(zip(("psnr", "ssim"), score(net, seen, noisy_digits(seen, 0.5))), steps=shipped.steps,
-                                 change="the shipped weights, scored on training digits instead"),
+        "shipped": dict(
+            zip(("psnr", "ssim"), score(net, clean, noisy)), steps=shipped.steps, change="the shipped weights"
+        ),
+        "shipped-on-train": dict(
+            zip(("psnr", "ssim"), score(net, seen, noisy_digits(seen, 0.5))),
+            steps=shipped.steps,
+            change="the shipped weights, scored on training digits instead",
+        ),
     }
     entry = get_entry("mnist-denoise")
     digits = training_digits(TrainConfig())  # (4000, 1, 28, 28), the shipped recipe's training digits
     for variant in chosen:
         change, model_kwargs, loss_kwargs = VARIANTS[variant]
-        cfg = TrainConfig(steps=args.steps, batch_size=shipped.batch_size, lr=shipped.lr,
-                          run_dir=str(RUNS_DIR / "ablate-denoise" / f"{variant}-{args.steps}"))
+        cfg = TrainConfig(
+            steps=args.steps,
+            batch_size=shipped.batch_size,
+            lr=shipped.lr,
+            run_dir=str(RUNS_DIR / "ablate-denoise" / f"{variant}-{args.steps}"),
+        )
         torch.manual_seed(cfg.seed)  # same initial weights for every probe of one width
-        model = entry.builder(**{**entry.model_kwargs, **model_kwargs})  # the shipped architecture, one kwarg changed
-        model = train_loop(f"ablate {variant}", model, denoise_loss(digits, cfg.batch_size, **loss_kwargs), cfg)
+        model = entry.builder(
+            **{**entry.model_kwargs, **model_kwargs}
+        )  # the shipped architecture, one kwarg changed
+        model = train_loop(
+            f"ablate {variant}", model, denoise_loss(digits, cfg.batch_size, **loss_kwargs), cfg
+        )
         psnr, ssim = score(model, clean, noisy)
-        results[variant] = {"psnr": psnr, "ssim": ssim, "steps": args.steps, "change": change,
-                            "parameters": sum(p.numel() for p in model.parameters())}
+        results[variant] = {
+            "psnr": psnr,
+            "ssim": ssim,
+            "steps": args.steps,
+            "change": change,
+            "parameters": sum(p.numel() for p in model.parameters()),
+        }
         print(f"{variant}: PSNR {psnr:.2f} dB, SSIM {ssim:.4f}", flush=True)
     base = results.get("recipe")
-    rows = [[name, r["change"], r["steps"], r["psnr"], r["ssim"],
-             "" if base is None or name in ("shipped", "shipped-on-train", "recipe") else f"{r['psnr'] - base['psnr']:+.2f}"]
-            for name, r in results.items()]
+    rows = [
+        [
+            name,
+            r["change"],
+            r["steps"],
+            r["psnr"],
+            r["ssim"],
+            (
+                ""
+                if base is None or name in ("shipped", "shipped-on-train", "recipe")
+                else f"{r['psnr'] - base['psnr']:+.2f}"
+            ),
+        ]
+        for name, r in results.items()
+    ]
     table = markdown_table(["probe", "change", "steps", "PSNR (dB)", "SSIM", "PSNR vs recipe probe"], rows)
-    text = (f"# mnist-denoise: what moves PSNR at sigma 0.5\n\n{table}\n\nFirst {len(clean)} test digits, the card's "
-            f"noise seeds. Rerun: `python -m training.ablate_denoise --steps {args.steps} --n {args.n}`.\n")
+    text = (
+        f"# mnist-denoise: what moves PSNR at sigma 0.5\n\n{table}\n\nFirst {len(clean)} test digits, the card's "
+        f"noise seeds. Rerun: `python -m training.ablate_denoise --steps {args.steps} --n {args.n}`.\n"
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text(text)

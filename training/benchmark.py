@@ -13,6 +13,7 @@ gradio_client, then every protocol's example call), and peak memory.
 Results go to reports/benchmark.{md,json} and between the README's
 `zoo:benchmark` markers. The full protocols and tables are in each card.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,10 @@ def load_times() -> dict[str, float]:
     """Seconds for zoo.load(name), each in a fresh interpreter (imports excluded, weights verified)."""
     out = {}
     for name in zoo.list_models():
-        code = ("import time, zoo; t=time.perf_counter(); zoo.load(%r); print(time.perf_counter()-t)" % name)
-        res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        code = "import time, zoo; t=time.perf_counter(); zoo.load(%r); print(time.perf_counter()-t)" % name
+        res = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
         out[name] = float(res.stdout.strip().splitlines()[-1]) if res.returncode == 0 else float("nan")
     return out
 
@@ -71,8 +74,13 @@ def start_hub(port: int, timeout: float = 240.0):
 
     env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "hub_app.py"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "hub_app.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while True:
         if time.perf_counter() - t0 > timeout or proc.poll() is not None:
             proc.terminate()
@@ -105,7 +113,9 @@ def hub_cold_start() -> dict:
         for api, args in calls[1:]:
             client.predict(*args, api_name=api)
         status = Path(f"/proc/{proc.pid}/status").read_text()
-        peak_mb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
+        peak_mb = (
+            int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
+        )
         return {"first_response_s": first, "first_call": calls[0][0], "peak_mb_after_every_tab": peak_mb}
     finally:
         proc.terminate()
@@ -116,23 +126,33 @@ def markdown(results: dict) -> str:
     def f(v, digits=4):
         return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
 
-    lines = ["| model | metric | model | classical baseline | source project | model ms/image | baseline ms/image | images |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | metric | model | classical baseline | source project | model ms/image | baseline ms/image | images |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in results["tasks"]:
-        lines.append(f"| `{r['task']}` | {r['metric']} | **{f(r['model'])}** | {f(r['baseline'])} ({r['baseline_name']}) | "
-                     f"{f(r['source'])} | {r['model_ms']:.1f} | {r['baseline_ms']:.1f} | {r['n']} |")
+        lines.append(
+            f"| `{r['task']}` | {r['metric']} | **{f(r['model'])}** | {f(r['baseline'])} ({r['baseline_name']}) | "
+            f"{f(r['source'])} | {r['model_ms']:.1f} | {r['baseline_ms']:.1f} | {r['n']} |"
+        )
     w, h = results["webcam"], results["hub"]
-    lines += ["", f"Webcam (feature-recon, 640x480 frame -> centre square 224x224 -> `p(frame)`): "
-                  f"**{w['end_to_end_fps']:.1f} FPS** end to end; encoder alone {w['encoder_only_fps']:.1f} FPS "
-                  f"(ratio {w['ratio']:.2f}).",
-              f"Hub cold start (`python hub_app.py` to its first answer, `{h['first_call']}`): "
-              f"**{h['first_response_s']:.1f} s**; "
-              f"hub peak memory after every tab ran once: {h['peak_mb_after_every_tab']:.0f} MB; "
-              f"this benchmark's own peak: {results['benchmark_peak_mb']:.0f} MB.",
-              "", "`zoo.load` seconds (fresh interpreter, sha256 verified): "
-              + ", ".join(f"`{k}` {v:.2f}" for k, v in results["load_s"].items()) + ".",
-              "", f"Machine: {results['machine']}. Written by `python -m training.benchmark --n {results['n']}` "
-                  f"on {results['date']}."]
+    lines += [
+        "",
+        f"Webcam (feature-recon, 640x480 frame -> centre square 224x224 -> `p(frame)`): "
+        f"**{w['end_to_end_fps']:.1f} FPS** end to end; encoder alone {w['encoder_only_fps']:.1f} FPS "
+        f"(ratio {w['ratio']:.2f}).",
+        f"Hub cold start (`python hub_app.py` to its first answer, `{h['first_call']}`): "
+        f"**{h['first_response_s']:.1f} s**; "
+        f"hub peak memory after every tab ran once: {h['peak_mb_after_every_tab']:.0f} MB; "
+        f"this benchmark's own peak: {results['benchmark_peak_mb']:.0f} MB.",
+        "",
+        "`zoo.load` seconds (fresh interpreter, sha256 verified): "
+        + ", ".join(f"`{k}` {v:.2f}" for k, v in results["load_s"].items())
+        + ".",
+        "",
+        f"Machine: {results['machine']}. Written by `python -m training.benchmark --n {results['n']}` "
+        f"on {results['date']}.",
+    ]
     return "\n".join(lines)
 
 
@@ -151,14 +171,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-readme", action="store_true", help="write reports/ only")
     parser.add_argument("--skip-hub", action="store_true", help="skip the hub cold start (faster)")
     args = parser.parse_args(argv)
-    results = {"n": args.n, "date": time.strftime("%Y-%m-%d"), "tasks": [],
-               "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads"}
+    results = {
+        "n": args.n,
+        "date": time.strftime("%Y-%m-%d"),
+        "tasks": [],
+        "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads",
+    }
     for name in tqdm(zoo.list_models(), desc="tasks"):
         results["tasks"].append(protocols.get_protocol(name).headline(args.n))
     results["webcam"] = webcam_fps()
     results["load_s"] = load_times()
-    results["hub"] = hub_cold_start() if not args.skip_hub else {"first_response_s": float("nan"), "first_call": "-",
-                                                                 "peak_mb_after_every_tab": float("nan")}
+    results["hub"] = (
+        hub_cold_start()
+        if not args.skip_hub
+        else {"first_response_s": float("nan"), "first_call": "-", "peak_mb_after_every_tab": float("nan")}
+    )
     results["benchmark_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     table = markdown(results)
     out = ROOT / "reports"

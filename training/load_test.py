@@ -12,6 +12,7 @@
 4. Reports errors (target 0), p50/p95 latency, and the stream's frame rate under load
    against the unloaded one (stated margin: it keeps at least MARGIN of it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,17 @@ from tqdm.auto import tqdm
 from .benchmark import ROOT, _free_port, example_calls, start_hub
 
 MARGIN = 0.5  # the stream must keep at least half its unloaded frame rate
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage",
-                  "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
 CALLS = example_calls()  # (api_name, arguments): each protocol's example call, cycled
 
 
@@ -110,8 +119,13 @@ def one_run(calls: int, concurrency: int, warmup: float) -> dict:
         watcher.thread.join(30)
         hub.terminate()
         hub.wait(30)
-    return {"results": results, "seconds": t_end - t_load, "idle_fps": idle_fps, "load_fps": load_fps,
-            "kept": load_fps / idle_fps if idle_fps else float("nan")}
+    return {
+        "results": results,
+        "seconds": t_end - t_load,
+        "idle_fps": idle_fps,
+        "load_fps": load_fps,
+        "kept": load_fps / idle_fps if idle_fps else float("nan"),
+    }
 
 
 def render(runs: list[dict], calls: int, concurrency: int) -> str:
@@ -120,27 +134,42 @@ def render(runs: list[dict], calls: int, concurrency: int) -> str:
     errors = [r for r in results if r[2]]
     kept = [run["kept"] for run in runs]
     held = sum(k >= MARGIN for k in kept)
-    lines = ["# Hub load test", "",
-             f"{calls} gradio_client calls across {len(CALLS)} endpoints, {concurrency} at a time, while one webcam "
-             f"stream ran (Chromium fake camera); {len(runs)} run(s), each on a freshly started hub.", "",
-             "| run | errors | p50 latency (s) | p95 latency (s) | max (s) | webcam FPS idle | webcam FPS under load | kept |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Hub load test",
+        "",
+        f"{calls} gradio_client calls across {len(CALLS)} endpoints, {concurrency} at a time, while one webcam "
+        f"stream ran (Chromium fake camera); {len(runs)} run(s), each on a freshly started hub.",
+        "",
+        "| run | errors | p50 latency (s) | p95 latency (s) | max (s) | webcam FPS idle | webcam FPS under load | kept |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for i, run in enumerate(runs, 1):
         lat = np.array([r[1] for r in run["results"]])
-        lines.append(f"| {i} | {sum(1 for r in run['results'] if r[2])} | {np.percentile(lat, 50):.2f} | "
-                     f"{np.percentile(lat, 95):.2f} | {lat.max():.2f} | {run['idle_fps']:.1f} | "
-                     f"{run['load_fps']:.1f} | {run['kept']:.0%} |")
-    lines += ["",
-              f"Stated margin: the stream keeps at least {MARGIN:.0%} of its idle frame rate: held in {held} of "
-              f"{len(runs)} run(s) (kept: median {np.median(kept):.0%}, range {min(kept):.0%}-{max(kept):.0%}): "
-              f"**{'met' if held == len(runs) else 'MISSED'}**. "
-              f"Target errors: 0: **{'met' if not errors else 'MISSED'}** ({len(errors)} in {len(results)} calls).", "",
-              "Per endpoint p50 over all runs (s): " + ", ".join(
-                  f"`{api}` {np.percentile([r[1] for r in results if r[0] == api], 50):.2f}" for api, _ in CALLS) + "."]
+        lines.append(
+            f"| {i} | {sum(1 for r in run['results'] if r[2])} | {np.percentile(lat, 50):.2f} | "
+            f"{np.percentile(lat, 95):.2f} | {lat.max():.2f} | {run['idle_fps']:.1f} | "
+            f"{run['load_fps']:.1f} | {run['kept']:.0%} |"
+        )
+    lines += [
+        "",
+        f"Stated margin: the stream keeps at least {MARGIN:.0%} of its idle frame rate: held in {held} of "
+        f"{len(runs)} run(s) (kept: median {np.median(kept):.0%}, range {min(kept):.0%}-{max(kept):.0%}): "
+        f"**{'met' if held == len(runs) else 'MISSED'}**. "
+        f"Target errors: 0: **{'met' if not errors else 'MISSED'}** ({len(errors)} in {len(results)} calls).",
+        "",
+        "Per endpoint p50 over all runs (s): "
+        + ", ".join(
+            f"`{api}` {np.percentile([r[1] for r in results if r[0] == api], 50):.2f}" for api, _ in CALLS
+        )
+        + ".",
+    ]
     if errors:
         lines += ["", "Errors:"] + [f"- `{api}`: {err[:200]}" for api, _, err in errors[:10]]
-    lines += ["", f"Written by `python -m training.load_test --calls {calls} --concurrency {concurrency} "
-                  f"--runs {len(runs)}` on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores."]
+    lines += [
+        "",
+        f"Written by `python -m training.load_test --calls {calls} --concurrency {concurrency} "
+        f"--runs {len(runs)}` on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores.",
+    ]
     return "\n".join(lines)
 
 
@@ -149,9 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--warmup", type=float, default=8.0, help="seconds of unloaded streaming first")
-    parser.add_argument("--runs", type=int, default=1, help="repeat the whole test this many times (fresh hub each)")
+    parser.add_argument(
+        "--runs", type=int, default=1, help="repeat the whole test this many times (fresh hub each)"
+    )
     args = parser.parse_args(argv)
-    runs = [one_run(args.calls, args.concurrency, args.warmup) for _ in tqdm(range(args.runs), desc="load test runs")]
+    runs = [
+        one_run(args.calls, args.concurrency, args.warmup)
+        for _ in tqdm(range(args.runs), desc="load test runs")
+    ]
     report = render(runs, args.calls, args.concurrency)
     out = ROOT / "reports" / "load.md"
     out.parent.mkdir(exist_ok=True)

@@ -1,4 +1,5 @@
 """Differentiable image losses for training (evaluation uses skimage.metrics)."""
+
 from __future__ import annotations
 
 import torch

@@ -3,6 +3,7 @@
 The mix covers the damage the MNIST tasks evaluate on (stripes, squares,
 scattered pixels) plus free-form strokes, so one model serves them all.
 """
+
 from __future__ import annotations
 
 import numpy as np

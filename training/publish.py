@@ -11,6 +11,7 @@ Files whose sha256 or size differ from the manifest are refused: retrain or
 re-export first, so the registry never points at unverified weights.
 Authenticate with `hf auth login` or HF_TOKEN; HF_ENDPOINT selects another Hub.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,9 @@ def check_files(name: str) -> list:
     """The shipped files of `name`, each verified against the manifest; ValueError otherwise."""
     record = registry.read_manifest(registry.MANIFEST_PATH).get(name)
     if not record:
-        raise ValueError(f"{name} has no manifest record; build its weights with `python -m training.train {name}`")
+        raise ValueError(
+            f"{name} has no manifest record; build its weights with `python -m training.train {name}`"
+        )
     folder = registry.WEIGHTS_DIR / name
     paths = []
     for filename, meta in sorted(record["files"].items()):
@@ -34,13 +37,17 @@ def check_files(name: str) -> list:
             raise ValueError(f"{path} is missing; rebuild it with `python -m training.train {name}`")
         rec = file_record(path)
         if (rec.sha256, rec.size) != (meta["sha256"], int(meta["size"])):
-            raise ValueError(f"{path} does not match the manifest (sha256 {rec.sha256[:12]}..., expected "
-                             f"{meta['sha256'][:12]}...): re-export it before publishing")
+            raise ValueError(
+                f"{path} does not match the manifest (sha256 {rec.sha256[:12]}..., expected "
+                f"{meta['sha256'][:12]}...): re-export it before publishing"
+            )
         paths.append(path)
     return paths
 
 
-def publish(name: str, repo_id: str, revision: str = "main", private: bool = False, token: str | None = None) -> str:
+def publish(
+    name: str, repo_id: str, revision: str = "main", private: bool = False, token: str | None = None
+) -> str:
     """Upload and pin; returns the commit hash now recorded in the manifest."""
     from huggingface_hub import CommitOperationAdd, HfApi
 
@@ -54,10 +61,16 @@ def publish(name: str, repo_id: str, revision: str = "main", private: bool = Fal
     api.create_repo(repo_id, private=private, exist_ok=True)
     if revision != "main":
         api.create_branch(repo_id, branch=revision, exist_ok=True)
-    info = api.create_commit(repo_id, operations=operations, revision=revision,
-                             commit_message=f"Publish {name} from the restoration model zoo")
+    info = api.create_commit(
+        repo_id,
+        operations=operations,
+        revision=revision,
+        commit_message=f"Publish {name} from the restoration model zoo",
+    )
     record = registry.read_manifest(registry.MANIFEST_PATH)[name]
-    registry.write_manifest_entry(name, {**record, "repo_id": repo_id, "revision": info.oid}, registry.MANIFEST_PATH)
+    registry.write_manifest_entry(
+        name, {**record, "repo_id": repo_id, "revision": info.oid}, registry.MANIFEST_PATH
+    )
     return info.oid
 
 

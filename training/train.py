@@ -10,6 +10,7 @@ Resumes from runs/<name>/checkpoint.pt unless --fresh; writes
 zoo/weights/<name>/{model.safetensors,config.json} and their hashes into
 zoo/weights/manifest.json (or --out-dir, which leaves the manifest alone).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     names = [n for n in zoo.list_models() if find_trainer(n)]
     found = find_trainer(argv[0]) if argv and zoo.is_model(argv[0]) else None
     if found is None:
-        print(f"usage: python -m training.train NAME [options]; NAME is one of {', '.join(names)}", file=sys.stderr)
+        print(
+            f"usage: python -m training.train NAME [options]; NAME is one of {', '.join(names)}",
+            file=sys.stderr,
+        )
         return 2
     name, (module, key) = argv[0], found
     defaults = module.DEFAULTS[key]

@@ -1,11 +1,12 @@
 """A model zoo of small image-restoration models.
 
-    import zoo
-    zoo.list_models()                  # every registered name
-    p = zoo.load("mnist-denoise")     # weights verified by sha256, eval mode, CPU
-    noisy, _ = p.corrupt(img, sigma=0.5, seed=0)
-    out = p(noisy)                     # out.image: float32 in [0,1]
+import zoo
+zoo.list_models()                  # every registered name
+p = zoo.load("mnist-denoise")     # weights verified by sha256, eval mode, CPU
+noisy, _ = p.corrupt(img, sigma=0.5, seed=0)
+out = p(noisy)                     # out.image: float32 in [0,1]
 """
+
 from __future__ import annotations
 
 from . import pipelines  # noqa: F401  (registers the entries)
@@ -34,6 +35,14 @@ def card(name: str):
 
 
 __all__ = [
-    "Pipeline", "RestorationResult", "WeightsError", "WeightsIntegrityError", "WeightsNotFoundError",
-    "card", "get_entry", "is_model", "list_models", "load",
+    "Pipeline",
+    "RestorationResult",
+    "WeightsError",
+    "WeightsIntegrityError",
+    "WeightsNotFoundError",
+    "card",
+    "get_entry",
+    "is_model",
+    "list_models",
+    "load",
 ]

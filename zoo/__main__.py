@@ -1,11 +1,12 @@
 """Command line: python -m zoo {list,info,download,verify}.
 
-    python -m zoo list [PATTERN]      registered models (fnmatch pattern)
-    python -m zoo info NAME           card summary, metrics, where the weights resolve from
-    python -m zoo download NAME       fetch into the Hugging Face cache (progress bar)
-    python -m zoo verify [NAME]       exit 1 exactly when zoo.load(NAME) would fail on its files
-                                      (then also re-hashes every other local copy)
+python -m zoo list [PATTERN]      registered models (fnmatch pattern)
+python -m zoo info NAME           card summary, metrics, where the weights resolve from
+python -m zoo download NAME       fetch into the Hugging Face cache (progress bar)
+python -m zoo verify [NAME]       exit 1 exactly when zoo.load(NAME) would fail on its files
+                                  (then also re-hashes every other local copy)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -128,7 +129,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="zoo", description="The restoration model zoo (also `python -m zoo`).")
+    parser = argparse.ArgumentParser(
+        prog="zoo", description="The restoration model zoo (also `python -m zoo`)."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="list registered models")
     p.add_argument("pattern", nargs="?", default="*")
@@ -139,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("download", help="download a model's files into the Hugging Face cache")
     p.add_argument("name")
     p.add_argument("--revision", default=None)
-    p.add_argument("--force", action="store_true", help="download again, replacing a cached file that fails verification")
+    p.add_argument(
+        "--force", action="store_true", help="download again, replacing a cached file that fails verification"
+    )
     p.set_defaults(fn=_cmd_download)
     p = sub.add_parser("verify", help="re-hash every local copy of the weights")
     p.add_argument("name", nargs="?")

@@ -5,6 +5,7 @@ Denoising:  scikit-image non-local means and total-variation (Chambolle).
 Feature reconstruction: bicubic upsampling from as many numbers as the feature map holds.
 All take and return float32 images in [0,1] (HxW or HxWx3); masks are (H, W) bool, True = missing.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,13 +52,17 @@ def inpaint_biharmonic_(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def denoise_tv(img: np.ndarray, weight: float = 0.1) -> np.ndarray:
     channel_axis = -1 if img.ndim == 3 else None
-    return np.clip(denoise_tv_chambolle(img, weight=weight, channel_axis=channel_axis), 0, 1).astype(np.float32)
+    return np.clip(denoise_tv_chambolle(img, weight=weight, channel_axis=channel_axis), 0, 1).astype(
+        np.float32
+    )
 
 
 def denoise_nlm(img: np.ndarray, h: float = 0.3, sigma: float = 0.0) -> np.ndarray:
     """Non-local means with filtering strength `h` (in image units); fast mode, 5x5 patches."""
     channel_axis = -1 if img.ndim == 3 else None
-    out = denoise_nl_means(img, h=h, sigma=sigma, patch_size=5, patch_distance=6, fast_mode=True, channel_axis=channel_axis)
+    out = denoise_nl_means(
+        img, h=h, sigma=sigma, patch_size=5, patch_distance=6, fast_mode=True, channel_axis=channel_axis
+    )
     return np.clip(out, 0, 1).astype(np.float32)
 
 

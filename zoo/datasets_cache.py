@@ -5,6 +5,7 @@ The fetcher (`python -m training.fetch NAME`) fills `$ZOO_DATA/<name>/`; the loa
 whose files are listed (name -> sha256, size) in `zoo/datasets/<name>.json`, kept with
 the code so a tampered or truncated file is an error, never silently trained on.
 """
+
 from __future__ import annotations
 
 import hashlib

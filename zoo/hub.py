@@ -12,6 +12,7 @@ before anything reads it. A mismatch raises `WeightsIntegrityError` naming the
 file, the source and both hashes; nothing is loaded. There is no fall-through
 past a bad file: a corrupted copy is an error to fix, not something to hide.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -99,7 +100,9 @@ def verify_file(entry: ModelEntry, rec: FileRecord, path: Path, source: str) -> 
 
 def _local_dir_source(entry: ModelEntry, directory: Path, source: str) -> ResolvedWeights | None:
     """A directory source: all files present -> verified paths; none -> None; some -> error."""
-    present = {rec.filename: directory / rec.filename for rec in entry.files if (directory / rec.filename).is_file()}
+    present = {
+        rec.filename: directory / rec.filename for rec in entry.files if (directory / rec.filename).is_file()
+    }
     if not present:
         if source == "ZOO_HOME":
             raise WeightsNotFoundError(
@@ -110,7 +113,9 @@ def _local_dir_source(entry: ModelEntry, directory: Path, source: str) -> Resolv
     missing = [rec.filename for rec in entry.files if rec.filename not in present]
     if missing:
         raise WeightsNotFoundError(f"{entry.name}: {source} directory {directory} is missing {missing}.")
-    return ResolvedWeights(source, {rec.filename: verify_file(entry, rec, present[rec.filename], source) for rec in entry.files})
+    return ResolvedWeights(
+        source, {rec.filename: verify_file(entry, rec, present[rec.filename], source) for rec in entry.files}
+    )
 
 
 def _drop_cached(repo_id: str, filename: str, revision: str) -> None:
@@ -127,7 +132,9 @@ def _drop_cached(repo_id: str, filename: str, revision: str) -> None:
             blob.unlink(missing_ok=True)
 
 
-def hub_source(entry: ModelEntry, revision: str, local_only: bool, force: bool = False) -> ResolvedWeights | None:
+def hub_source(
+    entry: ModelEntry, revision: str, local_only: bool, force: bool = False
+) -> ResolvedWeights | None:
     """The files from the Hugging Face cache (local_only) or downloaded at `revision`.
 
     force: download again even when cached (a corrupt blob is replaced, not re-linked)."""
@@ -142,12 +149,23 @@ def hub_source(entry: ModelEntry, revision: str, local_only: bool, force: bool =
             _drop_cached(entry.repo_id, rec.filename, revision)
 
         def download(rec=rec):
-            return hf_hub_download(entry.repo_id, rec.filename, revision=revision, cache_dir=hf_cache_dir(),
-                                   local_files_only=local_only, endpoint=os.environ.get("HF_ENDPOINT") or None,
-                                   etag_timeout=REQUEST_TIMEOUT_S, force_download=force and not local_only)
+            return hf_hub_download(
+                entry.repo_id,
+                rec.filename,
+                revision=revision,
+                cache_dir=hf_cache_dir(),
+                local_files_only=local_only,
+                endpoint=os.environ.get("HF_ENDPOINT") or None,
+                etag_timeout=REQUEST_TIMEOUT_S,
+                force_download=force and not local_only,
+            )
 
         try:
-            path = download() if local_only else _with_deadline(download, f"fetching {entry.repo_id}/{rec.filename}")
+            path = (
+                download()
+                if local_only
+                else _with_deadline(download, f"fetching {entry.repo_id}/{rec.filename}")
+            )
         except LocalEntryNotFoundError:
             if local_only:
                 return None
@@ -224,7 +242,9 @@ def _not_found(entry: ModelEntry, revision: str, reason: str) -> WeightsNotFound
     )
 
 
-def resolve(entry: ModelEntry, revision: str | None = None, *, allow_download: bool = True) -> ResolvedWeights:
+def resolve(
+    entry: ModelEntry, revision: str | None = None, *, allow_download: bool = True
+) -> ResolvedWeights:
     """Find and verify every file of `entry`, trying the four sources in order."""
     revision = revision or entry.revision
     if not entry.files:
@@ -272,13 +292,17 @@ def model_kwargs_from_config(entry: ModelEntry, config: dict, resolved: Resolved
     """
     stored = config.get("model_kwargs")
     if stored is None:
-        raise WeightsError(f"{entry.name}: {resolved.paths.get('config.json', 'config.json')} ({resolved.source}) "
-                           "has no model_kwargs; rebuild it with `python -m training.train " + entry.name + "`")
+        raise WeightsError(
+            f"{entry.name}: {resolved.paths.get('config.json', 'config.json')} ({resolved.source}) "
+            "has no model_kwargs; rebuild it with `python -m training.train " + entry.name + "`"
+        )
     expected = json.loads(json.dumps(entry.model_kwargs))  # tuples -> lists, as config.json stores them
     if stored != expected:
-        raise WeightsError(f"{entry.name}: config.json ({resolved.source}) was written for model_kwargs {stored}, "
-                           f"but the registry builds {expected}; these weights belong to another version of the "
-                           f"model. Retrain with `python -m training.train {entry.name}` or use matching weights.")
+        raise WeightsError(
+            f"{entry.name}: config.json ({resolved.source}) was written for model_kwargs {stored}, "
+            f"but the registry builds {expected}; these weights belong to another version of the "
+            f"model. Retrain with `python -m training.train {entry.name}` or use matching weights."
+        )
     return stored
 
 

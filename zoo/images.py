@@ -15,6 +15,7 @@ Rules (documented in the README; nothing is silently guessed):
 * Alpha: composited onto a background the task names (black for the digit and
   garment tasks, whose datasets have black backgrounds; white for photos).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -59,8 +60,7 @@ def _from_pil(img: Image.Image) -> np.ndarray:
 def _from_numpy(arr: np.ndarray) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
         raise ValueError(
-            f"got a channel-first array of shape {arr.shape}; expected HxWxC. "
-            f"Use arr.transpose(1, 2, 0)."
+            f"got a channel-first array of shape {arr.shape}; expected HxWxC. " f"Use arr.transpose(1, 2, 0)."
         )
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (1, 3, 4)):
         raise ValueError(f"got an array of shape {arr.shape}; expected HxW, HxWx1, HxWx3 or HxWx4")
@@ -82,7 +82,9 @@ def _from_numpy(arr: np.ndarray) -> np.ndarray:
         out = arr.astype(np.float32) / 255.0
     elif kind == "f":
         if not np.all(np.isfinite(arr)):
-            raise ValueError(f"got a {arr.dtype} array containing NaN or infinity; expected finite values in [0, 1]")
+            raise ValueError(
+                f"got a {arr.dtype} array containing NaN or infinity; expected finite values in [0, 1]"
+            )
         lo, hi = float(arr.min()), float(arr.max())
         if lo < -1e-6 or hi > 1.0 + 1e-6:
             raise ValueError(
@@ -91,7 +93,9 @@ def _from_numpy(arr: np.ndarray) -> np.ndarray:
             )
         out = np.clip(arr, 0.0, 1.0).astype(np.float32)
     else:
-        raise ValueError(f"got an array of dtype {arr.dtype}; expected bool, uint8, uint16, integers or floats")
+        raise ValueError(
+            f"got an array of dtype {arr.dtype}; expected bool, uint8, uint16, integers or floats"
+        )
     if out.ndim == 3 and out.shape[-1] == 1:
         out = out[..., 0]
     return np.ascontiguousarray(out)
@@ -109,7 +113,9 @@ def to_array(image: Any) -> np.ndarray:
                 img.load()
                 return _from_pil(img)
         except UnidentifiedImageError:
-            raise ValueError(f"{str(path)!r} is not an image file Pillow can read (PNG, JPEG, BMP, ...)") from None
+            raise ValueError(
+                f"{str(path)!r} is not an image file Pillow can read (PNG, JPEG, BMP, ...)"
+            ) from None
         except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
             raise ValueError(f"could not read image file {str(path)!r}: {exc}") from None
     if isinstance(image, Image.Image):
@@ -152,7 +158,10 @@ def resize(arr: np.ndarray, height: int, width: int) -> np.ndarray:
     chans = [arr] if arr.ndim == 2 else [arr[..., c] for c in range(arr.shape[-1])]
     shrinking = height * width < arr.shape[0] * arr.shape[1]
     method = Image.Resampling.BOX if shrinking else Image.Resampling.BICUBIC
-    out = [np.asarray(Image.fromarray(c.astype(np.float32), mode="F").resize((width, height), method)) for c in chans]
+    out = [
+        np.asarray(Image.fromarray(c.astype(np.float32), mode="F").resize((width, height), method))
+        for c in chans
+    ]
     res = out[0] if arr.ndim == 2 else np.stack(out, axis=-1)
     return np.clip(res, 0.0, 1.0).astype(np.float32)
 
@@ -214,8 +223,13 @@ def center_square(frame: Any, size: int = 224) -> np.ndarray:
     (measured 1.3 ms instead of 6.5 ms for a 640x480 frame through the general path). Any other
     accepted image (grey, RGBA, float) takes the general path (the same picture, up to a sub-pixel shift).
     """
-    if isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3 \
-            and min(frame.shape[:2]) > 0:
+    if (
+        isinstance(frame, np.ndarray)
+        and frame.dtype == np.uint8
+        and frame.ndim == 3
+        and frame.shape[2] == 3
+        and min(frame.shape[:2]) > 0
+    ):
         h, w = frame.shape[:2]
         _check_size(h, w, "camera frame")
         side = min(h, w)

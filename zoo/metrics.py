@@ -4,6 +4,7 @@ Colour images are HxWx3 and use ``channel_axis=-1``; grey images are HxW.
 Hole metrics score only the missing pixels (mask True), where a restorer's
 work actually shows.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -57,5 +58,7 @@ def hole_psnr(reference: np.ndarray, estimate: np.ndarray, mask: np.ndarray) -> 
 def accuracy(labels: np.ndarray, predictions: np.ndarray) -> float:
     labels, predictions = np.asarray(labels), np.asarray(predictions)
     if labels.shape != predictions.shape or labels.size == 0:
-        raise ValueError(f"need two non-empty label arrays of one shape, got {labels.shape} and {predictions.shape}")
+        raise ValueError(
+            f"need two non-empty label arrays of one shape, got {labels.shape} and {predictions.shape}"
+        )
     return float(np.mean(labels == predictions))

@@ -10,6 +10,7 @@ Splits, fixed and by whole photo (no crop of a test photo is ever trained on):
 * the bundled photos (`zoo.data.natural_photos`) keep their own held-out names.
 Licences per source are in `zoo/datasets/photos.json` and in each card that trains on them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -77,8 +78,9 @@ def _decode(path: Path, max_side: int | None) -> np.ndarray:
         return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
 
 
-def load_photos(split: str, max_side: int | None = None, bundled: bool = True,
-                folder: Path | None = None) -> dict[str, np.ndarray]:
+def load_photos(
+    split: str, max_side: int | None = None, bundled: bool = True, folder: Path | None = None
+) -> dict[str, np.ndarray]:
     """Decoded photos of one split: name -> HxWx3 float32 in [0,1] (long side <= max_side if given)."""
     folder = folder or fetched_folder("photos")
     names = corpus_names(split, bundled, folder)
@@ -102,4 +104,7 @@ def licences() -> dict[str, str]:
     from .datasets_cache import LISTS_DIR
 
     doc = json.loads((LISTS_DIR / "photos.json").read_text())
-    return dict(doc.get("licences", {}), bundled="the libraries' own (scikit-image, scikit-learn, matplotlib, Debian mate-backgrounds)")
+    return dict(
+        doc.get("licences", {}),
+        bundled="the libraries' own (scikit-image, scikit-learn, matplotlib, Debian mate-backgrounds)",
+    )

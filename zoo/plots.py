@@ -1,4 +1,5 @@
 """Pictures people would rather look at than read (matplotlib, headless Agg canvas)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,8 +7,12 @@ from pathlib import Path
 import numpy as np
 
 
-def embedding_figure(z: np.ndarray, labels: np.ndarray, path: str | Path | None = None,
-                     point: tuple[float, float] | None = None) -> np.ndarray:
+def embedding_figure(
+    z: np.ndarray,
+    labels: np.ndarray,
+    path: str | Path | None = None,
+    point: tuple[float, float] | None = None,
+) -> np.ndarray:
     """Scatter of 2-D codes coloured by class; optional highlighted point. Returns an RGB uint8 array."""
     fig, _, _ = _draw_embedding(z, labels, point)
     fig.canvas.draw()

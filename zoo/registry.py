@@ -8,6 +8,7 @@ Where an entry's weights live (Hub repo, pinned revision, sha256 + size of each
 file) is read from `zoo/weights/manifest.json`, which `training.train` and
 `training.publish` write; the architecture side (builder + init kwargs) is code.
 """
+
 from __future__ import annotations
 
 import fnmatch

@@ -3,6 +3,7 @@
 Each tile is computed with `margin` extra pixels on every side and only its core is kept,
 so a tile's border never sees the cut (the networks here see ~40 px around a pixel).
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -10,8 +11,13 @@ from typing import Callable
 import numpy as np
 
 
-def tiled(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray, tile: int = 256, margin: int = 32,
-          *extra: np.ndarray) -> np.ndarray:
+def tiled(
+    fn: Callable[[np.ndarray], np.ndarray],
+    image: np.ndarray,
+    tile: int = 256,
+    margin: int = 32,
+    *extra: np.ndarray,
+) -> np.ndarray:
     """fn(image_tile, *extra_tiles) -> output tile of the same height and width; stitched back.
 
     image: (H, W, ...) array; `extra` arrays share its height and width (e.g. a mask).
@@ -28,6 +34,7 @@ def tiled(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray, tile: int =
             res = fn(image[y0:y1, x0:x1], *(e[y0:y1, x0:x1] for e in extra))
             if out is None:
                 out = np.empty((h, w) + res.shape[2:], dtype=res.dtype)
-            out[y : min(h, y + tile), x : min(w, x + tile)] = res[y - y0 : y - y0 + min(tile, h - y),
-                                                                 x - x0 : x - x0 + min(tile, w - x)]
+            out[y : min(h, y + tile), x : min(w, x + tile)] = res[
+                y - y0 : y - y0 + min(tile, h - y), x - x0 : x - x0 + min(tile, w - x)
+            ]
     return out

@@ -4,6 +4,7 @@ A module also defines `add_args(parser)` and `train(name, cfg, args)`; optionall
 `evaluation_extras(name, data_path)` for baselines its model's protocol needs trained.
 Adding a model's trainer is adding a module: `python -m training.train NAME` finds it.
 """
+
 from __future__ import annotations
 
 import fnmatch

@@ -7,6 +7,7 @@ mild colour jitter. With --data PATH, real CIFAR-10 python batches (data_batch_1
 Damage: 5-120 blanked blocks of 2x2 or 4x4 px, and free-form strokes in 15% of the batch.
 Loss: MSE inside the holes (the metric is PSNR there), on the network's fill + residual.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,14 @@ def photo_pool(photos: dict[str, np.ndarray]) -> list[np.ndarray]:
         for side in SHORT_SIDES:
             s = side / min(pil.size)
             if s <= 1:
-                pool.append(np.asarray(pil.resize((max(SIZE, round(pil.width * s)), max(SIZE, round(pil.height * s))),
-                                                  Image.Resampling.LANCZOS)))
+                pool.append(
+                    np.asarray(
+                        pil.resize(
+                            (max(SIZE, round(pil.width * s)), max(SIZE, round(pil.height * s))),
+                            Image.Resampling.LANCZOS,
+                        )
+                    )
+                )
     return pool
 
 
@@ -69,7 +76,9 @@ def training_images(cfg: TrainConfig) -> tuple[list[np.ndarray], str]:
     if cfg.data:
         x, _ = data.load_cifar10(cfg.data, "train")
         x = x[: cfg.limit] if cfg.limit else x
-        return [(img * 255 + 0.5).astype(np.uint8) for img in x], f"CIFAR-10 python batches at {cfg.data} (train split)"
+        return [
+            (img * 255 + 0.5).astype(np.uint8) for img in x
+        ], f"CIFAR-10 python batches at {cfg.data} (train split)"
     from zoo import photo_corpus
 
     photos = photo_corpus.load_photos("train", max_side=512)
@@ -79,8 +88,10 @@ def training_images(cfg: TrainConfig) -> tuple[list[np.ndarray], str]:
     for name in photos:
         counts[photo_corpus.source_of(name)] = counts.get(photo_corpus.source_of(name), 0) + 1
     what = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-    return photo_pool(photos), (f"32x32 crops of the photo corpus' training split ({len(photos)} photos: {what}), "
-                                f"each shrunk to a short side of 32-128 px; flips, colour jitter")
+    return photo_pool(photos), (
+        f"32x32 crops of the photo corpus' training split ({len(photos)} photos: {what}), "
+        f"each shrunk to a short side of 32-128 px; flips, colour jitter"
+    )
 
 
 def build(name: str, cfg: TrainConfig):

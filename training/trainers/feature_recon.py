@@ -7,6 +7,7 @@ held out for evaluation, see `zoo.data.HELDOUT_PHOTOS`), or of any image folder 
 to 640 px, as in the evaluation's centre crops) and crops are drawn with flips and
 colour jitter. Loss: L1 + SSIM, as in the source project.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,8 +47,10 @@ def photo_pyramid(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], str]:
         if min(h, w) < SHORT_SIDES[0]:
             pyramid[name] = img
     where = f"the image folder {cfg.data}" if cfg.data else "the bundled natural photos (training split)"
-    description = (f"random crops of {len(photos)} photos from {where} ({', '.join(sorted(photos))}), each resized "
-                   f"to short sides {'/'.join(map(str, SHORT_SIDES))} px, with flips and colour jitter")
+    description = (
+        f"random crops of {len(photos)} photos from {where} ({', '.join(sorted(photos))}), each resized "
+        f"to short sides {'/'.join(map(str, SHORT_SIDES))} px, with flips and colour jitter"
+    )
     return pyramid, description
 
 

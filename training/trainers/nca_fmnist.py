@@ -15,6 +15,7 @@ at inference. Why phase 2b: an automaton trained only with half the cells firing
 runs about twice as fast when every cell fires (inference is deterministic), overshoots,
 and degrades after ~14 steps; the card's "PSNR by NCA steps" table shows the result.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,12 +41,24 @@ REPAIR_BANK_SIZE = 24000
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--classifier-steps", type=int, default=CLASSIFIER_DEFAULT_STEPS,
-                        help=f"classifier optimiser steps (batch {CLASSIFIER_BATCH})")
-    parser.add_argument("--finetune-steps", type=int, default=FINETUNE_DEFAULT_STEPS,
-                        help="classifier fine-tuning steps on clean + NCA-repaired images")
-    parser.add_argument("--sync-steps", type=int, default=SYNC_DEFAULT_STEPS,
-                        help="NCA fine-tuning steps with synchronous cell updates (phase 2b)")
+    parser.add_argument(
+        "--classifier-steps",
+        type=int,
+        default=CLASSIFIER_DEFAULT_STEPS,
+        help=f"classifier optimiser steps (batch {CLASSIFIER_BATCH})",
+    )
+    parser.add_argument(
+        "--finetune-steps",
+        type=int,
+        default=FINETUNE_DEFAULT_STEPS,
+        help="classifier fine-tuning steps on clean + NCA-repaired images",
+    )
+    parser.add_argument(
+        "--sync-steps",
+        type=int,
+        default=SYNC_DEFAULT_STEPS,
+        help="NCA fine-tuning steps with synchronous cell updates (phase 2b)",
+    )
 
 
 def training_images(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,34 +105,59 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
     model = entry.builder(**entry.model_kwargs)
     images, labels = training_images(cfg)
     base = Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / name
-    phase_cfg = TrainConfig(**{**cfg.__dict__, "steps": args.classifier_steps, "batch_size": CLASSIFIER_BATCH,
-                               "lr": 2e-3, "run_dir": str(base / "classifier")})
-    if train_loop(f"{name}/classifier", model.classifier, classifier_loss(images, labels, CLASSIFIER_BATCH), phase_cfg) is None:
+    phase_cfg = TrainConfig(
+        **{
+            **cfg.__dict__,
+            "steps": args.classifier_steps,
+            "batch_size": CLASSIFIER_BATCH,
+            "lr": 2e-3,
+            "run_dir": str(base / "classifier"),
+        }
+    )
+    if (
+        train_loop(
+            f"{name}/classifier",
+            model.classifier,
+            classifier_loss(images, labels, CLASSIFIER_BATCH),
+            phase_cfg,
+        )
+        is None
+    ):
         return None
     nca_cfg = TrainConfig(**{**cfg.__dict__, "run_dir": str(base / "nca")})
     if train_loop(f"{name}/nca", model.nca, nca_loss(images, cfg.batch_size), nca_cfg) is None:
         return None
     if args.sync_steps:
-        sync_cfg = TrainConfig(**{**cfg.__dict__, "steps": args.sync_steps, "lr": SYNC_LR,
-                                  "run_dir": str(base / "nca-sync")})
+        sync_cfg = TrainConfig(
+            **{**cfg.__dict__, "steps": args.sync_steps, "lr": SYNC_LR, "run_dir": str(base / "nca-sync")}
+        )
         model.nca.fire_rate = 1.0  # every cell fires every step, as at inference
         loss = nca_loss(images, cfg.batch_size, steps_range=SYNC_STEPS_RANGE)
         if train_loop(f"{name}/nca-sync", model.nca, loss, sync_cfg) is None:
             return None
     if args.finetune_steps:
         bank, bank_labels = repair_bank(model.nca.eval(), images, labels, cfg.seed)
-        ft_cfg = TrainConfig(**{**cfg.__dict__, "steps": args.finetune_steps, "batch_size": CLASSIFIER_BATCH,
-                                "lr": 1e-3, "run_dir": str(base / "classifier-ft")})
+        ft_cfg = TrainConfig(
+            **{
+                **cfg.__dict__,
+                "steps": args.finetune_steps,
+                "batch_size": CLASSIFIER_BATCH,
+                "lr": 1e-3,
+                "run_dir": str(base / "classifier-ft"),
+            }
+        )
         loss = finetune_loss(images, labels, bank, bank_labels, CLASSIFIER_BATCH)
         if train_loop(f"{name}/classifier-ft", model.classifier, loss, ft_cfg) is None:
             return None
-    description = (f"Fashion-MNIST training split ({len(images):,} images"
-                   f"{' from ' + cfg.data if cfg.data else ', Debian dataset-fashion-mnist'}); "
-                   f"classifier: {args.classifier_steps} steps of batch {CLASSIFIER_BATCH} on clean images "
-                   f"(shifts, flips); NCA: {cfg.steps} steps of batch {cfg.batch_size}, mask ratio U(0.1, 0.8), "
-                   f"12-28 random steps, then {args.sync_steps} steps with every cell firing, "
-                   f"{SYNC_STEPS_RANGE[0]}-{SYNC_STEPS_RANGE[1]} random steps; classifier fine-tuned {args.finetune_steps} steps on half clean images, "
-                   f"half NCA repairs of {min(REPAIR_BANK_SIZE, len(images)):,} training images (mask ratio U(0.1, 0.8))")
+    description = (
+        f"Fashion-MNIST training split ({len(images):,} images"
+        f"{' from ' + cfg.data if cfg.data else ', Debian dataset-fashion-mnist'}); "
+        f"classifier: {args.classifier_steps} steps of batch {CLASSIFIER_BATCH} on clean images "
+        f"(shifts, flips); NCA: {cfg.steps} steps of batch {cfg.batch_size}, mask ratio U(0.1, 0.8), "
+        f"12-28 random steps, then {args.sync_steps} steps with every cell firing, "
+        f"{SYNC_STEPS_RANGE[0]}-{SYNC_STEPS_RANGE[1]} random steps; classifier fine-tuned {args.finetune_steps} steps on half clean images, "
+        f"half NCA repairs of {min(REPAIR_BANK_SIZE, len(images)):,} training images (mask ratio U(0.1, 0.8))"
+    )
     return model.eval(), description
 
 
@@ -135,6 +173,7 @@ def repair_bank(nca: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
 
 def finetune_loss(images, labels, bank, bank_labels, batch: int):
     """Half a batch of clean training images, half NCA repairs, both augmented."""
+
     def loss_fn(net, rng):
         i = torch.from_numpy(rng.integers(0, len(images), size=batch // 2))
         j = torch.from_numpy(rng.integers(0, len(bank), size=batch - batch // 2))
@@ -146,6 +185,7 @@ def finetune_loss(images, labels, bank, bank_labels, batch: int):
 
 def masked_cnn_loss(images: torch.Tensor, labels: torch.Tensor, batch: int, ratio_range=(0.1, 0.8)):
     """The strong alternative to repair-then-classify: a CNN trained on masked inputs directly."""
+
     def loss_fn(net, rng):
         idx = torch.from_numpy(rng.integers(0, len(images), size=batch))
         x = augment(images[idx], rng)
@@ -156,8 +196,9 @@ def masked_cnn_loss(images: torch.Tensor, labels: torch.Tensor, batch: int, rati
     return loss_fn
 
 
-def train_masked_cnn(cfg: TrainConfig, steps: int = CLASSIFIER_DEFAULT_STEPS,
-                     finetune_steps: int = FINETUNE_DEFAULT_STEPS) -> torch.nn.Module:
+def train_masked_cnn(
+    cfg: TrainConfig, steps: int = CLASSIFIER_DEFAULT_STEPS, finetune_steps: int = FINETUNE_DEFAULT_STEPS
+) -> torch.nn.Module:
     """Baseline for the evaluation (not shipped): same architecture and the same budget as the
     shipped classifier (`steps`, then `finetune_steps` more at the fine-tuning learning rate),
     all on masked inputs. Checkpointed in runs/nca-fmnist/masked-cnn{,-ft}; finished runs are reused.
@@ -169,12 +210,26 @@ def train_masked_cnn(cfg: TrainConfig, steps: int = CLASSIFIER_DEFAULT_STEPS,
     images, labels = training_images(cfg)
     base = Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / "nca-fmnist"
     loss = masked_cnn_loss(images, labels, CLASSIFIER_BATCH)
-    phase_cfg = TrainConfig(**{**cfg.__dict__, "steps": steps, "batch_size": CLASSIFIER_BATCH, "lr": 2e-3,
-                               "run_dir": str(base / "masked-cnn"), "stop_at": None})
+    phase_cfg = TrainConfig(
+        **{
+            **cfg.__dict__,
+            "steps": steps,
+            "batch_size": CLASSIFIER_BATCH,
+            "lr": 2e-3,
+            "run_dir": str(base / "masked-cnn"),
+            "stop_at": None,
+        }
+    )
     net = train_loop("nca-fmnist/masked-cnn", net, loss, phase_cfg)
     if finetune_steps:
-        ft_cfg = TrainConfig(**{**phase_cfg.__dict__, "steps": finetune_steps, "lr": 1e-3,
-                                "run_dir": str(base / "masked-cnn-ft")})
+        ft_cfg = TrainConfig(
+            **{
+                **phase_cfg.__dict__,
+                "steps": finetune_steps,
+                "lr": 1e-3,
+                "run_dir": str(base / "masked-cnn-ft"),
+            }
+        )
         net = train_loop("nca-fmnist/masked-cnn-ft", net, loss, ft_cfg)
     return net
 

@@ -7,6 +7,7 @@ every shape), save them once as safetensors in the zoo cache, and verify both th
 package file and the converted file by sha256 before use. The pickle is only ever read
 with `torch.load(weights_only=True)`.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,7 +67,9 @@ def converted_weights_path() -> Path:
     mapped = {}
     for (their_key, tensor), (our_key, like) in zip(theirs.items(), ours.items()):
         if tensor.shape != like.shape:
-            raise ValueError(f"tensor {their_key} {tuple(tensor.shape)} does not fit {our_key} {tuple(like.shape)}")
+            raise ValueError(
+                f"tensor {their_key} {tuple(tensor.shape)} does not fit {our_key} {tuple(like.shape)}"
+            )
         mapped[our_key] = tensor.contiguous()
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(".tmp")
@@ -102,7 +105,9 @@ def feature_encoder(stride: int = 8) -> torch.nn.Module:
 
     if stride not in STRIDE_TO_INDEX:
         raise ValueError(f"stride must be one of {sorted(STRIDE_TO_INDEX)}, got {stride}")
-    model = timm.create_model(TIMM_NAME, pretrained=False, features_only=True, out_indices=(STRIDE_TO_INDEX[stride],))
+    model = timm.create_model(
+        TIMM_NAME, pretrained=False, features_only=True, out_indices=(STRIDE_TO_INDEX[stride],)
+    )
     full = _state_dict()
     wanted = model.state_dict()
     missing = [k for k in wanted if k not in full]

@@ -5,6 +5,7 @@ information is) -> log2(s) pixel-shuffle upsamplings, halving the width each tim
 -> (B, 3, H, W). Plain 3x3 convolutions and ReLU only: they are what the CPU runs
 fastest, which the webcam tab needs.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,7 +18,9 @@ class ResBlock(nn.Module):
     def __init__(self, width: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(width, width, 3, padding=1)
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, padding=1),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -40,8 +43,9 @@ class Upsample(nn.Module):
 class FeatureDecoder(nn.Module):
     """Features at output stride `stride` -> RGB image, unclamped (the pipeline clamps for display)."""
 
-    def __init__(self, in_channels: int = 40, stride: int = 8, width: int = 64, blocks: int = 3,
-                 min_width: int = 16) -> None:
+    def __init__(
+        self, in_channels: int = 40, stride: int = 8, width: int = 64, blocks: int = 3, min_width: int = 16
+    ) -> None:
         super().__init__()
         if stride < 2 or stride & (stride - 1):
             raise ValueError(f"stride must be a power of two >= 2, got {stride}")

@@ -4,6 +4,7 @@
 still two numbers, so every digit is a point in a plane that can be drawn and
 decoded anywhere; hidden layers on each side make the map non-linear.
 """
+
 from __future__ import annotations
 
 import torch
@@ -20,7 +21,9 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
 
 
 class MLPAutoencoder(nn.Module):
-    def __init__(self, image_size: int = 28, hidden: tuple[int, ...] = (256, 64), latent_dim: int = 2) -> None:
+    def __init__(
+        self, image_size: int = 28, hidden: tuple[int, ...] = (256, 64), latent_dim: int = 2
+    ) -> None:
         super().__init__()
         self.image_size = image_size
         n = image_size * image_size

@@ -12,6 +12,7 @@ the mask of known pixels (1 = known), the rest are hidden. One step:
   4. known pixels are clamped back to their values and the mask channel is restored.
 The state is never clamped to [0,1] inside the loop, so the loss keeps its gradient.
 """
+
 from __future__ import annotations
 
 import torch
@@ -26,7 +27,8 @@ class NCA(nn.Module):
         self.fire_rate = fire_rate
         self.perceive = nn.Conv2d(channels, 2 * channels, 3, padding=1, padding_mode="zeros")
         self.update = nn.Sequential(
-            nn.Conv2d(3 * channels, hidden, 1), nn.ReLU(),
+            nn.Conv2d(3 * channels, hidden, 1),
+            nn.ReLU(),
             nn.Conv2d(hidden, channels, 1, bias=False),
         )
         nn.init.zeros_(self.update[-1].weight)
@@ -48,8 +50,9 @@ class NCA(nn.Module):
         image = known * damaged + (1 - known) * state[:, :1]  # clamp the known pixels
         return torch.cat([image, known, state[:, 2:]], dim=1)
 
-    def forward(self, damaged: torch.Tensor, known: torch.Tensor, steps: int = 20,
-                return_frames: bool = False):
+    def forward(
+        self, damaged: torch.Tensor, known: torch.Tensor, steps: int = 20, return_frames: bool = False
+    ):
         """damaged, known: (B, 1, H, W); returns the image channel (B, 1, H, W) after `steps`
         (and, if asked, the list of image channels after every step, the first being the input)."""
         state = self.seed_state(damaged, known)
@@ -61,7 +64,9 @@ class NCA(nn.Module):
         return (state[:, :1], frames) if return_frames else state[:, :1]
 
     @torch.inference_mode()
-    def repair(self, damaged: torch.Tensor, known: torch.Tensor, steps: int = 20, batch_size: int = 32) -> torch.Tensor:
+    def repair(
+        self, damaged: torch.Tensor, known: torch.Tensor, steps: int = 20, batch_size: int = 32
+    ) -> torch.Tensor:
         """Many images at once: damaged, known (N, 1, H, W) -> repaired (N, 1, H, W) clamped to [0,1].
 
         Batches of 32 in channels-last layout: measured ~2x faster per image on the CPU than
@@ -69,7 +74,12 @@ class NCA(nn.Module):
         """
         cl = torch.channels_last
         self.to(memory_format=cl)
-        out = [self(damaged[i : i + batch_size].contiguous(memory_format=cl),
-                    known[i : i + batch_size].contiguous(memory_format=cl), steps=steps).clamp(0, 1)
-               for i in range(0, len(damaged), batch_size)]
+        out = [
+            self(
+                damaged[i : i + batch_size].contiguous(memory_format=cl),
+                known[i : i + batch_size].contiguous(memory_format=cl),
+                steps=steps,
+            ).clamp(0, 1)
+            for i in range(0, len(damaged), batch_size)
+        ]
         return torch.cat(out).contiguous()

@@ -1,4 +1,5 @@
 """A small CNN classifier for 28x28 grey images (4 conv layers; 0.47M parameters at width 32, 0.75M at 48)."""
+
 from __future__ import annotations
 
 import torch
@@ -13,12 +14,20 @@ class SmallCNN(nn.Module):
     def __init__(self, num_classes: int = 10, width: int = 32, dropout: float = 0.3) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            _block(1, width), _block(width, width), nn.MaxPool2d(2),  # 14x14
-            _block(width, 2 * width), _block(2 * width, 2 * width), nn.MaxPool2d(2),  # 7x7
+            _block(1, width),
+            _block(width, width),
+            nn.MaxPool2d(2),  # 14x14
+            _block(width, 2 * width),
+            _block(2 * width, 2 * width),
+            nn.MaxPool2d(2),  # 7x7
         )
         self.head = nn.Sequential(
-            nn.Flatten(), nn.Dropout(dropout), nn.Linear(2 * width * 49, 128), nn.ReLU(),
-            nn.Dropout(dropout), nn.Linear(128, num_classes),
+            nn.Flatten(),
+            nn.Dropout(dropout),
+            nn.Linear(2 * width * 49, 128),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(128, num_classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

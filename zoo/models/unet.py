@@ -4,6 +4,7 @@ Used by `mnist-denoise` (1 channel in, the noisy digit) and `mnist-masked`
 (2 channels in: the damaged digit and the mask). Any input size works: the
 input is reflect-padded to a multiple of 2**depth and cropped back.
 """
+
 from __future__ import annotations
 
 import torch
@@ -21,13 +22,19 @@ class ConvBlock(nn.Sequential):
 
     def __init__(self, in_ch: int, out_ch: int) -> None:
         super().__init__(
-            nn.Conv2d(in_ch, out_ch, 3, padding=1), _norm(out_ch), nn.GELU(),
-            nn.Conv2d(out_ch, out_ch, 3, padding=1), _norm(out_ch), nn.GELU(),
+            nn.Conv2d(in_ch, out_ch, 3, padding=1),
+            _norm(out_ch),
+            nn.GELU(),
+            nn.Conv2d(out_ch, out_ch, 3, padding=1),
+            _norm(out_ch),
+            nn.GELU(),
         )
 
 
 class UNet(nn.Module):
-    def __init__(self, in_channels: int = 1, out_channels: int = 1, base_channels: int = 32, depth: int = 2) -> None:
+    def __init__(
+        self, in_channels: int = 1, out_channels: int = 1, base_channels: int = 32, depth: int = 2
+    ) -> None:
         super().__init__()
         self.depth = depth
         chans = [base_channels * 2**i for i in range(depth + 1)]  # e.g. 32, 64, 128
@@ -37,7 +44,9 @@ class UNet(nn.Module):
             self.down.append(ConvBlock(prev, c))
             prev = c
         self.bottleneck = ConvBlock(chans[-2], chans[-1])
-        self.up = nn.ModuleList(nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2) for i in reversed(range(depth)))
+        self.up = nn.ModuleList(
+            nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2) for i in reversed(range(depth))
+        )
         self.dec = nn.ModuleList(ConvBlock(2 * chans[i], chans[i]) for i in reversed(range(depth)))
         self.head = nn.Conv2d(chans[0], out_channels, 1)
         nn.init.zeros_(self.head.weight)  # start as the identity on the first channels
@@ -55,7 +64,9 @@ class UNet(nn.Module):
         m = 2**self.depth
         pad_h, pad_w = (-h) % m, (-w) % m
         if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect" if min(h, w) > max(pad_h, pad_w) else "replicate")
+            x = F.pad(
+                x, (0, pad_w, 0, pad_h), mode="reflect" if min(h, w) > max(pad_h, pad_w) else "replicate"
+            )
         skips = []
         for block in self.down:
             x = block(x)

@@ -12,6 +12,7 @@ into chunks of `batch_size`, and hands each chunk to the subclass's `_forward`
 (under `torch.inference_mode()`); evaluation, benchmark, hub and tests all go through
 these two calls, never `p.model`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,8 +64,10 @@ def check_mask(mask: Any, shape: tuple[int, int]) -> np.ndarray:
     except Exception as exc:  # ragged lists and the like
         raise ValueError(f"mask could not be read as an array ({type(mask).__name__}): {exc}") from exc
     if arr.dtype.kind not in "biuf":
-        raise ValueError(f"mask has dtype {arr.dtype} ({type(mask).__name__}); expected a bool array "
-                         f"(or 0/1 numbers) of shape {tuple(shape)}, True = missing")
+        raise ValueError(
+            f"mask has dtype {arr.dtype} ({type(mask).__name__}); expected a bool array "
+            f"(or 0/1 numbers) of shape {tuple(shape)}, True = missing"
+        )
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if arr.shape != tuple(shape):
@@ -74,8 +77,10 @@ def check_mask(mask: Any, shape: tuple[int, int]) -> np.ndarray:
             raise ValueError("mask contains NaN or infinity; expected booleans (True = missing)")
         if not np.all((arr == 0) | (arr == 1)):
             bad = arr[(arr != 0) & (arr != 1)].flat[0]
-            raise ValueError(f"mask holds {bad!r}; a numeric mask must hold only 0 and 1 (1 = missing), "
-                             "or pass a bool array")
+            raise ValueError(
+                f"mask holds {bad!r}; a numeric mask must hold only 0 and 1 (1 = missing), "
+                "or pass a bool array"
+            )
         arr = arr == 1
     return arr
 
@@ -95,8 +100,14 @@ class Pipeline:
 
     task: str = ""
 
-    def __init__(self, entry: ModelEntry, model: torch.nn.Module, config: dict | None = None,
-                 device: str | torch.device = "cpu", source: str = "") -> None:
+    def __init__(
+        self,
+        entry: ModelEntry,
+        model: torch.nn.Module,
+        config: dict | None = None,
+        device: str | torch.device = "cpu",
+        source: str = "",
+    ) -> None:
         self.entry = entry
         self.name = entry.name
         self.device = resolve_device(device)
@@ -137,7 +148,9 @@ class Pipeline:
         return self.batch([image], None if mask is None else [mask], **kwargs)[0]
 
     @torch.inference_mode()
-    def batch(self, images: Any, masks: Any = None, batch_size: int = 64, **kwargs) -> list[RestorationResult]:
+    def batch(
+        self, images: Any, masks: Any = None, batch_size: int = 64, **kwargs
+    ) -> list[RestorationResult]:
         """Restore many images: a list (or an (N, ...) array) of inputs, masks one per image or None."""
         images = list(images)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -154,7 +167,11 @@ class Pipeline:
         start = 0
         while start < len(prepared):  # consecutive images of one shape share a chunk
             end = start + 1
-            while end < len(prepared) and end - start < batch_size and prepared[end].shape == prepared[start].shape:
+            while (
+                end < len(prepared)
+                and end - start < batch_size
+                and prepared[end].shape == prepared[start].shape
+            ):
                 end += 1
             chunk_masks = None if checked is None else np.stack(checked[start:end])
             outs = self._forward(np.stack(prepared[start:end]), chunk_masks, **kwargs)

@@ -6,6 +6,7 @@ zero-initialised head), so an untrained network *is* the biharmonic fill and tra
 can only start from the classical method. The result is pasted into the holes only.
 Any size from 8x8 up to MAX_SIDE a side; images over TILE px run tile by tile.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,7 +27,11 @@ TILE = 256
 
 def network_input(damaged: np.ndarray, mask: np.ndarray, fill: np.ndarray) -> np.ndarray:
     """(H, W, 3) damaged, (H, W) mask, (H, W, 3) fill -> (7, H, W) float32, the fill first."""
-    return np.concatenate([fill, damaged * ~mask[..., None], mask[..., None]], axis=-1).transpose(2, 0, 1).astype(np.float32)
+    return (
+        np.concatenate([fill, damaged * ~mask[..., None], mask[..., None]], axis=-1)
+        .transpose(2, 0, 1)
+        .astype(np.float32)
+    )
 
 
 class BlockInpaintPipeline(Pipeline):
@@ -38,8 +43,10 @@ class BlockInpaintPipeline(Pipeline):
         rgb = images.to_rgb(image)
         h, w = rgb.shape[:2]
         if max(h, w) > MAX_SIDE or min(h, w) < MIN_SIDE:
-            raise ValueError(f"image is {w}x{h}; {self.name} takes {MIN_SIDE} to {MAX_SIDE} px a side. "
-                             f"Shrink it first, e.g. PIL's img.thumbnail(({MAX_SIDE}, {MAX_SIDE})).")
+            raise ValueError(
+                f"image is {w}x{h}; {self.name} takes {MIN_SIDE} to {MAX_SIDE} px a side. "
+                f"Shrink it first, e.g. PIL's img.thumbnail(({MAX_SIDE}, {MAX_SIDE}))."
+            )
         return rgb
 
     def corrupt(self, image: Any, n_blocks: int = 50, block_size: int = 2, seed: int | None = None):
@@ -53,7 +60,9 @@ class BlockInpaintPipeline(Pipeline):
     def _restore_chunk(self, damaged: np.ndarray, masks: np.ndarray) -> np.ndarray:
         # (N, H, W, 3), (N, H, W): 1. classical fill per image; 2. the U-Net corrects all at once;
         # 3. the result is pasted into the holes only.
-        inp = np.stack([network_input(d, m, baselines.inpaint_biharmonic_(d, m)) for d, m in zip(damaged, masks)])
+        inp = np.stack(
+            [network_input(d, m, baselines.inpaint_biharmonic_(d, m)) for d, m in zip(damaged, masks)]
+        )
         pred = self._run(inp).transpose(0, 2, 3, 1)  # (N, H, W, 3)
         return np.where(masks[..., None], pred, damaged).astype(np.float32)
 

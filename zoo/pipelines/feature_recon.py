@@ -5,6 +5,7 @@ A frozen `tf_efficientnet_lite0` encoder (ImageNet weights, see
 stride 4, 8 or 16; a small trained decoder (the shipped weights) maps the features
 back to RGB. One entry per depth, so users can see information fade with depth.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -46,10 +47,14 @@ class FeatureReconPipeline(Pipeline):
         rgb = images.to_rgb(image)
         h, w = rgb.shape[:2]
         if max(h, w) > MAX_SIDE:
-            raise ValueError(f"image is {w}x{h}; {self.name} takes images up to {MAX_SIDE} px on the long side. "
-                             f"Shrink it first, e.g. PIL's img.thumbnail(({MAX_SIDE}, {MAX_SIDE})).")
+            raise ValueError(
+                f"image is {w}x{h}; {self.name} takes images up to {MAX_SIDE} px on the long side. "
+                f"Shrink it first, e.g. PIL's img.thumbnail(({MAX_SIDE}, {MAX_SIDE}))."
+            )
         if min(h, w) < self.stride:
-            raise ValueError(f"image is {w}x{h}; it must be at least {self.stride} px on each side for stride {self.stride}")
+            raise ValueError(
+                f"image is {w}x{h}; it must be at least {self.stride} px on each side for stride {self.stride}"
+            )
         return rgb
 
     def corrupt(self, image: Any, seed: int | None = None) -> tuple[np.ndarray, None]:
@@ -81,9 +86,13 @@ class FeatureReconPipeline(Pipeline):
         # 3. decode; 4. crop the padding off.
         t, h, w = self._padded_batch(x)
         feats = self.encoder(t)[0]  # (N, C, H'/s, W'/s)
-        out = self.model(feats)[..., :h, :w].float().clamp(0, 1).cpu().numpy().transpose(0, 2, 3, 1)  # (N, H, W, 3)
+        out = (
+            self.model(feats)[..., :h, :w].float().clamp(0, 1).cpu().numpy().transpose(0, 2, 3, 1)
+        )  # (N, H, W, 3)
         feats = feats.float().cpu().numpy()
-        return [RestorationResult(image=np.ascontiguousarray(out[i]), features=feats[i]) for i in range(len(x))]
+        return [
+            RestorationResult(image=np.ascontiguousarray(out[i]), features=feats[i]) for i in range(len(x))
+        ]
 
 
 def _register(name: str, stride: int, channels: int, width: int, blocks: int, summary: str) -> None:
@@ -98,9 +107,27 @@ def _register(name: str, stride: int, channels: int, width: int, blocks: int, su
     )
 
 
-_register("feature-recon", 8, 40, 80, 3,
-          "Reconstructs a photo from frozen EfficientNet-Lite0 features at stride 8 (40 x H/8 x W/8)")
-_register("feature-recon-s4", 4, 24, 48, 3,
-          "Reconstructs a photo from frozen EfficientNet-Lite0 features at stride 4 (24 x H/4 x W/4)")
-_register("feature-recon-s16", 16, 112, 96, 3,
-          "Reconstructs a photo from frozen EfficientNet-Lite0 features at stride 16 (112 x H/16 x W/16)")
+_register(
+    "feature-recon",
+    8,
+    40,
+    80,
+    3,
+    "Reconstructs a photo from frozen EfficientNet-Lite0 features at stride 8 (40 x H/8 x W/8)",
+)
+_register(
+    "feature-recon-s4",
+    4,
+    24,
+    48,
+    3,
+    "Reconstructs a photo from frozen EfficientNet-Lite0 features at stride 4 (24 x H/4 x W/4)",
+)
+_register(
+    "feature-recon-s16",
+    16,
+    112,
+    96,
+    3,
+    "Reconstructs a photo from frozen EfficientNet-Lite0 features at stride 16 (112 x H/16 x W/16)",
+)

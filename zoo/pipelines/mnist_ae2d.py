@@ -1,4 +1,5 @@
 """mnist-ae2d: a 2-D-bottleneck autoencoder of MNIST 5s and 7s, with a drawable latent plane."""
+
 from __future__ import annotations
 
 from typing import Any

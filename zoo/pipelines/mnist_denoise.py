@@ -1,4 +1,5 @@
 """mnist-denoise: a U-Net removes clipped Gaussian noise from 28x28 digits."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """mnist-masked: a mask-aware U-Net fills stripes, squares or scattered holes in 28x28 digits."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """nca-fmnist: a Neural Cellular Automaton repairs masked Fashion-MNIST, then a small CNN classifies."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,7 +26,9 @@ class NCAWithClassifier(nn.Module):
         self.nca = NCA(channels, hidden, fire_rate)
         self.classifier = SmallCNN(10, width)
 
-    def forward(self, damaged: torch.Tensor, known: torch.Tensor, steps: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, damaged: torch.Tensor, known: torch.Tensor, steps: int = 20
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """damaged, known: (B, 1, 28, 28) -> (repaired image (B, 1, 28, 28), class logits (B, 10))."""
         repaired = self.nca(damaged, known, steps=steps)
         return repaired, self.classifier(repaired.clamp(0, 1))
@@ -59,12 +62,15 @@ class NCAPipeline(Pipeline):
     def classify_batch(self, images: Any, batch_size: int = 1000) -> np.ndarray:
         """Class probabilities (N, 10) of many images as they are, without repair."""
         x = np.stack([self.prepare(img) for img in images])[:, None]  # (N, 1, 28, 28)
-        probs = [torch.softmax(self.model.classifier(torch.from_numpy(x[i : i + batch_size]).to(self.device)), 1)
-                 for i in range(0, len(x), batch_size)]
+        probs = [
+            torch.softmax(self.model.classifier(torch.from_numpy(x[i : i + batch_size]).to(self.device)), 1)
+            for i in range(0, len(x), batch_size)
+        ]
         return torch.cat(probs).cpu().numpy()
 
-    def _forward(self, x: np.ndarray, masks: np.ndarray | None, steps: int | None = None,
-                 frames: bool = True) -> list[RestorationResult]:
+    def _forward(
+        self, x: np.ndarray, masks: np.ndarray | None, steps: int | None = None, frames: bool = True
+    ) -> list[RestorationResult]:
         # x, masks: (N, 28, 28). 1. run the automaton (channels-last: ~2x faster on the CPU),
         # keeping every step's image if asked; 2. classify the repaired images.
         steps = self.default_steps if steps is None else steps
@@ -74,16 +80,27 @@ class NCAPipeline(Pipeline):
         damaged = torch.from_numpy(np.where(masks, 0.0, x).astype(np.float32))[:, None].to(self.device)
         known = torch.from_numpy((~masks).astype(np.float32))[:, None].to(self.device)
         self.model.nca.to(memory_format=cl)
-        ran = self.model.nca(damaged.contiguous(memory_format=cl), known.contiguous(memory_format=cl),
-                             steps=int(steps), return_frames=frames)
+        ran = self.model.nca(
+            damaged.contiguous(memory_format=cl),
+            known.contiguous(memory_format=cl),
+            steps=int(steps),
+            return_frames=frames,
+        )
         out, steps_seen = ran if frames else (ran, None)
         out = out.clamp(0, 1).contiguous()  # (N, 1, 28, 28)
         probs = torch.softmax(self.model.classifier(out), dim=1).cpu().numpy().astype(np.float32)
         images = out[:, 0].cpu().numpy()
         per_step = None if not frames else torch.stack(steps_seen, 1)[:, :, 0].clamp(0, 1).cpu().numpy()
-        return [RestorationResult(image=images[i], label=int(probs[i].argmax()), probs=probs[i],
-                                  frames=None if per_step is None else list(per_step[i]), class_names=self.class_names)
-                for i in range(len(x))]
+        return [
+            RestorationResult(
+                image=images[i],
+                label=int(probs[i].argmax()),
+                probs=probs[i],
+                frames=None if per_step is None else list(per_step[i]),
+                class_names=self.class_names,
+            )
+            for i in range(len(x))
+        ]
 
 
 register_model(

@@ -1,4 +1,5 @@
 """Evaluation protocols, one per registry name (see `base`). Importing this package registers them all."""
+
 import importlib
 import pkgutil
 

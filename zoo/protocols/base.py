@@ -16,6 +16,7 @@ Every number goes through the public calls `Pipeline.__call__` / `Pipeline.batch
 Protocols import only `zoo` (never `training` or `app`). Extra baselines that have to be
 trained (nca-fmnist's masked-input CNN) are handed in by the caller as `extras`.
 """
+
 from __future__ import annotations
 
 import fnmatch

@@ -8,6 +8,7 @@ N in 10 / 50 / 100 blocks of 2x2 (the source's setting) and of 4x4, at uniform r
 positions (seeded per crop). Whole-image SSIM and PSNR and PSNR inside the holes, for the
 model, OpenCV Telea and Navier-Stokes and scikit-image biharmonic on the same masks.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +17,16 @@ from PIL import Image
 from .. import baselines, corruptions, data, metrics
 from ..cards import EvalReport, Metric
 from .base import Protocol, register_protocol
-from .common import CHECK_N, headline_row, images_of, markdown_table, mean_metric, round_check, seed_for, timed
+from .common import (
+    CHECK_N,
+    headline_row,
+    images_of,
+    markdown_table,
+    mean_metric,
+    round_check,
+    seed_for,
+    timed,
+)
 
 NAME = "cifar10-blocks"
 COUNTS = (10, 50, 100)
@@ -24,8 +34,11 @@ SIZES = (2, 4)
 SOURCE = {"ssim_2x2": {10: 0.995, 50: 0.977, 100: 0.953}}
 SHORT_SIDES = (32, 64)
 CROP = 32
-METHODS = {"Telea (OpenCV)": baselines.inpaint_telea, "Navier-Stokes (OpenCV)": baselines.inpaint_ns,
-           "biharmonic (scikit-image)": baselines.inpaint_biharmonic_}
+METHODS = {
+    "Telea (OpenCV)": baselines.inpaint_telea,
+    "Navier-Stokes (OpenCV)": baselines.inpaint_ns,
+    "biharmonic (scikit-image)": baselines.inpaint_biharmonic_,
+}
 
 
 def crops_of(photos: dict[str, np.ndarray], seed: int = 0) -> np.ndarray:
@@ -36,8 +49,16 @@ def crops_of(photos: dict[str, np.ndarray], seed: int = 0) -> np.ndarray:
         pil = Image.fromarray((np.clip(photos[name], 0, 1) * 255 + 0.5).astype(np.uint8))
         for side in SHORT_SIDES:
             s = side / min(pil.size)
-            small = np.asarray(pil.resize((max(CROP, round(pil.width * s)), max(CROP, round(pil.height * s))),
-                                          Image.Resampling.LANCZOS), dtype=np.float32) / 255.0
+            small = (
+                np.asarray(
+                    pil.resize(
+                        (max(CROP, round(pil.width * s)), max(CROP, round(pil.height * s))),
+                        Image.Resampling.LANCZOS,
+                    ),
+                    dtype=np.float32,
+                )
+                / 255.0
+            )
             for _ in range(2):
                 y, x = rng.integers(0, small.shape[0] - CROP + 1), rng.integers(0, small.shape[1] - CROP + 1)
                 out.append(small[y : y + CROP, x : x + CROP])
@@ -52,8 +73,10 @@ def test_sets(limit: int | None = None) -> dict[str, np.ndarray]:
     from ..photo_corpus import DatasetNotFoundError, load_photos
 
     try:
-        sets = {"in-domain": crops_of(load_photos("test", max_side=512)),
-                "out-of-domain": crops_of(load_photos("ood", max_side=512, bundled=False))}
+        sets = {
+            "in-domain": crops_of(load_photos("test", max_side=512)),
+            "out-of-domain": crops_of(load_photos("ood", max_side=512, bundled=False)),
+        }
     except DatasetNotFoundError:
         sets = {"bundled": bundled_crops()}
     return {k: v[:limit] if limit else v for k, v in sets.items()}
@@ -66,8 +89,11 @@ def damaged_set(x: np.ndarray, count: int, size: int) -> tuple[np.ndarray, np.nd
 
 def scores(x: np.ndarray, out, masks: np.ndarray) -> tuple[float, float, float]:
     """(whole-image SSIM, whole-image PSNR, PSNR inside the holes)."""
-    return (mean_metric(metrics.ssim, x, out), mean_metric(metrics.psnr, x, out),
-            mean_metric(metrics.hole_psnr, x, out, masks))
+    return (
+        mean_metric(metrics.ssim, x, out),
+        mean_metric(metrics.psnr, x, out),
+        mean_metric(metrics.hole_psnr, x, out, masks),
+    )
 
 
 def evaluate(limit: int | None = None, data_path: str | None = None, **extras) -> EvalReport:
@@ -82,18 +108,48 @@ def evaluate(limit: int | None = None, data_path: str | None = None, **extras) -
             for count in COUNTS:
                 damaged, masks = damaged_set(x, count, size)
                 model = scores(x, images_of(p.batch(damaged, masks, batch_size=256)), masks)
-                classical = {m: scores(x, [fn(d, k) for d, k in zip(damaged, masks)], masks) for m, fn in METHODS.items()}
+                classical = {
+                    m: scores(x, [fn(d, k) for d, k in zip(damaged, masks)], masks)
+                    for m, fn in METHODS.items()
+                }
                 best_name, best = max(classical.items(), key=lambda kv: kv[1][2])
                 src = SOURCE["ssim_2x2"].get(count) if size == 2 else None
-                rows.append([f"{count} x {size}x{size}", *model, *classical["biharmonic (scikit-image)"][:1],
-                             *[v[2] for v in classical.values()], model[2] - best[2], "-" if src is None else src])
-                found += [Metric("ssim", f"SSIM {set_name}, {count} blocks {size}x{size}", model[0], f"{count}x{size}"),
-                          Metric("psnr", f"hole PSNR {set_name}, {count} blocks {size}x{size}", model[2], f"{count}x{size}")]
-        headers = ["blocks", "**model** SSIM", "model PSNR", "**model hole PSNR**", "biharmonic SSIM",
-                   *[f"{m} hole PSNR" for m in METHODS], "margin over best classical (dB, holes)", "source SSIM"]
+                rows.append(
+                    [
+                        f"{count} x {size}x{size}",
+                        *model,
+                        *classical["biharmonic (scikit-image)"][:1],
+                        *[v[2] for v in classical.values()],
+                        model[2] - best[2],
+                        "-" if src is None else src,
+                    ]
+                )
+                found += [
+                    Metric(
+                        "ssim", f"SSIM {set_name}, {count} blocks {size}x{size}", model[0], f"{count}x{size}"
+                    ),
+                    Metric(
+                        "psnr",
+                        f"hole PSNR {set_name}, {count} blocks {size}x{size}",
+                        model[2],
+                        f"{count}x{size}",
+                    ),
+                ]
+        headers = [
+            "blocks",
+            "**model** SSIM",
+            "model PSNR",
+            "**model hole PSNR**",
+            "biharmonic SSIM",
+            *[f"{m} hole PSNR" for m in METHODS],
+            "margin over best classical (dB, holes)",
+            "source SSIM",
+        ]
         tables.append(f"**{set_name}** ({len(x)} crops of 32x32):\n\n" + markdown_table(headers, rows))
-    table = "\n\n".join(tables) + ("\n\nPSNR in dB; *hole PSNR* counts only the blanked pixels. The source project's "
-                                   "SSIM is on CIFAR-10's test set, which is not available here.")
+    table = "\n\n".join(tables) + (
+        "\n\nPSNR in dB; *hole PSNR* counts only the blanked pixels. The source project's "
+        "SSIM is on CIFAR-10's test set, which is not available here."
+    )
     dataset = "32x32 crops of held-out photos: " + ", ".join(f"{k} {len(v)}" for k, v in sets.items())
     return EvalReport("image-to-image", "natural-photos", dataset, "test", found, table, check())
 
@@ -105,8 +161,11 @@ def check() -> dict:
     damaged, masks = damaged_set(x, 50, 2)
     out = images_of(zoo.load(NAME).batch(damaged, masks))
     ssim, psnr, hole = scores(x, out, masks)
-    return {"n": len(x), "data": "bundled held-out photos, 32x32 crops",
-            "metrics": round_check({"ssim_50x2": ssim, "hole_psnr_50x2": hole})}
+    return {
+        "n": len(x),
+        "data": "bundled held-out photos, 32x32 crops",
+        "metrics": round_check({"ssim_50x2": ssim, "hole_psnr_50x2": hole}),
+    }
 
 
 def headline(n: int) -> dict:
@@ -117,10 +176,26 @@ def headline(n: int) -> dict:
     damaged, masks = damaged_set(x, 50, 2)
     outs, secs = timed(lambda: [p(d, mask=m).image for d, m in zip(damaged, masks)])
     bih, bsecs = timed(lambda: [baselines.inpaint_biharmonic_(d, m) for d, m in zip(damaged, masks)])
-    return headline_row(NAME, "PSNR dB inside the holes, 50 blocks of 2x2", mean_metric(metrics.hole_psnr, x, outs, masks),
-                        "biharmonic inpainting", mean_metric(metrics.hole_psnr, x, bih, masks), "not published",
-                        1000 * secs / len(x), 1000 * bsecs / len(x), len(x))
+    return headline_row(
+        NAME,
+        "PSNR dB inside the holes, 50 blocks of 2x2",
+        mean_metric(metrics.hole_psnr, x, outs, masks),
+        "biharmonic inpainting",
+        mean_metric(metrics.hole_psnr, x, bih, masks),
+        "not published",
+        1000 * secs / len(x),
+        1000 * bsecs / len(x),
+        len(x),
+    )
 
 
-register_protocol(Protocol(NAME, evaluate, check, headline,
-                           api_call=("/cifar10-blocks", (None, "held-out crop #0", 50, 2, 0, None)), source=SOURCE))
+register_protocol(
+    Protocol(
+        NAME,
+        evaluate,
+        check,
+        headline,
+        api_call=("/cifar10-blocks", (None, "held-out crop #0", 50, 2, 0, None)),
+        source=SOURCE,
+    )
+)

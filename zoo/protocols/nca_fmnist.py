@@ -6,6 +6,7 @@ images, after biharmonic inpainting, of a same-size CNN trained on masked inputs
 by the caller: `extras["masked_cnn"]`), and after NCA repair; PSNR of both repairs; NCA
 milliseconds per image. Then PSNR at ratio 0.4 after 10-60 automaton steps (stability).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +16,16 @@ from tqdm.auto import tqdm
 from .. import baselines, corruptions, data, metrics
 from ..cards import EvalReport, Metric
 from .base import Protocol, register_protocol
-from .common import CHECK_N, headline_row, images_of, markdown_table, mean_metric, round_check, seed_for, timed
+from .common import (
+    CHECK_N,
+    headline_row,
+    images_of,
+    markdown_table,
+    mean_metric,
+    round_check,
+    seed_for,
+    timed,
+)
 
 NAME = "nca-fmnist"
 RATIOS = (0.2, 0.4, 0.6, 0.8)
@@ -54,27 +64,79 @@ def evaluate(limit: int | None = None, data_path: str | None = None, masked_cnn=
         results, ms = repair(p, damaged, masks)
         repaired = images_of(results)
         nca_psnr = mean_metric(metrics.psnr, x, repaired)
-        bih = np.stack([baselines.inpaint_biharmonic_(d, m) for d, m in tqdm(zip(damaged, masks), total=len(x),
-                                                                             desc=f"biharmonic r={ratio}", leave=False)])
-        rows.append([ratio, clean_acc, metrics.accuracy(y, _labels(p, damaged)), metrics.accuracy(y, _labels(p, bih)),
-                     "-" if masked_cnn is None else metrics.accuracy(y, masked_cnn(damaged)),
-                     metrics.accuracy(y, [r.label for r in results]), mean_metric(metrics.psnr, x, bih), nca_psnr, ms,
-                     SOURCE["accuracy_ratio0.4"] if ratio == 0.4 else "-"])
-        found += [Metric("accuracy", f"accuracy after NCA repair, mask ratio {ratio}", rows[-1][5], f"mask_ratio={ratio}"),
-                  Metric("psnr", f"PSNR of NCA repair, mask ratio {ratio}", nca_psnr, f"mask_ratio={ratio}")]
+        bih = np.stack(
+            [
+                baselines.inpaint_biharmonic_(d, m)
+                for d, m in tqdm(zip(damaged, masks), total=len(x), desc=f"biharmonic r={ratio}", leave=False)
+            ]
+        )
+        rows.append(
+            [
+                ratio,
+                clean_acc,
+                metrics.accuracy(y, _labels(p, damaged)),
+                metrics.accuracy(y, _labels(p, bih)),
+                "-" if masked_cnn is None else metrics.accuracy(y, masked_cnn(damaged)),
+                metrics.accuracy(y, [r.label for r in results]),
+                mean_metric(metrics.psnr, x, bih),
+                nca_psnr,
+                ms,
+                SOURCE["accuracy_ratio0.4"] if ratio == 0.4 else "-",
+            ]
+        )
+        found += [
+            Metric(
+                "accuracy",
+                f"accuracy after NCA repair, mask ratio {ratio}",
+                rows[-1][5],
+                f"mask_ratio={ratio}",
+            ),
+            Metric("psnr", f"PSNR of NCA repair, mask ratio {ratio}", nca_psnr, f"mask_ratio={ratio}"),
+        ]
         if ratio == 0.4:
-            by_steps = [[s, nca_psnr if s == STEPS else mean_metric(metrics.psnr, x, images_of(repair(p, damaged, masks, s)[0]))]
-                        for s in tqdm(STABILITY_STEPS, desc="PSNR by NCA steps", leave=False)]
-    headers = ["mask ratio", "clean (ceiling)", "damaged, no repair", "biharmonic + CNN", "CNN trained on masked",
-               "**NCA + CNN**", "PSNR biharmonic", "**PSNR NCA**", "NCA ms/image", "source project"]
+            by_steps = [
+                [
+                    s,
+                    (
+                        nca_psnr
+                        if s == STEPS
+                        else mean_metric(metrics.psnr, x, images_of(repair(p, damaged, masks, s)[0]))
+                    ),
+                ]
+                for s in tqdm(STABILITY_STEPS, desc="PSNR by NCA steps", leave=False)
+            ]
+    headers = [
+        "mask ratio",
+        "clean (ceiling)",
+        "damaged, no repair",
+        "biharmonic + CNN",
+        "CNN trained on masked",
+        "**NCA + CNN**",
+        "PSNR biharmonic",
+        "**PSNR NCA**",
+        "NCA ms/image",
+        "source project",
+    ]
     table = markdown_table(headers, rows)
-    table += (f"\n\nAccuracies of the shipped classifier unless stated; {len(x):,} Fashion-MNIST test images; "
-              f"NCA {STEPS} steps in batches of {NCA_BATCH} on the CPU ({torch.get_num_threads()} threads; "
-              "ms/image includes batching).")
-    table += (f"\n\nPSNR by NCA steps at mask ratio 0.4 (the automaton is run {STEPS} steps; a stable one holds its "
-              "repair when run longer, as in the hub's step slider):\n\n" + markdown_table(["NCA steps", "PSNR (dB)"], by_steps))
-    return EvalReport("image-classification", "fashion_mnist", f"Fashion-MNIST test split ({len(x):,} images)", "test",
-                      found, table, check())
+    table += (
+        f"\n\nAccuracies of the shipped classifier unless stated; {len(x):,} Fashion-MNIST test images; "
+        f"NCA {STEPS} steps in batches of {NCA_BATCH} on the CPU ({torch.get_num_threads()} threads; "
+        "ms/image includes batching)."
+    )
+    table += (
+        f"\n\nPSNR by NCA steps at mask ratio 0.4 (the automaton is run {STEPS} steps; a stable one holds its "
+        "repair when run longer, as in the hub's step slider):\n\n"
+        + markdown_table(["NCA steps", "PSNR (dB)"], by_steps)
+    )
+    return EvalReport(
+        "image-classification",
+        "fashion_mnist",
+        f"Fashion-MNIST test split ({len(x):,} images)",
+        "test",
+        found,
+        table,
+        check(),
+    )
 
 
 def check() -> dict:
@@ -85,9 +147,16 @@ def check() -> dict:
     x, y = x[:CHECK_N], y[:CHECK_N]
     damaged, masks = damaged_set(x, 0.4)
     results, _ = repair(p, damaged, masks)
-    return {"n": len(x), "data": "Fashion-MNIST test split", "metrics": round_check({
-        "psnr_ratio0.4": mean_metric(metrics.psnr, x, images_of(results)),
-        "accuracy_ratio0.4": metrics.accuracy(y, [r.label for r in results])})}
+    return {
+        "n": len(x),
+        "data": "Fashion-MNIST test split",
+        "metrics": round_check(
+            {
+                "psnr_ratio0.4": mean_metric(metrics.psnr, x, images_of(results)),
+                "accuracy_ratio0.4": metrics.accuracy(y, [r.label for r in results]),
+            }
+        ),
+    }
 
 
 def headline(n: int) -> dict:
@@ -99,9 +168,19 @@ def headline(n: int) -> dict:
     damaged, masks = damaged_set(x, 0.4)
     outs, secs = timed(lambda: [p(d, mask=m) for d, m in zip(damaged, masks)])
     bih, bsecs = timed(lambda: [baselines.inpaint_biharmonic_(d, m) for d, m in zip(damaged, masks)])
-    return headline_row(NAME, "accuracy, 40% pixels masked", metrics.accuracy(y, [o.label for o in outs]),
-                        "biharmonic inpainting + same CNN", metrics.accuracy(y, _labels(p, np.stack(bih))),
-                        SOURCE["accuracy_ratio0.4"], 1000 * secs / len(x), 1000 * bsecs / len(x), len(x))
+    return headline_row(
+        NAME,
+        "accuracy, 40% pixels masked",
+        metrics.accuracy(y, [o.label for o in outs]),
+        "biharmonic inpainting + same CNN",
+        metrics.accuracy(y, _labels(p, np.stack(bih))),
+        SOURCE["accuracy_ratio0.4"],
+        1000 * secs / len(x),
+        1000 * bsecs / len(x),
+        len(x),
+    )
 
 
-register_protocol(Protocol(NAME, evaluate, check, headline, api_call=("/nca-fmnist", (None, 5, 0.4, 20, 0)), source=SOURCE))
+register_protocol(
+    Protocol(NAME, evaluate, check, headline, api_call=("/nca-fmnist", (None, 5, 0.4, 20, 0)), source=SOURCE)
+)
