@@ -116,3 +116,24 @@ def test_download_force_replaces_a_corrupt_blob(tiny_entry, tiny_files, hub_serv
     hub_server.state.add(TINY_REPO, TINY_COMMIT, tiny_files)  # the server is fixed
     assert zoo_main(["download", TINY_NAME, "--force"]) == 0
     assert zoo.load(TINY_NAME).weights_source == "hf-cache"
+
+
+def test_a_broken_zoo_home_is_said_once_and_a_wrong_size_is_not_hashed(tiny_entry, tiny_files, tmp_path, monkeypatch):
+    import warnings
+
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "loop"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert not _loads(TINY_NAME)
+        assert not _loads(TINY_NAME)
+    assert sum("ZOO_HOME" in str(w.message) for w in caught) == 1
+    monkeypatch.delenv("ZOO_HOME")
+    big = tmp_path / "big.safetensors"
+    big.write_bytes(b"\\0" * 1000)
+    hashed = []
+    monkeypatch.setattr(hub, "sha256_file", lambda p: hashed.append(p) or "0" * 64)
+    with pytest.raises(zoo.WeightsIntegrityError, match="not hashed"):
+        hub.verify_file(tiny_entry, tiny_entry.files[0], big, "ZOO_HOME")
+    assert hashed == []

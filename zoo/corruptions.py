@@ -13,6 +13,26 @@ from __future__ import annotations
 import numpy as np
 
 
+def rng_for(seed) -> np.random.Generator:
+    """`default_rng(seed)` for a seed that is None or a whole number >= 0; anything else a ValueError."""
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer, float, np.floating)):
+        raise ValueError(f"seed must be a whole number >= 0 or None, got {seed!r} ({type(seed).__name__})")
+    if not np.isfinite(seed) or seed != int(seed) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0 or None, got {seed!r}")
+    return np.random.default_rng(int(seed))
+
+
+def number(value, name: str, whole: bool = False) -> float:
+    """A damage parameter as a finite number (an int when `whole`); strings, bools and NaN are refused."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    if not ok or not np.isfinite(value) or (whole and value != int(value)):
+        kind = "a whole number" if whole else "a finite number"
+        raise ValueError(f"{name} must be {kind}, got {value!r} ({type(value).__name__})")
+    return int(value) if whole else float(value)
+
+
 def _check_image(img: np.ndarray) -> np.ndarray:
     img = np.asarray(img)
     if img.ndim not in (2, 3) or img.shape[0] == 0 or img.shape[1] == 0:
@@ -36,9 +56,10 @@ def random_pixel_mask(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Drop each pixel independently with probability `ratio` (nca-fmnist's damage)."""
     img = _check_image(img)
-    if not 0.0 <= float(ratio) <= 1.0:
+    ratio = number(ratio, "mask ratio")
+    if not 0.0 <= ratio <= 1.0:
         raise ValueError(f"mask ratio must be in [0, 1], got {ratio}")
-    rng = np.random.default_rng(seed)
+    rng = rng_for(seed)
     mask = rng.random(img.shape[:2]) < ratio
     return apply_mask(img, mask), mask
 
@@ -52,12 +73,12 @@ def random_blocks(
     """
     img = _check_image(img)
     h, w = img.shape[:2]
-    n_blocks, size = int(n_blocks), int(size)
+    n_blocks, size = number(n_blocks, "number of blocks", whole=True), number(size, "block size", whole=True)
     if n_blocks < 0:
         raise ValueError(f"number of blocks must be >= 0, got {n_blocks}")
     if not 1 <= size <= min(h, w):
         raise ValueError(f"block size must be between 1 and {min(h, w)} for a {h}x{w} image, got {size}")
-    rng = np.random.default_rng(seed)
+    rng = rng_for(seed)
     ys = rng.integers(0, h - size + 1, size=n_blocks)
     xs = rng.integers(0, w - size + 1, size=n_blocks)
     mask = np.zeros((h, w), dtype=bool)
@@ -75,10 +96,10 @@ def stripe(
     if orientation not in ("vertical", "horizontal"):
         raise ValueError(f"orientation must be 'vertical' or 'horizontal', got {orientation!r}")
     extent = w if orientation == "vertical" else h
-    width = int(width)
+    width = number(width, "stripe width", whole=True)
     if not 1 <= width <= extent:
         raise ValueError(f"stripe width must be between 1 and {extent} for a {h}x{w} image, got {width}")
-    rng = np.random.default_rng(seed)
+    rng = rng_for(seed)
     start = int(rng.integers(0, extent - width + 1))
     mask = np.zeros((h, w), dtype=bool)
     if orientation == "vertical":
@@ -92,10 +113,10 @@ def square_patch(img: np.ndarray, side: int, seed: int | None = None) -> tuple[n
     """One `side` x `side` square at a random position (mnist-masked)."""
     img = _check_image(img)
     h, w = img.shape[:2]
-    side = int(side)
+    side = number(side, "square side", whole=True)
     if not 1 <= side <= min(h, w):
         raise ValueError(f"patch side must be between 1 and {min(h, w)} for a {h}x{w} image, got {side}")
-    rng = np.random.default_rng(seed)
+    rng = rng_for(seed)
     y = int(rng.integers(0, h - side + 1))
     x = int(rng.integers(0, w - side + 1))
     mask = np.zeros((h, w), dtype=bool)
@@ -106,8 +127,9 @@ def square_patch(img: np.ndarray, side: int, seed: int | None = None) -> tuple[n
 def gaussian_noise(img: np.ndarray, sigma: float, seed: int | None = None) -> tuple[np.ndarray, None]:
     """noisy = clip(x + sigma * N(0, 1), 0, 1) (mnist-denoise's damage); no mask."""
     img = _check_image(img)
-    if not np.isfinite(sigma) or sigma < 0:
+    sigma = number(sigma, "noise sigma")
+    if sigma < 0:
         raise ValueError(f"noise sigma must be a finite number >= 0, got {sigma}")
-    rng = np.random.default_rng(seed)
+    rng = rng_for(seed)
     noisy = img + float(sigma) * rng.standard_normal(img.shape).astype(np.float32)
     return np.clip(noisy, 0.0, 1.0).astype(np.float32), None

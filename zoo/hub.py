@@ -85,10 +85,12 @@ def _fix_hint(entry: ModelEntry, source: str, path: Path) -> str:
 
 
 def verify_file(entry: ModelEntry, rec: FileRecord, path: Path, source: str) -> Path:
-    """Check size then sha256 of one file; raise WeightsIntegrityError on any mismatch."""
+    """Check size, then sha256, of one file; raise WeightsIntegrityError on any mismatch.
+
+    The size is compared first, so a wrong file (say 1 GiB) is refused without hashing it."""
     path = Path(path)
     size = path.stat().st_size
-    digest = sha256_file(path)
+    digest = sha256_file(path) if size == rec.size else "(not hashed: the size differs)"
     if size != rec.size or digest != rec.sha256:
         raise WeightsIntegrityError(
             f"{entry.name}: {rec.filename} from {source} ({path}) failed verification: "
@@ -96,6 +98,32 @@ def verify_file(entry: ModelEntry, rec: FileRecord, path: Path, source: str) -> 
             f"Nothing was loaded. To fix: {_fix_hint(entry, source, path)}."
         )
     return path
+
+
+_warned_zoo_home: set[str] = set()
+
+
+def zoo_home_dir(name: str) -> Path | None:
+    """`$ZOO_HOME/<name>` when it is a usable folder; a ZOO_HOME that is a file or a broken or
+    looping link is said once (a warning), not silently skipped."""
+    import warnings
+
+    home = os.environ.get("ZOO_HOME")
+    if not home:
+        return None
+    root = Path(home)
+    try:
+        usable = root.is_dir()
+    except OSError:  # a self-looping link
+        usable = False
+    if not usable:
+        if home not in _warned_zoo_home:
+            _warned_zoo_home.add(home)
+            warnings.warn(f"ZOO_HOME={home} is not a folder (a file, or a broken or looping link); it is ignored",
+                          stacklevel=3)
+        return None
+    folder = root / name
+    return folder if folder.is_dir() else None
 
 
 def _local_dir_source(entry: ModelEntry, directory: Path, source: str) -> ResolvedWeights | None:
@@ -252,9 +280,9 @@ def resolve(
             f"{entry.name!r} has no published weight files in the registry yet; "
             f"build them with `python -m training.train {entry.name}`."
         )
-    zoo_home = os.environ.get("ZOO_HOME")
-    if zoo_home and (Path(zoo_home) / entry.name).is_dir():
-        return _local_dir_source(entry, Path(zoo_home) / entry.name, "ZOO_HOME")
+    home = zoo_home_dir(entry.name)
+    if home is not None:
+        return _local_dir_source(entry, home, "ZOO_HOME")
     shipped = _local_dir_source(entry, WEIGHTS_DIR / entry.name, "package")
     if shipped is not None:
         return shipped

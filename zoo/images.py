@@ -105,8 +105,12 @@ def to_array(image: Any) -> np.ndarray:
     """Any accepted input -> float32 in [0,1]: HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA)."""
     if isinstance(image, (str, Path)):
         path = Path(image)
-        if not path.is_file():
-            raise ValueError(f"no image file at {str(path)!r}")
+        try:
+            exists = path.is_file()
+        except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte, ...
+            raise ValueError(f"{str(path)[:80]!r}... is not a usable file path ({exc.__class__.__name__})") from None
+        if not exists:
+            raise ValueError(f"no image file at {str(path)[:200]!r}")
         try:
             with Image.open(path) as img:
                 _check_size(img.height, img.width, f"image file {path.name}")
