@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from zoo.datasets_cache import data_home, file_list, sha256_of, verify_folder
+from zoo.datasets_cache import data_home, file_list, verify_folder
 
 from .fetch_sources import SOURCES, Source
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 from .. import baselines, corruptions, images
 from ..models.unet import unet
