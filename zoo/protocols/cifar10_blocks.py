@@ -120,7 +120,7 @@ def evaluate(limit: int | None = None, data_path: str | None = None, **extras) -
                         *model,
                         *classical["biharmonic (scikit-image)"][:1],
                         *[v[2] for v in classical.values()],
-                        model[2] - best[2],
+                        f"{model[2] - best[2]:+.2f}",
                         "-" if src is None else src,
                     ]
                 )
