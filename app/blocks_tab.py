@@ -32,16 +32,8 @@ def examples() -> dict[str, np.ndarray]:
 
     out = {f"held-out crop #{i}": c for i, c in enumerate(bundled_crops()[:N_CROPS])}
     for name, img in sorted(data.photo_split("test").items()):
-        out[f"{name} at 64 px"] = _fit(img, 64)
+        out[f"{name} at 64 px"] = images.fit_within(img, 64)
     return out
-
-
-def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
-    h, w = img.shape[:2]
-    if max(h, w) <= max_side:
-        return img
-    s = max_side / max(h, w)
-    return images.resize(img, max(1, round(h * s)), max(1, round(w * s)))
 
 
 def _row(name: str, clean: np.ndarray, out: np.ndarray, mask: np.ndarray) -> str:
@@ -65,7 +57,7 @@ def run_blocks(upload, example, count, size, seed, drawing=None):
             raise ValueError(f"unknown example {example!r}; choose one of {sorted(examples())}")
         clean = examples()[example]
     else:
-        clean = _fit(p.prepare(upload), UPLOAD_MAX_SIDE)
+        clean = images.fit_within(p.prepare(upload), UPLOAD_MAX_SIDE)
     clean = p.prepare(clean)
     if int(count) == 0:
         mask = editor_mask(drawing, clean.shape[:2])

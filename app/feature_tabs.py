@@ -50,20 +50,12 @@ def _samples() -> dict[str, np.ndarray]:
 
     Decoding them takes ~1 s of CPU: the hub's warm-up calls `preload()` so the first visitor
     (or a burst of callers) does not pay it while a webcam stream runs."""
-    return {name: _fit(img, 448) for name, img in sorted(data.photo_split("test").items())}
+    return {name: images.fit_within(img, 448) for name, img in sorted(data.photo_split("test").items())}
 
 
 def preload() -> None:
     """Decode the example photos now (called by the hub's background warm-up)."""
     _samples()
-
-
-def _fit(img: np.ndarray, max_side: int) -> np.ndarray:
-    h, w = img.shape[:2]
-    if max(h, w) <= max_side:
-        return img
-    s = max_side / max(h, w)
-    return images.resize(img, max(1, round(h * s)), max(1, round(w * s)))
 
 
 # ------------------------------------------------------------------ functions (also the API)
@@ -75,7 +67,7 @@ def run_feature_recon(upload, sample_name, depth):
             raise ValueError(f"unknown example {sample_name!r}; choose one of {sorted(_samples())}")
         clean = _samples()[sample_name]
     else:
-        clean = _fit(images.to_rgb(upload), UPLOAD_MAX_SIDE)
+        clean = images.fit_within(images.to_rgb(upload), UPLOAD_MAX_SIDE)
     out = p(clean)
     kw = p.entry.model_kwargs
     reference = baselines.bicubic_same_values(clean, kw["in_channels"], kw["stride"])

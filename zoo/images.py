@@ -212,6 +212,15 @@ def to_small_grey(image: Any, size: int = 28, invert_light_background: bool = Tr
     return square
 
 
+def fit_within(arr: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrink (box filter) so the long side is at most `max_side`, keeping the aspect ratio; never enlarges."""
+    h, w = arr.shape[:2]
+    if max(h, w) <= max_side:
+        return arr
+    s = max_side / max(h, w)
+    return resize(arr, max(1, round(h * s)), max(1, round(w * s)))
+
+
 def enlarge(arr: np.ndarray, min_side: int = 280) -> np.ndarray:
     """Nearest-neighbour upscale (integer factor) so tiny images are visible in the UI; uint8 out."""
     arr = np.clip(np.asarray(arr, dtype=np.float32), 0.0, 1.0)
