@@ -127,7 +127,8 @@ def test_zoo_tab_lists_every_card(page):
 
 def _upload(page, tab_name: str, label_words: str, path) -> None:
     page.get_by_role("tab", name=tab_name).click()
-    block = page.locator(f"div.block:has(label:has-text('{label_words}'))").first
+    # The visible tab's upload: several tabs share a label, and hidden tabs come first in the page.
+    block = page.locator(f"div.block:has(label:has-text('{label_words}'))").filter(visible=True).first
     block.locator("input[type=file]").set_input_files(str(path))
 
 
