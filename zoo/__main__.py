@@ -75,50 +75,54 @@ def _cmd_download(args: argparse.Namespace) -> int:
 
 
 def _local_copies(name: str) -> list[tuple[str, Path]]:
-    """Every local directory that claims to hold this model's files."""
+    """Every local directory that claims to hold this model's files (found, not yet hashed)."""
+    from huggingface_hub import try_to_load_from_cache
+
     entry = get_entry(name)
     places = []
     if os.environ.get("ZOO_HOME"):
         places.append(("ZOO_HOME", Path(os.environ["ZOO_HOME"]) / name))
     places.append(("package", WEIGHTS_DIR / name))
-    try:
-        cached = hub.hub_source(entry, entry.revision, local_only=True)
-    except hub.WeightsIntegrityError as exc:
-        print(f"FAIL  {exc}")
-        places.append(("hf-cache", Path("<failed>")))
-        cached = None
-    if cached is not None and "model.safetensors" in cached.paths:
-        places.append(("hf-cache", cached.paths["model.safetensors"].parent))
+    if entry.files:
+        cached = try_to_load_from_cache(
+            entry.repo_id, entry.files[0].filename, cache_dir=hub.hf_cache_dir(), revision=entry.revision
+        )
+        if isinstance(cached, str):
+            places.append(("hf-cache", Path(cached).parent))
     return places
 
 
-def verify_model(name: str) -> list[str]:
-    """Problems that would make `zoo.load(name)` fail on integrity or missing files ([] = it would load).
-
-    The same resolution as `load` (ZOO_HOME, package, Hugging Face cache; no download), the
-    config.json check, and the pipeline's own extra files (the feature-recon encoder).
-    """
+def _check_model(name: str) -> tuple[list[str], Path | None]:
+    """(problems, the folder load would use): the same resolution as `load` (ZOO_HOME, package, Hugging
+    Face cache; no download), the config.json check, and the pipeline's own extra files (the encoder)."""
     entry = get_entry(name)
     try:
         resolved = hub.resolve(entry, allow_download=False)
         hub.model_kwargs_from_config(entry, hub.read_config(resolved), resolved)
         entry.pipeline_cls.verify_dependencies()
     except (hub.WeightsError, ValueError, OSError, ImportError) as exc:
-        return [str(exc)]
-    return []
+        return [str(exc)], None
+    return [], next(iter(resolved.paths.values())).parent
+
+
+def verify_model(name: str) -> list[str]:
+    """Problems that would make `zoo.load(name)` fail on integrity or missing files ([] = it would load)."""
+    return _check_model(name)[0]
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     names = [args.name] if args.name else list_models()
     failures = 0
     for name in names:
-        problems = verify_model(name)
+        problems, used = _check_model(name)
         failures += bool(problems)
         print(f"{'FAIL' if problems else 'ok  '}  {name}" + (f": {problems[0]}" if problems else ""))
-        for source, folder in _local_copies(name):  # other local copies, which load would not reach first
+        for source, folder in _local_copies(name):  # the other copies: load checked `used` already
+            if folder == used:
+                continue
             for rec in get_entry(name).files:
                 path = folder / rec.filename
-                if str(folder) != "<failed>" and path.is_file():
+                if path.is_file():
                     try:
                         hub.verify_file(get_entry(name), rec, path, source)
                     except hub.WeightsIntegrityError as exc:

@@ -21,7 +21,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .network import NETWORK_DEADLINE_S, REQUEST_TIMEOUT_S, _with_deadline, describe_network_error  # noqa: F401
+from .network import (
+    NETWORK_DEADLINE_S,
+    REQUEST_TIMEOUT_S,
+    _with_deadline,
+    describe_network_error,
+)  # noqa: F401
 from .registry import WEIGHTS_DIR, FileRecord, ModelEntry
 
 _TRUE = {"1", "on", "yes", "true"}
@@ -120,8 +125,10 @@ def zoo_home_dir(name: str) -> Path | None:
     if not usable:
         if home not in _warned_zoo_home:
             _warned_zoo_home.add(home)
-            warnings.warn(f"ZOO_HOME={home} is not a folder (a file, or a broken or looping link); it is ignored",
-                          stacklevel=3)
+            warnings.warn(
+                f"ZOO_HOME={home} is not a folder (a file, or a broken or looping link); it is ignored",
+                stacklevel=3,
+            )
         return None
     folder = root / name
     return folder if folder.is_dir() else None
@@ -172,35 +179,33 @@ def hub_source(
 
     source = "hf-cache" if local_only else "hf-download"
     constants.HF_HUB_DOWNLOAD_TIMEOUT = REQUEST_TIMEOUT_S  # read at each request: a silent server times out
-    paths = {}
-    for rec in entry.files:
-        if force and not local_only:
-            _drop_cached(entry.repo_id, rec.filename, revision)
 
-        def download(rec=rec):
-            return hf_hub_download(
-                entry.repo_id,
-                rec.filename,
-                revision=revision,
-                cache_dir=hf_cache_dir(),
-                local_files_only=local_only,
-                endpoint=os.environ.get("HF_ENDPOINT") or None,
-                etag_timeout=REQUEST_TIMEOUT_S,
-                force_download=force and not local_only,
-            )
+    def fetch_all() -> dict[str, Path] | None:
+        paths = {}
+        for rec in entry.files:
+            if force and not local_only:
+                _drop_cached(entry.repo_id, rec.filename, revision)
+            try:
+                path = hf_hub_download(
+                    entry.repo_id,
+                    rec.filename,
+                    revision=revision,
+                    cache_dir=hf_cache_dir(),
+                    local_files_only=local_only,
+                    endpoint=os.environ.get("HF_ENDPOINT") or None,
+                    etag_timeout=REQUEST_TIMEOUT_S,
+                    force_download=force and not local_only,
+                )
+            except LocalEntryNotFoundError:
+                if local_only:
+                    return None
+                raise
+            paths[rec.filename] = verify_file(entry, rec, Path(path), source)
+        return paths
 
-        try:
-            path = (
-                download()
-                if local_only
-                else _with_deadline(download, f"fetching {entry.repo_id}/{rec.filename}")
-            )
-        except LocalEntryNotFoundError:
-            if local_only:
-                return None
-            raise
-        paths[rec.filename] = verify_file(entry, rec, Path(path), source)
-    return ResolvedWeights(source, paths)
+    # One deadline for every file together (not one per file), so the bound holds for the whole model.
+    paths = fetch_all() if local_only else _with_deadline(fetch_all, f"fetching {entry.repo_id}")
+    return None if paths is None else ResolvedWeights(source, paths)
 
 
 def _not_found(entry: ModelEntry, revision: str, reason: str) -> WeightsNotFoundError:

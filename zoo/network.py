@@ -3,6 +3,7 @@
 An endpoint that accepts connections and never answers must not stall `zoo.load` for
 minutes; a dead port must say "refused". Both are tested against servers on 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import os
