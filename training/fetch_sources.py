@@ -70,25 +70,29 @@ def _wheel_locate(work: Path) -> dict[str, Path]:
     return _images_under(out, "tiktok-interior")
 
 
+def _dpkg_extract(work: Path) -> Path | None:
+    """Unpack the .deb that `apt-get download` left in `work`; its root folder, or None."""
+    debs = sorted(work.glob("*.deb"))
+    if not debs:
+        return None
+    out = work / "x"
+    subprocess.run(["dpkg", "-x", str(debs[0]), str(out)], check=True, capture_output=True)
+    return out
+
+
 def _deb_locate(prefix: str, under: str) -> Callable[[Path], dict[str, Path]]:
     def locate(work: Path) -> dict[str, Path]:
-        debs = sorted(work.glob("*.deb"))
-        if not debs:
-            return {}
-        out = work / "x"
-        subprocess.run(["dpkg", "-x", str(debs[0]), str(out)], check=True, capture_output=True)
-        return _images_under(out, prefix, under)
+        out = _dpkg_extract(work)
+        return _images_under(out, prefix, under) if out else {}
 
     return locate
 
 
 def _plasma_locate(work: Path) -> dict[str, Path]:
     """One file per wallpaper (its 2560x1600 JPEG), named after the wallpaper: plasma/<Name>.jpg."""
-    debs = sorted(work.glob("*.deb"))
-    if not debs:
+    out = _dpkg_extract(work)
+    if out is None:
         return {}
-    out = work / "x"
-    subprocess.run(["dpkg", "-x", str(debs[0]), str(out)], check=True, capture_output=True)
     return {
         f"plasma/{p.parts[-4]}.jpg": p
         for p in sorted(out.glob("usr/share/wallpapers/*/contents/images/2560x1600.jpg"))

@@ -8,10 +8,11 @@ the code so a tampered or truncated file is an error, never silently trained on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
+
+from .hub import sha256_file
 
 LISTS_DIR = Path(__file__).resolve().parent / "datasets"
 
@@ -30,14 +31,6 @@ def file_list(name: str) -> dict[str, dict]:
     return json.loads(path.read_text())["files"]
 
 
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify_folder(name: str, folder: Path | None = None) -> list[str]:
     """Problems with a fetched dataset folder (missing, wrong size, wrong sha256); [] when it is intact."""
     folder = folder or data_home() / name
@@ -48,7 +41,7 @@ def verify_folder(name: str, folder: Path | None = None) -> list[str]:
             problems.append(f"{rel}: missing")
         elif path.stat().st_size != int(meta["size"]):  # size first: no hashing a wrong file in full
             problems.append(f"{rel}: {path.stat().st_size} bytes, expected {meta['size']}")
-        elif sha256_of(path) != meta["sha256"]:
+        elif sha256_file(path) != meta["sha256"]:
             problems.append(f"{rel}: sha256 differs from the committed list")
     return problems
 

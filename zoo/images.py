@@ -108,7 +108,9 @@ def to_array(image: Any) -> np.ndarray:
         try:
             exists = path.is_file()
         except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte, ...
-            raise ValueError(f"{str(path)[:80]!r}... is not a usable file path ({exc.__class__.__name__})") from None
+            raise ValueError(
+                f"{str(path)[:80]!r}... is not a usable file path ({exc.__class__.__name__})"
+            ) from None
         if not exists:
             raise ValueError(f"no image file at {str(path)[:200]!r}")
         try:
@@ -219,6 +221,19 @@ def fit_within(arr: np.ndarray, max_side: int) -> np.ndarray:
         return arr
     s = max_side / max(h, w)
     return resize(arr, max(1, round(h * s)), max(1, round(w * s)))
+
+
+def to_pil_rgb(arr: np.ndarray) -> Image.Image:
+    """HxWx3 float in [0,1] -> an 8-bit RGB PIL image (rounded)."""
+    return Image.fromarray((np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8))
+
+
+def short_side_resized(pil: Image.Image, side: int, min_side: int = 1) -> np.ndarray:
+    """The image resized (Lanczos, antialiased) so its short side is `side` px, each side at least
+    `min_side`: HxWx3 uint8. How CIFAR-like 32x32 crops are made from photos (training and evaluation)."""
+    s = side / min(pil.size)
+    size = (max(min_side, round(pil.width * s)), max(min_side, round(pil.height * s)))
+    return np.asarray(pil.resize(size, Image.Resampling.LANCZOS))
 
 
 def enlarge(arr: np.ndarray, min_side: int = 280) -> np.ndarray:

@@ -95,16 +95,3 @@ def load_photos(
                 img = resize(img, max(1, round(img.shape[0] * s)), max(1, round(img.shape[1] * s)))
             out[name] = img
     return out
-
-
-def licences() -> dict[str, str]:
-    """Source -> licence text, for the cards."""
-    import json
-
-    from .datasets_cache import LISTS_DIR
-
-    doc = json.loads((LISTS_DIR / "photos.json").read_text())
-    return dict(
-        doc.get("licences", {}),
-        bundled="the libraries' own (scikit-image, scikit-learn, matplotlib, Debian mate-backgrounds)",
-    )

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PIL import Image
 
-from zoo import baselines, data
+from zoo import baselines, data, images
 from zoo.pipelines.cifar10_blocks import network_input
 from zoo.registry import get_entry
 
@@ -30,18 +29,8 @@ def photo_pool(photos: dict[str, np.ndarray]) -> list[np.ndarray]:
     """Every photo at every short side in SHORT_SIDES (antialiased), as uint8 HxWx3."""
     pool = []
     for img in photos.values():
-        pil = Image.fromarray((np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8))
-        for side in SHORT_SIDES:
-            s = side / min(pil.size)
-            if s <= 1:
-                pool.append(
-                    np.asarray(
-                        pil.resize(
-                            (max(SIZE, round(pil.width * s)), max(SIZE, round(pil.height * s))),
-                            Image.Resampling.LANCZOS,
-                        )
-                    )
-                )
+        pil = images.to_pil_rgb(img)
+        pool += [images.short_side_resized(pil, side, SIZE) for side in SHORT_SIDES if side <= min(pil.size)]
     return pool
 
 

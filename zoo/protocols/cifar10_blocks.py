@@ -12,19 +12,18 @@ model, OpenCV Telea and Navier-Stokes and scikit-image biharmonic on the same ma
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 
-from .. import baselines, corruptions, data, metrics
+from .. import baselines, corruptions, data, images, metrics
 from ..cards import EvalReport, Metric
 from .base import Protocol, register_protocol
 from .common import (
+    damage_each,
     CHECK_N,
     headline_row,
     images_of,
     markdown_table,
     mean_metric,
     round_check,
-    seed_for,
     timed,
 )
 
@@ -46,19 +45,9 @@ def crops_of(photos: dict[str, np.ndarray], seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     out = []
     for name in sorted(photos):
-        pil = Image.fromarray((np.clip(photos[name], 0, 1) * 255 + 0.5).astype(np.uint8))
+        pil = images.to_pil_rgb(photos[name])
         for side in SHORT_SIDES:
-            s = side / min(pil.size)
-            small = (
-                np.asarray(
-                    pil.resize(
-                        (max(CROP, round(pil.width * s)), max(CROP, round(pil.height * s))),
-                        Image.Resampling.LANCZOS,
-                    ),
-                    dtype=np.float32,
-                )
-                / 255.0
-            )
+            small = images.short_side_resized(pil, side, CROP).astype(np.float32) / 255.0
             for _ in range(2):
                 y, x = rng.integers(0, small.shape[0] - CROP + 1), rng.integers(0, small.shape[1] - CROP + 1)
                 out.append(small[y : y + CROP, x : x + CROP])
@@ -83,8 +72,7 @@ def test_sets(limit: int | None = None) -> dict[str, np.ndarray]:
 
 
 def damaged_set(x: np.ndarray, count: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    pairs = [corruptions.random_blocks(img, count, size, seed_for(i)) for i, img in enumerate(x)]
-    return np.stack([d for d, _ in pairs]), np.stack([m for _, m in pairs])
+    return damage_each(corruptions.random_blocks, x, count, size)
 
 
 def scores(x: np.ndarray, out, masks: np.ndarray) -> tuple[float, float, float]:

@@ -15,6 +15,17 @@ def seed_for(i: int) -> int:
     return BASE_SEED + int(i)
 
 
+def damage_each(damage: Callable, images, *args, first: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+    """Every image damaged the protocol's way: image i by `damage(img, *args, seed_for(first + i))`.
+
+    `damage` is one of zoo.corruptions' (damaged, mask) functions. Returns (damaged (N, ...),
+    masks (N, H, W) bool), or masks None where the damage is noise.
+    """
+    pairs = [damage(img, *args, seed_for(first + i)) for i, img in enumerate(images)]
+    masks = [m for _, m in pairs]
+    return np.stack([d for d, _ in pairs]), None if masks[0] is None else np.stack(masks)
+
+
 def mean_metric(metric, references, estimates, *extra) -> float:
     """Mean of `metric(reference, estimate, *extra_i)` over image pairs (e.g. zoo.metrics.psnr)."""
     return float(np.mean([metric(*args) for args in zip(references, estimates, *extra)]))

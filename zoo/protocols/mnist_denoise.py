@@ -14,13 +14,13 @@ from .. import baselines, corruptions, data, metrics
 from ..cards import EvalReport, Metric
 from .base import Protocol, register_protocol
 from .common import (
+    damage_each,
     CHECK_N,
     headline_row,
     images_of,
     markdown_table,
     mean_metric,
     round_check,
-    seed_for,
     timed,
 )
 
@@ -33,9 +33,7 @@ NLM_H = (0.1, 0.2, 0.3, 0.4, 0.6, 0.8)
 
 def noisy_digits(clean: np.ndarray, sigma: float, first_index: int = 0) -> np.ndarray:
     """The protocol's noisy copies of clean (N, 28, 28): image i gets the noise of seed_for(first_index + i)."""
-    return np.stack(
-        [corruptions.gaussian_noise(img, sigma, seed_for(first_index + i))[0] for i, img in enumerate(clean)]
-    )
+    return damage_each(corruptions.gaussian_noise, clean, sigma, first=first_index)[0]
 
 
 def best_param(fn, grid, clean: np.ndarray, noisy: np.ndarray) -> float:

@@ -17,13 +17,13 @@ from ..cards import EvalReport, Metric
 from ..pipelines.mnist_masked import mnist_damage as damage
 from .base import Protocol, register_protocol
 from .common import (
+    damage_each,
     CHECK_N,
     headline_row,
     images_of,
     markdown_table,
     mean_metric,
     round_check,
-    seed_for,
     timed,
 )
 from .exemplar import exemplar_fill, oracle_exemplar_mse
@@ -47,8 +47,7 @@ VAL_N = 200
 
 
 def damaged_set(x: np.ndarray, kind: str, size: float, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    pairs = [damage(img, kind, size, seed_for(first + i)) for i, img in enumerate(x)]
-    return np.stack([d for d, _ in pairs]), np.stack([m for _, m in pairs])
+    return damage_each(damage, x, kind, size, first=first)
 
 
 def source_mse(kind: str, size: int) -> float:

@@ -17,13 +17,13 @@ from .. import baselines, corruptions, data, metrics
 from ..cards import EvalReport, Metric
 from .base import Protocol, register_protocol
 from .common import (
+    damage_each,
     CHECK_N,
     headline_row,
     images_of,
     markdown_table,
     mean_metric,
     round_check,
-    seed_for,
     timed,
 )
 
@@ -36,8 +36,7 @@ NCA_BATCH = 32  # measured ~2x faster per image than batches of 500 on the CPU (
 
 
 def damaged_set(x: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
-    pairs = [corruptions.random_pixel_mask(img, ratio, seed_for(i)) for i, img in enumerate(x)]
-    return np.stack([d for d, _ in pairs]), np.stack([m for _, m in pairs])
+    return damage_each(corruptions.random_pixel_mask, x, ratio)
 
 
 def repair(p, damaged: np.ndarray, masks: np.ndarray, steps: int = STEPS):
