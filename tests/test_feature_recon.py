@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -118,27 +120,40 @@ def test_webcam_handler_bad_depth_is_a_gradio_error():
     assert webcam_frame(None, "feature-recon", [])[0] is None  # no frame yet: nothing, no error
 
 
-def test_trainer_runs_a_few_steps(tmp_path):
+@pytest.mark.parametrize("pool", ["0", "8"])
+def test_trainer_runs_a_few_steps(tmp_path, pool):
+    from PIL import Image
+
     from training.train import main as train_main
 
-    code = train_main(
-        [
-            "feature-recon-s16",
-            "--steps",
-            "2",
-            "--batch-size",
-            "2",
-            "--limit",
-            "2",
-            "--crop",
-            "64",
-            "--run-dir",
-            str(tmp_path / "run"),
-            "--out-dir",
-            str(tmp_path / "out"),
-        ]
-    )
-    assert code == 0 and (tmp_path / "out" / "model.safetensors").is_file()
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(folder / f"p{i}.png")
+    args = ["--steps", "3", "--batch-size", "2", "--crop", "64", "--pool", pool, "--refresh-every", "1"]
+    args += ["--data", str(folder), "--run-dir", str(tmp_path / "run"), "--out-dir", str(tmp_path / "out")]
+    assert train_main(["feature-recon-s16", *args]) == 0
+    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert "random crops of 2 photos from the image folder" in config["data"]
+    assert ("features cached for a pool of 8 crops" in config["data"]) == (pool == "8")
+
+
+def test_trainer_without_the_corpus_names_the_fetch_command(tmp_path):
+    from training.train import main as train_main
+
+    with pytest.raises(FileNotFoundError, match="training.fetch photos"):
+        train_main(
+            [
+                "feature-recon-s16",
+                "--steps",
+                "1",
+                "--run-dir",
+                str(tmp_path / "run"),
+                "--out-dir",
+                str(tmp_path),
+            ]
+        )
 
 
 @pytest.mark.parametrize("shape", [(480, 640), (240, 320), (300, 200), (100, 100)])

@@ -120,8 +120,11 @@ def train_loop(
     model: torch.nn.Module,
     loss_fn: Callable[[torch.nn.Module, np.random.Generator], torch.Tensor],
     cfg: TrainConfig,
+    on_start: Callable[[int], None] | None = None,
 ) -> torch.nn.Module | None:
     """Optimise `model` for cfg.steps; `loss_fn(model, rng)` draws its own batch from rng.
+
+    `on_start(step)` is told the step the loop starts at (0, or where a checkpoint resumes).
 
     Returns the trained model in eval mode, or None when `cfg.stop_at` ended the run early.
     """
@@ -155,6 +158,8 @@ def train_loop(
         start = int(state["step"])
         if rank == 0:
             print(f"[{name}] resuming from {ckpt_path} at step {start}/{cfg.steps}")
+    if on_start is not None:
+        on_start(start)
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     net.train()
 

@@ -1,14 +1,19 @@
 """Trainer for the feature-recon decoders (python -m training.train feature-recon[-s4|-s16]).
 
 The encoder is frozen (ImageNet EfficientNet-Lite0); only the decoder learns.
-Data: random crops of the bundled natural photos (training split; whole photos are
-held out for evaluation, see `zoo.data.HELDOUT_PHOTOS`), or of any image folder with
-`--data PATH` (e.g. CelebA-HQ). Each photo is kept at several sizes (short side 224
-to 640 px, as in the evaluation's centre crops) and crops are drawn with flips and
-colour jitter. Loss: L1 + SSIM, as in the source project.
+Data: the photo corpus' training split (`zoo.photo_corpus`: every in-domain source's
+training photos plus the bundled training photos; fetch it with
+`python -m training.fetch photos`), or any image folder with `--data PATH`. Each photo
+is kept at short sides 160-448 px (never enlarged: the ~307x172 food photos give the
+smaller scales), crops are drawn with flips and colour jitter, sources weighted by
+1/sqrt(photos) so the 488 food photos do not drown the rest. The encoder's features of
+the crops are cached (`training.feature_cache.FeaturePool`, `--pool 0` encodes every
+batch instead). Loss: L1 + SSIM, as in the source project.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import torch
@@ -18,6 +23,7 @@ from zoo.models.efficientnet_encoder import feature_encoder
 from zoo.registry import get_entry
 
 from ..common import TrainConfig, train_loop
+from ..feature_cache import FeaturePool
 from ..losses import l1_ssim
 
 DEFAULTS = {
@@ -25,61 +31,127 @@ DEFAULTS = {
     "feature-recon-s4": TrainConfig(steps=2500, batch_size=16, lr=2e-3),
     "feature-recon-s16": TrainConfig(steps=2500, batch_size=16, lr=2e-3),
 }
-SHORT_SIDES = (224, 320, 448, 640)
+SHORT_SIDES = (160, 224, 320, 448)
 
 
 def add_args(parser) -> None:
     parser.add_argument("--crop", type=int, default=128, help="training crop size (a multiple of 16)")
+    parser.add_argument(
+        "--pool", type=int, default=2048, help="crops whose features are cached (0: encode every batch)"
+    )
+    parser.add_argument("--refresh-every", type=int, default=100, help="steps between pool-chunk refreshes")
 
 
-def photo_pyramid(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], str]:
-    """Each training photo at short sides 224..640 px (never enlarged): name@side -> HxWx3."""
-    photos = data.photo_split("train", cfg.data)
+def training_photos(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], str]:
+    """name -> HxWx3 float32 training photo, and a sentence saying where they came from."""
+    if cfg.data:
+        photos = data.photo_split("train", cfg.data)
+        where = f"the image folder {cfg.data}"
+    else:
+        from zoo.photo_corpus import load_photos, source_of
+
+        photos = load_photos("train", max_side=900)
+        counts: dict[str, int] = {}
+        for n in photos:
+            counts[source_of(n)] = counts.get(source_of(n), 0) + 1
+        where = (
+            "the photo corpus' training split ("
+            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            + ")"
+        )
     if cfg.limit:
         photos = dict(sorted(photos.items())[: cfg.limit])
-    pyramid = {}
-    for name, img in photos.items():
-        h, w = img.shape[:2]
-        for side in SHORT_SIDES:
-            if side <= min(h, w):
-                s = side / min(h, w)
-                pyramid[f"{name}@{side}"] = images.resize(img, round(h * s), round(w * s))
-        if min(h, w) < SHORT_SIDES[0]:
-            pyramid[name] = img
-    where = f"the image folder {cfg.data}" if cfg.data else "the bundled natural photos (training split)"
-    description = (
-        f"random crops of {len(photos)} photos from {where} ({', '.join(sorted(photos))}), each resized "
-        f"to short sides {'/'.join(map(str, SHORT_SIDES))} px, with flips and colour jitter"
-    )
-    return pyramid, description
+    return photos, f"random crops of {len(photos)} photos from {where}"
 
 
-@torch.no_grad()
-def set_feature_statistics(model, encoder, pyramid: dict, crop: int, seed: int, n: int = 64) -> None:
-    """Store the per-channel mean/std of the features of n training crops in the decoder's buffers."""
-    batch = data.random_crops(pyramid, n, crop, seed=seed + 12345, scales=(1.0,))
-    feats = encoder((torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2))) - 0.5) / 0.5)[0]
-    model.feature_mean.copy_(feats.mean(dim=(0, 2, 3), keepdim=True))
-    model.feature_std.copy_(feats.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-3))
+def photo_pyramid(photos: dict[str, np.ndarray], crop: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Every photo at each short side in SHORT_SIDES it can give (and its own, if smaller than the
+    largest), as uint8 HxWx3, plus each version's sampling weight (sources weighted 1/sqrt(photos))."""
+    from zoo.photo_corpus import source_of
+
+    counts: dict[str, int] = {}
+    for n in photos:
+        counts[source_of(n)] = counts.get(source_of(n), 0) + 1
+    pool, weights = [], []
+    for name, img in sorted(photos.items()):
+        pil = images.to_pil_rgb(img)
+        short = min(pil.size)
+        sides = [s for s in SHORT_SIDES if s <= short] + ([short] if short < SHORT_SIDES[-1] else [])
+        sides = [s for s in sides if s >= crop] or [crop]
+        for side in sides:
+            pool.append(images.short_side_resized(pil, side, crop))
+            weights.append(1.0 / np.sqrt(counts[source_of(name)]) / len(sides))
+    w = np.asarray(weights)
+    return pool, w / w.sum()
+
+
+def crop_sampler(pool: list[np.ndarray], weights: np.ndarray, crop: int):
+    def sample(rng: np.random.Generator, n: int) -> np.ndarray:
+        """n random crop x crop crops with flips and colour jitter: (n, crop, crop, 3) float32."""
+        out = np.empty((n, crop, crop, 3), dtype=np.float32)
+        for i, k in enumerate(rng.choice(len(pool), n, p=weights)):
+            src = pool[k]
+            y, x = rng.integers(0, src.shape[0] - crop + 1), rng.integers(0, src.shape[1] - crop + 1)
+            c = src[y : y + crop, x : x + crop].astype(np.float32) / 255.0
+            if rng.random() < 0.5:
+                c = c[:, ::-1]
+            gain = rng.uniform(0.85, 1.15, size=3).astype(np.float32)  # per-channel colour jitter
+            out[i] = np.clip(c * gain + rng.uniform(-0.05, 0.05), 0.0, 1.0)
+        return out
+
+    return sample
 
 
 def train(name: str, cfg: TrainConfig, args=None):
     entry = get_entry(name)
     stride = entry.model_kwargs["stride"]
-    crop = getattr(args, "crop", 128) if args is not None else 128
+    crop = getattr(args, "crop", 128)
+    pool_size = getattr(args, "pool", 2048)
     if crop % 16:
         raise ValueError(f"--crop must be a multiple of 16, got {crop}")
     model = entry.builder(**entry.model_kwargs)
     encoder = feature_encoder(stride)
-    pyramid, description = photo_pyramid(cfg)
-    set_feature_statistics(model, encoder, pyramid, crop, cfg.seed)
+
+    @torch.no_grad()
+    def encode(x: torch.Tensor) -> torch.Tensor:  # (B, 3, S, S) in [0, 1] -> (B, C, S/s, S/s)
+        return encoder((x - 0.5) / 0.5)[0]
+
+    photos, description = training_photos(cfg)
+    sample = crop_sampler(*photo_pyramid(photos, crop), crop)
+    if not cfg.init:  # the features' per-channel statistics, stored in the decoder's buffers
+        feats = encode(
+            torch.from_numpy(sample(np.random.default_rng(cfg.seed + 12345), 64).transpose(0, 3, 1, 2).copy())
+        )
+        model.feature_mean.copy_(feats.mean(dim=(0, 2, 3), keepdim=True))
+        model.feature_std.copy_(feats.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-3))
+    pool = None
+    if pool_size:
+        pool = FeaturePool(
+            sample, encode, pool_size, refresh_every=getattr(args, "refresh_every", 100), seed=cfg.seed
+        )
+    step = {"n": 0, "start": 0}
 
     def loss_fn(net, rng):
-        batch = data.random_crops(pyramid, cfg.batch_size, crop, seed=int(rng.integers(2**31)), scales=(1.0,))
-        x = torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2)))  # (B, 3, crop, crop)
-        with torch.no_grad():
-            feats = encoder((x - 0.5) / 0.5)[0]  # (B, C, crop/s, crop/s)
-        return l1_ssim(net(feats), x)
+        if pool is not None:
+            feats, x = pool.at_step(step["n"]).batch(rng, cfg.batch_size)
+        else:
+            x = torch.from_numpy(sample(rng, cfg.batch_size).transpose(0, 3, 1, 2).copy())
+            feats = encode(x)
+        step["n"] += 1
+        cl = torch.channels_last  # ~20% faster convolutions on the CPU, as in the pipeline
+        return l1_ssim(net(feats.contiguous(memory_format=cl)), x.contiguous(memory_format=cl))
 
-    model = train_loop(name, model, loss_fn, cfg)
-    return None if model is None else (model, description + f"; {crop}x{crop} crops")
+    t0 = time.time()
+    model = model.to(memory_format=torch.channels_last)
+    model = train_loop(name, model, loss_fn, cfg, on_start=lambda s: step.update(n=s, start=s))
+    minutes = (time.time() - t0) / 60
+    print(
+        f"[{name}] {(step['n'] - step['start']) / max(minutes, 1e-9):.1f} steps/min (pool {pool_size}, crop {crop})"
+    )
+    if model is None:
+        return None
+    cached = f", encoder features cached for a pool of {pool_size} crops" if pool_size else ""
+    return (
+        model,
+        description + f"; {crop}x{crop} crops at short sides {'/'.join(map(str, SHORT_SIDES))} px{cached}",
+    )
