@@ -1,10 +1,11 @@
-"""Command line: python -m zoo {list,info,download,verify}.
+"""Command line: python -m zoo {list,info,download,verify,export}.
 
 python -m zoo list [PATTERN]      registered models (fnmatch pattern)
 python -m zoo info NAME           card summary, metrics, where the weights resolve from
 python -m zoo download NAME       fetch into the Hugging Face cache (progress bar)
 python -m zoo verify [NAME]       exit 1 exactly when zoo.load(NAME) would fail on its files
                                   (then also re-hashes every other local copy)
+python -m zoo export NAME --out F  the model's graph as ONNX, checked against PyTorch (onnxruntime)
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import hub, list_models
+from . import cli_export, hub, list_models
 from .cards import card_metrics, load_card
 from .registry import WEIGHTS_DIR, get_entry
 
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("verify", help="re-hash every local copy of the weights")
     p.add_argument("name", nargs="?")
     p.set_defaults(fn=_cmd_verify)
+    cli_export.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         return args.fn(args)

@@ -137,6 +137,12 @@ class Pipeline:
     def verify_dependencies(cls) -> None:
         """Check files the pipeline needs beyond the entry's weights (raises on a problem); none by default."""
 
+    def export_spec(self):
+        """The graph `zoo.export.export_onnx` writes (a `zoo.export.ExportSpec`); tasks without one say so."""
+        from ..export import ExportError
+
+        raise ExportError(f"{self.name} has no ONNX export yet")
+
     def prepare(self, image: Any) -> np.ndarray:  # pragma: no cover - every task defines it
         raise NotImplementedError
 

@@ -17,6 +17,8 @@ from .. import baselines, corruptions, images
 from ..models.unet import unet
 from ..registry import register_model
 from ..tiling import tiled
+from ..export import ExportSpec
+from .export_graphs import FillCorrection, rgb_inputs
 from .base import Pipeline, RestorationResult
 
 MAX_SIDE = 1024
@@ -64,6 +66,25 @@ class BlockInpaintPipeline(Pipeline):
         )
         pred = self._run(inp).transpose(0, 2, 3, 1)  # (N, H, W, 3)
         return np.where(masks[..., None], pred, damaged).astype(np.float32)
+
+    def export_spec(self):
+        """ONNX graph: (image (N, 3, H, W), mask (N, 1, H, W), fill (N, 3, H, W)) -> restored (N, 3, H, W).
+
+        H and W: multiples of 4 (the U-Net's two poolings; the traced graph has no padding).
+        `fill` is the classical biharmonic fill of the damaged image, computed outside the graph
+        (e.g. `zoo.baselines.inpaint_biharmonic_`, or skimage's `inpaint_biharmonic` per channel).
+        """
+
+        def inputs_for(image, mask):
+            damaged = np.where(mask[..., None], 0.0, image).astype(np.float32)
+            feeds = rgb_inputs(damaged, mask)
+            feeds["fill"] = rgb_inputs(baselines.inpaint_biharmonic_(damaged, mask))["image"]
+            return feeds
+
+        axes = {k: {0: "batch", 2: "height", 3: "width"} for k in ("image", "mask", "fill", "restored")}
+        shapes = {"image": (1, 3, 32, 32), "mask": (1, 1, 32, 32), "fill": (1, 3, 32, 32)}
+        note = "H and W multiples of 4; 'fill' = the biharmonic fill of the damaged image (outside the graph)"
+        return ExportSpec(FillCorrection(self.model), shapes, ("restored",), inputs_for, axes, (48, 64), note)
 
     def _forward(self, x: np.ndarray, masks: np.ndarray | None, **kwargs) -> list[RestorationResult]:
         x = np.where(masks[..., None], 0.0, x).astype(np.float32)  # (N, H, W, 3), holes zero

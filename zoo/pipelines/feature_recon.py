@@ -8,6 +8,7 @@ back to RGB. One entry per depth, so users can see information fade with depth.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,8 @@ from .. import images
 from ..models.efficientnet_encoder import IMAGENET_MEAN, IMAGENET_STD, feature_encoder
 from ..models.feature_decoder import feature_decoder
 from ..registry import register_model
+from ..export import ExportSpec
+from .export_graphs import FeatureRoundTrip, rgb_inputs
 from .base import Pipeline, RestorationResult
 
 MAX_SIDE = 1024  # the long side a call accepts; the encoder's activations grow with the area
@@ -80,6 +83,19 @@ class FeatureReconPipeline(Pipeline):
         """The frozen encoder's feature map: (C, H/stride, W/stride) float32."""
         x, _, _ = self._padded(self.prepare(image))
         return self.encoder(x)[0][0].float().cpu().numpy()
+
+    def export_spec(self):
+        """ONNX graph: image (N, 3, H, W) in [0, 1] -> reconstruction (N, 3, H, W); encoder and decoder both
+        inside. H and W: multiples of the stride (the pipeline pads other sizes by reflection first)."""
+        s = self.stride
+        module = FeatureRoundTrip(
+            copy.deepcopy(self.encoder), copy.deepcopy(self.model), IMAGENET_MEAN, IMAGENET_STD
+        ).to(memory_format=torch.contiguous_format)
+        axes = {k: {0: "batch", 2: "height", 3: "width"} for k in ("image", "reconstruction")}
+        note = f"H and W multiples of {s}; RGB in [0, 1], ImageNet normalisation inside the graph"
+        return ExportSpec(
+            module, {"image": (1, 3, 224, 224)}, ("reconstruction",), rgb_inputs, axes, (160, 96), note
+        )
 
     def _forward(self, x: np.ndarray, masks: np.ndarray | None, **kwargs) -> list[RestorationResult]:
         # x: (N, H, W, 3). 1. normalise + pad to the stride; 2. encode (stops at the needed stage);

@@ -10,6 +10,8 @@ import torch
 from .. import images
 from ..models.mlp_autoencoder import mlp_autoencoder
 from ..registry import register_model
+from ..export import ExportSpec
+from .export_graphs import Clamped, grey_inputs
 from .base import Pipeline, RestorationResult
 
 
@@ -42,6 +44,16 @@ class AE2DPipeline(Pipeline):
         if z.shape != (2,) or not np.all(np.isfinite(z)):
             raise ValueError(f"expected 2 finite latent coordinates, got {z.tolist()}")
         return self._to_numpy(self.model.decode(torch.from_numpy(z)[None].to(self.device)))
+
+    def export_spec(self):
+        """ONNX graph: image (N, 1, 28, 28) -> reconstruction through the 2-number code (N, 1, 28, 28)."""
+        return ExportSpec(
+            Clamped(self.model),
+            {"image": (1, 1, 28, 28)},
+            ("reconstruction",),
+            grey_inputs,
+            {"image": {0: "batch"}, "reconstruction": {0: "batch"}},
+        )
 
     def _forward(self, x: np.ndarray, masks: np.ndarray | None, **kwargs) -> list[RestorationResult]:
         # x: (N, 28, 28) -> through the two-number bottleneck -> (N, 28, 28)

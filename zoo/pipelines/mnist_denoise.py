@@ -8,6 +8,8 @@ import numpy as np
 from .. import corruptions, images
 from ..models.unet import unet
 from ..registry import register_model
+from ..export import ExportSpec
+from .export_graphs import Clamped, grey_inputs
 from .base import Pipeline, RestorationResult
 
 
@@ -22,6 +24,16 @@ class DenoisePipeline(Pipeline):
     def corrupt(self, image: Any, sigma: float = 0.5, seed: int | None = None) -> tuple[np.ndarray, None]:
         """noisy = clip(x + sigma * N(0,1), 0, 1); no mask."""
         return corruptions.gaussian_noise(self.prepare(image), sigma, seed)
+
+    def export_spec(self):
+        """ONNX graph: noisy image (N, 1, 28, 28) -> denoised (N, 1, 28, 28); the size is fixed at 28x28."""
+        return ExportSpec(
+            Clamped(self.model),
+            {"image": (1, 1, 28, 28)},
+            ("denoised",),
+            grey_inputs,
+            {"image": {0: "batch"}, "denoised": {0: "batch"}},
+        )
 
     def _forward(self, x: np.ndarray, masks: np.ndarray | None, **kwargs) -> list[RestorationResult]:
         # x: (N, 28, 28) noisy digits -> the U-Net -> (N, 28, 28) in [0,1]; noise has no mask.

@@ -8,6 +8,8 @@ import numpy as np
 from .. import corruptions, images
 from ..models.unet import unet
 from ..registry import register_model
+from ..export import ExportSpec
+from .export_graphs import MaskedFill, grey_inputs
 from .base import Pipeline, RestorationResult
 
 DAMAGE_KINDS = ("vertical", "horizontal", "patch", "random")
@@ -35,6 +37,17 @@ class MaskedPipeline(Pipeline):
 
     def corrupt(self, image: Any, kind: str = "vertical", size: float = 7, seed: int | None = None):
         return mnist_damage(self.prepare(image), kind, size, seed)
+
+    def export_spec(self):
+        """ONNX graph: (image, mask) (N, 1, 28, 28) each, mask 1 = missing -> restored (N, 1, 28, 28)."""
+        axes = {k: {0: "batch"} for k in ("image", "mask", "restored")}
+        return ExportSpec(
+            MaskedFill(self.model),
+            {"image": (1, 1, 28, 28), "mask": (1, 1, 28, 28)},
+            ("restored",),
+            grey_inputs,
+            axes,
+        )
 
     def _forward(self, x: np.ndarray, masks: np.ndarray | None, **kwargs) -> list[RestorationResult]:
         # x, masks: (N, 28, 28). 1. holes are zero, as in training; 2. the U-Net sees (damaged, mask);

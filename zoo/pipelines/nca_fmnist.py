@@ -13,6 +13,8 @@ from ..data import FASHION_MNIST_CLASSES
 from ..models.nca import NCA
 from ..models.small_cnn import SmallCNN
 from ..registry import register_model
+from ..export import ExportSpec
+from .export_graphs import RepairThenClassify, grey_inputs
 from .base import Pipeline, RestorationResult
 
 MAX_STEPS = 200
@@ -52,6 +54,21 @@ class NCAPipeline(Pipeline):
     def corrupt(self, image: Any, mask_ratio: float = 0.4, seed: int | None = None):
         """Drop each pixel with probability `mask_ratio` (set to 0); mask True = missing."""
         return corruptions.random_pixel_mask(self.prepare(image), mask_ratio, seed)
+
+    def export_spec(self):
+        """ONNX graph: (image, mask) (N, 1, 28, 28), mask 1 = missing -> (repaired (N, 1, 28, 28),
+        probs (N, 10)); the automaton unrolled for the default number of steps."""
+        axes = {k: {0: "batch"} for k in ("image", "mask", "repaired", "probs")}
+        note = f"the automaton runs {self.default_steps} steps (fixed in the graph); classes: {', '.join(self.class_names)}"
+        return ExportSpec(
+            RepairThenClassify(self.model, self.default_steps),
+            {"image": (1, 1, 28, 28), "mask": (1, 1, 28, 28)},
+            ("repaired", "probs"),
+            grey_inputs,
+            axes,
+            None,
+            note,
+        )
 
     @torch.inference_mode()
     def classify(self, image: Any) -> np.ndarray:
