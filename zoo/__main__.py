@@ -1,4 +1,4 @@
-"""Command line: python -m zoo {list,info,download,verify,export}.
+"""Command line: python -m zoo {list,info,download,verify,export,run}.
 
 python -m zoo list [PATTERN]      registered models (fnmatch pattern)
 python -m zoo info NAME           card summary, metrics, where the weights resolve from
@@ -6,6 +6,7 @@ python -m zoo download NAME       fetch into the Hugging Face cache (progress ba
 python -m zoo verify [NAME]       exit 1 exactly when zoo.load(NAME) would fail on its files
                                   (then also re-hashes every other local copy)
 python -m zoo export NAME --out F  the model's graph as ONNX, checked against PyTorch (onnxruntime)
+python -m zoo run NAME IN... --out D  restore files / folders / globs into D (see zoo/cli_run.py)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import cli_export, hub, list_models
+from . import cli_export, cli_run, hub, list_models
 from .cards import card_metrics, load_card
 from .registry import WEIGHTS_DIR, get_entry
 
@@ -155,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name", nargs="?")
     p.set_defaults(fn=_cmd_verify)
     cli_export.add_parser(sub)
+    cli_run.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         return args.fn(args)

@@ -86,19 +86,36 @@ def check_mask(mask: Any, shape: tuple[int, int]) -> np.ndarray:
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
+    """'auto' -> CUDA when available, else the CPU; 'cpu', 'cuda', 'cuda:N' as torch reads them."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'") from exc
+        raise ValueError(f"unknown device {device!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available here; use device='cpu'")
+        raise ValueError(
+            f"device {device!r} requested but CUDA is not available here; use device='cpu' or 'auto'"
+        )
     return dev
+
+
+def check_dtype(name: str, dtype: Any, supported: tuple[str, ...]) -> str:
+    """The dtype's name if `supported` holds it; a ValueError naming the supported ones otherwise."""
+    label = str(dtype).removeprefix("torch.")
+    if label not in supported:
+        raise ValueError(
+            f"{name} does not run in dtype {label!r}; supported: {', '.join(supported)} "
+            "(lower precisions are offered only where a test shows the outputs stay close to float32)"
+        )
+    return label
 
 
 class Pipeline:
     """Base class: holds the entry, the module, its config and where the weights came from."""
 
     task: str = ""
+    supported_dtypes: tuple[str, ...] = ("float32",)  # what zoo.load(..., dtype=) accepts for this task
 
     def __init__(
         self,
