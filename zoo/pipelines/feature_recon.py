@@ -23,7 +23,8 @@ from ..export import ExportSpec
 from .export_graphs import FeatureRoundTrip, rgb_inputs
 from .base import Pipeline, RestorationResult
 
-MAX_SIDE = 1024  # the long side a call accepts; the encoder's activations grow with the area
+MAX_SIDE = 4096  # the long side a call accepts (and at most zoo.images.MAX_PIXELS in all)
+TILE, MARGIN = 512, 128  # larger images run in TILE-px tiles that see MARGIN px more on every side
 
 
 class FeatureReconPipeline(Pipeline):
@@ -49,9 +50,10 @@ class FeatureReconPipeline(Pipeline):
         """Any accepted input -> HxWx3 float32 RGB (grey repeated, alpha over white); size checked."""
         rgb = images.to_rgb(image)
         h, w = rgb.shape[:2]
-        if max(h, w) > MAX_SIDE:
+        if max(h, w) > MAX_SIDE:  # (images.MAX_PIXELS already bounds the area)
             raise ValueError(
-                f"image is {w}x{h}; {self.name} takes images up to {MAX_SIDE} px on the long side. "
+                f"image is {w}x{h}; {self.name} takes images up to {MAX_SIDE} px on the long side "
+                f"(larger than {TILE + 2 * MARGIN} px runs in tiles). "
                 f"Shrink it first, e.g. PIL's img.thumbnail(({MAX_SIDE}, {MAX_SIDE}))."
             )
         if min(h, w) < self.stride:
@@ -98,6 +100,8 @@ class FeatureReconPipeline(Pipeline):
         )
 
     def _forward(self, x: np.ndarray, masks: np.ndarray | None, **kwargs) -> list[RestorationResult]:
+        if max(x.shape[1:3]) > TILE + 2 * MARGIN:  # bounded memory: one image at a time, tile by tile
+            return [self._tiled(img) for img in x]
         # x: (N, H, W, 3). 1. normalise + pad to the stride; 2. encode (stops at the needed stage);
         # 3. decode; 4. crop the padding off.
         t, h, w = self._padded_batch(x)
@@ -109,6 +113,30 @@ class FeatureReconPipeline(Pipeline):
         return [
             RestorationResult(image=np.ascontiguousarray(out[i]), features=feats[i]) for i in range(len(x))
         ]
+
+    def _tiled(self, img: np.ndarray) -> RestorationResult:
+        """One (H, W, 3) image in TILE x TILE cores, each computed with MARGIN px of context around it
+        (TILE and MARGIN are multiples of 16, so every tile's feature grid lines up with the whole image's);
+        the image and the feature map are stitched from the cores."""
+        h, w = img.shape[:2]
+        s = self.stride
+        image = np.empty((h, w, 3), np.float32)
+        feats = None
+        for y in range(0, h, TILE):
+            for x in range(0, w, TILE):
+                y0, x0 = max(0, y - MARGIN), max(0, x - MARGIN)
+                y1, x1 = min(h, y + TILE + MARGIN), min(w, x + TILE + MARGIN)
+                part = self._forward(img[None, y0:y1, x0:x1], None)[0]
+                ch, cw = min(TILE, h - y), min(TILE, w - x)
+                image[y : y + ch, x : x + cw] = part.image[y - y0 : y - y0 + ch, x - x0 : x - x0 + cw]
+                if feats is None:
+                    feats = np.empty((part.features.shape[0], -(-h // s), -(-w // s)), np.float32)
+                fy, fx = (y - y0) // s, (x - x0) // s
+                fh, fw = -(-ch // s), -(-cw // s)
+                feats[:, y // s : y // s + fh, x // s : x // s + fw] = part.features[
+                    :, fy : fy + fh, fx : fx + fw
+                ]
+        return RestorationResult(image=image, features=feats)
 
 
 def _register(name: str, stride: int, channels: int, width: int, blocks: int, summary: str) -> None:
