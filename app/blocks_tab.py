@@ -17,7 +17,7 @@ import numpy as np
 from zoo import baselines, images, metrics
 
 from .components import UploadImage
-from .common import big, editor_mask, friendly, pipeline
+from .common import big, editor_mask, fmt_psnr, friendly, pipeline
 from .tabs import register_tab
 
 UPLOAD_MAX_SIDE = 256
@@ -38,7 +38,7 @@ def examples() -> dict[str, np.ndarray]:
 
 def _row(name: str, clean: np.ndarray, out: np.ndarray, mask: np.ndarray) -> str:
     return (
-        f"| {name} | {metrics.psnr(clean, out):.2f} | {metrics.hole_psnr(clean, out, mask):.2f} | "
+        f"| {name} | {fmt_psnr(metrics.psnr(clean, out))} | {fmt_psnr(metrics.hole_psnr(clean, out, mask))} | "
         f"{metrics.ssim(clean, out):.4f} |"
     )
 
@@ -78,12 +78,17 @@ def run_blocks(upload, example, count, size, seed, drawing=None):
             _row("Telea", clean, telea, mask),
         ]
     )
+    note = (
+        f"**Input:** example {example}."
+        if upload is None
+        else f"**Input:** your upload (at most {UPLOAD_MAX_SIDE} px)."
+    )
     return (
         big(damaged, 256),
         big(restored, 256),
         big(telea, 256),
         big(biharmonic, 256),
-        table,
+        note + "\n\n" + table,
         (big(damaged, 256), big(restored, 256)),
     )
 

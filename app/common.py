@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any, Callable
 
 import gradio as gr
@@ -59,14 +60,65 @@ def mnist_test_digits(digits: tuple[int, ...] | None = None) -> tuple[np.ndarray
     return x, y
 
 
+MIN_UPLOAD_SIDE = 8  # a 1x1 or 3x5 upload holds no picture worth restoring or scoring
+
+
 def pick_input(upload: Any, sample: np.ndarray) -> Any:
-    """An uploaded image wins; otherwise the chosen sample."""
-    return sample if upload is None else upload
+    """An uploaded image wins; otherwise the chosen sample. A tiny upload is refused."""
+    if upload is None:
+        return sample
+    if isinstance(upload, (str, Path)) and Path(upload).is_file():
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(upload) as img:  # the header only
+                w, h = img.size
+        except (UnidentifiedImageError, OSError):
+            return upload  # the zoo's own "not an image" message follows
+        if min(w, h) < MIN_UPLOAD_SIDE:
+            raise ValueError(
+                f"the upload is {w}x{h} px; upload an image at least {MIN_UPLOAD_SIDE}x{MIN_UPLOAD_SIDE} px"
+            )
+    return upload
+
+
+def input_line(upload: Any, sample_label: str) -> str:
+    """Which input this result used, said in the page (an upload wins over the sample controls)."""
+    if upload is None:
+        return f"**Input:** {sample_label}."
+    return "**Input:** your upload (clear it to use the sample controls again)."
+
+
+def digit_warning(x: np.ndarray, ink_max: float = 0.6, border_max: float = 0.25) -> str:
+    """A note when a prepared 28x28 image looks unlike the light-on-dark centred shapes the digit and
+    garment models learned from: a photo, a page of text, an inverted drawing. The defaults flag none
+    of the 10,000 MNIST test digits; garments (nca-fmnist) use ink_max=0.8, border_max=0.35, which flag
+    5 of the 10,000 Fashion-MNIST test images."""
+    ink = float((x > 0.5).mean())  # MNIST digits: ~10-25% of the pixels
+    border = float(
+        np.concatenate([x[:2].ravel(), x[-2:].ravel(), x[:, :2].ravel(), x[:, -2:].ravel()]).mean()
+    )
+    notes = []
+    if border > border_max:
+        notes.append(f"its border is bright (mean {border:.2f}; training images have dark borders)")
+    if ink > ink_max:
+        notes.append(f"{ink:.0%} of it is bright (training images: mostly dark background)")
+    if not notes:
+        return ""
+    return (
+        "\n\n⚠️ **This input is far from the training images**: "
+        + "; ".join(notes)
+        + ". Expect a poor result."
+    )
+
+
+def fmt_psnr(value: float) -> str:
+    return "∞ (identical)" if value >= metrics.PSNR_CAP_DB else f"{value:.2f}"
 
 
 def metric_line(name: str, clean: np.ndarray, restored: np.ndarray) -> str:
     return (
-        f"| {name} | {metrics.mse(clean, restored):.4f} | {metrics.psnr(clean, restored):.2f} | "
+        f"| {name} | {metrics.mse(clean, restored):.4f} | {fmt_psnr(metrics.psnr(clean, restored))} | "
         f"{metrics.ssim(clean, restored):.4f} |"
     )
 
@@ -76,9 +128,23 @@ def metrics_table(clean: np.ndarray, rows: dict[str, np.ndarray]) -> str:
     return "\n".join([head] + [metric_line(k, clean, v) for k, v in rows.items()])
 
 
+def before_after(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pair a gr.ImageSlider shows, both enlarged alike."""
+    return big(before), big(after)
+
+
 def big(img: np.ndarray, min_side: int = 280) -> np.ndarray:
     """Nearest-neighbour enlargement so 28x28 / 32x32 pixels stay visible."""
     return images.enlarge(img, min_side)
+
+
+def painted(editor_value) -> bool:
+    """Whether a gr.ImageEditor value holds any stroke yet."""
+    for layer in (editor_value or {}).get("layers") or []:
+        arr = images.to_array(layer)
+        if (arr[..., 3] if arr.ndim == 3 and arr.shape[-1] == 4 else arr).max() > 0:
+            return True
+    return False
 
 
 def editor_mask(editor_value, shape: tuple[int, int]) -> np.ndarray:

@@ -61,6 +61,13 @@ def preload() -> None:
 # ------------------------------------------------------------------ functions (also the API)
 @friendly
 def run_feature_recon(upload, sample_name, depth):
+    """Encode a photo (an upload, or a held-out example by name) with the frozen encoder at `depth`
+    (a feature-recon name) and decode it back.
+
+    Returns: the photo, its features' first 3 principal components, the reconstruction, bicubic from
+    the same number of values, a Markdown metrics table, and the (photo, reconstruction) pair for
+    the before/after slider.
+    """
     p = pipeline(_check_depth(depth))
     if upload is None:
         if sample_name not in _samples():
@@ -79,7 +86,8 @@ def run_feature_recon(upload, sample_name, depth):
         clean,
         {f"{depth} ({c}x{fh}x{fw} features)": out.image, "bicubic from the same number of values": reference},
     )
-    return clean, feats, out.image, reference, table
+    note = "**Input:** your upload." if upload is not None else f"**Input:** example {sample_name}."
+    return clean, feats, out.image, reference, note + "\n\n" + table, (clean, out.image)
 
 
 FPS_METRIC = "frames per second (224x224, CPU)"  # the name the feature-recon protocol writes into the card
@@ -164,8 +172,11 @@ def build_feature_tab() -> None:
                 with gr.Row():
                     recon = photo(label="reconstruction from the features")
                     reference = photo(label="bicubic, same number of values")
+                compare = gr.ImageSlider(
+                    label="before / after: original | reconstruction", type="numpy", format="jpeg", height=300
+                )
                 table = gr.Markdown()
-        inputs, outputs = [upload, sample, depth], [original, feats, recon, reference, table]
+        inputs, outputs = [upload, sample, depth], [original, feats, recon, reference, table, compare]
         run_button.click(run_feature_recon, inputs, outputs, api_name="feature-recon")
         for control in (sample, depth):
             control.change(

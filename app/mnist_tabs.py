@@ -1,8 +1,9 @@
 """Tabs for mnist-masked, mnist-denoise and mnist-ae2d.
 
 Inputs: a test digit chosen by index, or an upload (converted to 28x28 grey by
-`zoo.images.to_small_grey`: alpha on black, 601 luma, inverted when the border is
-light, padded square, box-resized). Outputs are enlarged with nearest-neighbour.
+`zoo.images.to_small_grey`; an upload wins, and the result says which input it used).
+Each result shows the original, the damaged input, the model and the classical baseline,
+and a before/after slider. Outputs are enlarged with nearest-neighbour.
 """
 
 from __future__ import annotations
@@ -16,7 +17,19 @@ from zoo import baselines, metrics
 from zoo.pipelines.mnist_masked import DAMAGE_KINDS
 
 from .components import UploadImage
-from .common import big, editor_mask, friendly, metrics_table, mnist_test_digits, pick_input, pipeline
+from .common import (
+    before_after,
+    big,
+    digit_warning,
+    editor_mask,
+    friendly,
+    input_line,
+    metrics_table,
+    mnist_test_digits,
+    painted,
+    pick_input,
+    pipeline,
+)
 from .tabs import register_tab
 
 TV_GRID = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6)
@@ -33,6 +46,12 @@ def _sample(index: float, digits: tuple[int, ...] | None = None) -> np.ndarray:
 # ------------------------------------------------------------------ functions (also the API)
 @friendly
 def run_masked(upload, sample_index, kind, size, seed, drawing=None):
+    """Damage a digit (5 or 7 test digit by index, or an upload) and restore it.
+
+    Returns: original, damaged, mnist-masked's restoration, biharmonic inpainting (28x28 images,
+    enlarged), the (damaged, restored) pair for the before/after slider, and a Markdown table of
+    MSE / PSNR / SSIM against the original.
+    """
     p = pipeline("mnist-masked")
     clean = p.prepare(pick_input(upload, _sample(sample_index, (5, 7))))
     if kind == "drawn":
@@ -47,11 +66,31 @@ def run_masked(upload, sample_index, kind, size, seed, drawing=None):
     table = metrics_table(
         clean, {"mnist-masked": restored, "biharmonic": biharmonic, "damaged (zero fill)": damaged}
     )
-    return big(damaged), big(restored), big(biharmonic), table
+    note = input_line(upload, f"test digit #{int(sample_index)}") + digit_warning(clean)
+    return (
+        big(clean),
+        big(damaged),
+        big(restored),
+        big(biharmonic),
+        before_after(damaged, restored),
+        note + "\n\n" + table,
+    )
+
+
+def run_masked_live(upload, sample_index, kind, size, seed, drawing=None):
+    """A control changed: in drawn mode with nothing painted yet, wait for a stroke instead of an error."""
+    if kind == "drawn" and not painted(drawing):
+        return (gr.skip(),) * 5 + ("Draw the damage on the image in the editor, then press **Restore**.",)
+    return run_masked(upload, sample_index, kind, size, seed, drawing)
 
 
 @friendly
 def run_denoise(upload, sample_index, sigma, seed):
+    """Add Gaussian noise (sigma) to a digit (test digit by index, or an upload) and remove it.
+
+    Returns: original, noisy, mnist-denoise's output, TV denoising at its best weight (28x28,
+    enlarged), the (noisy, denoised) pair for the before/after slider, and a Markdown metrics table.
+    """
     p = pipeline("mnist-denoise")
     clean = p.prepare(pick_input(upload, _sample(sample_index)))
     noisy, _ = p.corrupt(clean, sigma=float(sigma), seed=int(seed))
@@ -61,7 +100,24 @@ def run_denoise(upload, sample_index, sigma, seed):
     table = metrics_table(
         clean, {"mnist-denoise": restored, "TV (best weight)": tv_best, "noisy input": noisy}
     )
-    return big(noisy), big(restored), big(tv_best), table
+    note = input_line(upload, f"test digit #{int(sample_index)}") + digit_warning(clean)
+    return (
+        big(clean),
+        big(noisy),
+        big(restored),
+        big(tv_best),
+        before_after(noisy, restored),
+        note + "\n\n" + table,
+    )
+
+
+def editor_background(upload, sample_index):
+    """What the drawing editor shows: the image the damage will really be applied to."""
+    try:
+        clean = pipeline("mnist-masked").prepare(pick_input(upload, _sample(sample_index, (5, 7))))
+    except ValueError:
+        return gr.skip()  # the Restore button reports a bad upload in words
+    return big(clean)
 
 
 @functools.lru_cache(maxsize=1)
@@ -82,22 +138,36 @@ def run_ae2d(upload, sample_index):
     """Encode a digit: its reconstruction, its two coordinates, and where it lies in the plane."""
     p = pipeline("mnist-ae2d")
     clean = p.prepare(pick_input(upload, _sample(sample_index, (5, 7))))
-    z = p.encode(clean)
+    z = [round(float(v), 1) for v in p.encode(clean)]  # the sliders' step is 0.1
     recon = p(clean).image
+    note = input_line(upload, f"test digit #{int(sample_index)}") + digit_warning(clean)
     return (
         big(clean),
         big(recon),
-        float(z[0]),
-        float(z[1]),
-        _plot((float(z[0]), float(z[1]))),
-        f"reconstruction MSE {metrics.mse(clean, recon):.4f}",
+        z[0],
+        z[1],
+        _plot((z[0], z[1])),
+        f"{note}\n\nencoded to z = ({z[0]:.1f}, {z[1]:.1f}); reconstruction MSE {metrics.mse(clean, recon):.4f}",
     )
 
 
 @friendly
 def decode_point(z1, z2):
+    """Decode any point (z1, z2) of the plane: the 28x28 digit (enlarged) and the plane with the point marked."""
     img = pipeline("mnist-ae2d").decode([float(z1), float(z2)])
     return big(img), _plot((float(z1), float(z2)))
+
+
+def decode_point_view(z1, z2):
+    """The sliders moved: the decoded point, and the encoded input and its MSE cleared (they were of
+    another point)."""
+    img, plot = decode_point(z1, z2)
+    return (
+        img,
+        plot,
+        None,
+        f"decoded from z = ({float(z1):.1f}, {float(z2):.1f}), a point chosen with the sliders",
+    )
 
 
 # ------------------------------------------------------------------ layout
@@ -107,8 +177,12 @@ def _input_column(n_samples: int):
     return sample, upload
 
 
-def _out(label: str) -> gr.Image:
-    return gr.Image(label=label, type="numpy", format="png", interactive=False, height=280)
+def _out(label: str, height: int = 200) -> gr.Image:
+    return gr.Image(label=label, type="numpy", format="png", interactive=False, height=height)
+
+
+def _slider(label: str) -> gr.ImageSlider:
+    return gr.ImageSlider(label=label, type="numpy", format="png", interactive=False, height=300)
 
 
 @register_tab("mnist-masked", order=20)
@@ -136,16 +210,26 @@ def build_masked_tab() -> None:
                 run_button = gr.Button("Restore", variant="primary")
             with gr.Column():
                 with gr.Row():
+                    original_output = _out("original")
                     damaged_output = _out("damaged")
                     image_output = _out("mnist-masked")
-                    baseline_output = _out("biharmonic inpainting")
+                    baseline_output = _out("biharmonic")
+                slider_output = _slider("before / after: damaged | mnist-masked")
                 metrics_output = gr.Markdown()
         inputs = [upload, sample, kind, size, seed, drawing]
-        outputs = [damaged_output, image_output, baseline_output, metrics_output]
+        outputs = [
+            original_output,
+            damaged_output,
+            image_output,
+            baseline_output,
+            slider_output,
+            metrics_output,
+        ]
         run_button.click(run_masked, inputs, outputs, api_name="mnist-masked")
         for control in (sample, kind, size, seed):
-            control.change(run_masked, inputs, outputs, api_visibility="private", show_progress="hidden")
-        sample.change(lambda i: big(_sample(i, (5, 7))), sample, drawing, api_visibility="private")
+            control.change(run_masked_live, inputs, outputs, api_visibility="private", show_progress="hidden")
+        for source in (sample, upload):  # the editor shows the image the damage is really applied to
+            source.change(editor_background, [upload, sample], drawing, api_visibility="private")
 
 
 @register_tab("mnist-denoise", order=30)
@@ -163,12 +247,21 @@ def build_denoise_tab() -> None:
                 run_button = gr.Button("Denoise", variant="primary")
             with gr.Column():
                 with gr.Row():
+                    original_output = _out("original")
                     noisy_output = _out("noisy")
                     image_output = _out("mnist-denoise")
                     baseline_output = _out("TV denoising")
+                slider_output = _slider("before / after: noisy | mnist-denoise")
                 metrics_output = gr.Markdown()
         inputs = [upload, sample, sigma, seed]
-        outputs = [noisy_output, image_output, baseline_output, metrics_output]
+        outputs = [
+            original_output,
+            noisy_output,
+            image_output,
+            baseline_output,
+            slider_output,
+            metrics_output,
+        ]
         run_button.click(run_denoise, inputs, outputs, api_name="mnist-denoise")
         for control in (sample, sigma, seed):
             control.change(run_denoise, inputs, outputs, api_visibility="private", show_progress="hidden")
@@ -189,8 +282,8 @@ def build_ae2d_tab() -> None:
                 z2 = gr.Slider(-30, 30, value=0, step=0.1, label="z2")
             with gr.Column():
                 with gr.Row():
-                    input_output = _out("input (28x28)")
-                    image_output = _out("decoded")
+                    input_output = _out("input (28x28)", 280)
+                    image_output = _out("decoded", 280)
                 info_output = gr.Markdown()
                 plot_output = gr.Image(
                     label="embedding of the test 5s and 7s", type="numpy", interactive=False
@@ -201,5 +294,7 @@ def build_ae2d_tab() -> None:
             [input_output, image_output, z1, z2, plot_output, info_output],
             api_name="mnist-ae2d",
         )
-        z1.release(decode_point, [z1, z2], [image_output, plot_output], api_name="mnist-ae2d-decode")
-        z2.release(decode_point, [z1, z2], [image_output, plot_output], api_visibility="private")
+        # The slider's point replaces the encoded input, whose picture and MSE would be stale.
+        view = [image_output, plot_output, input_output, info_output]
+        z1.release(decode_point_view, [z1, z2], view, api_name="mnist-ae2d-decode")
+        z2.release(decode_point_view, [z1, z2], view, api_visibility="private")

@@ -13,7 +13,7 @@ import numpy as np
 from zoo import baselines, metrics
 
 from .components import UploadImage
-from .common import big, friendly, pick_input, pipeline
+from .common import big, digit_warning, fmt_psnr, friendly, input_line, pick_input, pipeline
 from .tabs import register_tab
 
 
@@ -54,6 +54,11 @@ def _animation(frames: list[np.ndarray]) -> str:
 
 @friendly
 def run_nca(upload, sample_index, mask_ratio, steps, seed, progress=gr.Progress()):
+    """Drop pixels (mask_ratio) from a Fashion-MNIST test image (by index) or an upload, repair, classify.
+
+    Returns: original, damaged, the repair as a GIF (one frame per step), the NCA repair, biharmonic
+    inpainting (28x28, enlarged), the class probabilities of the repair, and a Markdown table.
+    """
     p = pipeline("nca-fmnist")
     progress(0.1, desc="damaging")
     clean = p.prepare(pick_input(upload, _sample(sample_index)))
@@ -65,12 +70,30 @@ def run_nca(upload, sample_index, mask_ratio, steps, seed, progress=gr.Progress(
     probs = {name: float(v) for name, v in zip(p.class_names, out.probs)}
     table = (
         "| method | PSNR (dB) | class |\n|---|---|---|\n"
-        f"| NCA ({int(steps)} steps) | {metrics.psnr(clean, out.image):.2f} | {out.label_name} |\n"
-        f"| biharmonic | {metrics.psnr(clean, biharmonic):.2f} | "
+        f"| NCA ({int(steps)} steps) | {fmt_psnr(metrics.psnr(clean, out.image))} | {out.label_name} |\n"
+        f"| biharmonic | {fmt_psnr(metrics.psnr(clean, biharmonic))} | "
         f"{p.class_names[int(np.argmax(p.classify(biharmonic)))]} |\n"
-        f"| damaged | {metrics.psnr(clean, damaged):.2f} | {p.class_names[int(np.argmax(p.classify(damaged)))]} |"
+        f"| damaged | {fmt_psnr(metrics.psnr(clean, damaged))} | "
+        f"{p.class_names[int(np.argmax(p.classify(damaged)))]} |"
     )
-    return big(damaged), _animation(out.frames), big(out.image), big(biharmonic), probs, table
+    note = input_line(upload, f"test image #{int(sample_index)}") + digit_warning(clean, 0.8, 0.35)
+    return (
+        big(clean),
+        big(damaged),
+        _animation(out.frames),
+        big(out.image),
+        big(biharmonic),
+        probs,
+        note + "\n\n" + table,
+    )
+
+
+def show_original(upload, sample_index):
+    """The image Repair will use, shown before it is pressed."""
+    try:
+        return big(pipeline("nca-fmnist").prepare(pick_input(upload, _sample(sample_index))))
+    except ValueError:
+        return gr.skip()  # Repair reports a bad upload in words
 
 
 @register_tab("nca-fmnist", order=10)
@@ -90,6 +113,14 @@ def build_nca_tab() -> None:
                 run_button = gr.Button("Repair", variant="primary")
             with gr.Column():
                 with gr.Row():
+                    original_output = gr.Image(
+                        label="original",
+                        type="numpy",
+                        format="png",
+                        interactive=False,
+                        height=200,
+                        value=big(_sample(0)),
+                    )
                     damaged_output = gr.Image(
                         label="damaged", type="numpy", format="png", interactive=False, height=200
                     )
@@ -101,7 +132,7 @@ def build_nca_tab() -> None:
                         label="NCA repair", type="numpy", format="png", interactive=False, height=200
                     )
                     baseline_output = gr.Image(
-                        label="biharmonic inpainting",
+                        label="biharmonic",
                         type="numpy",
                         format="png",
                         interactive=False,
@@ -111,6 +142,7 @@ def build_nca_tab() -> None:
                 metrics_output = gr.Markdown()
         inputs = [upload, sample, mask_ratio, steps, seed]
         outputs = [
+            original_output,
             damaged_output,
             animation_output,
             image_output,
@@ -119,3 +151,5 @@ def build_nca_tab() -> None:
             metrics_output,
         ]
         run_button.click(run_nca, inputs, outputs, api_name="nca-fmnist")
+        for source in (sample, upload):
+            source.change(show_original, [upload, sample], original_output, api_visibility="private")

@@ -47,16 +47,48 @@ def test_demo_has_every_card_in_the_zoo_tab(app):
 def test_tab_functions_directly(app):
     from app import mnist_tabs
 
-    noisy, restored, baseline, table = mnist_tabs.run_denoise(None, 3, 0.5, 0)
+    original, noisy, restored, baseline, (before, after), table = mnist_tabs.run_denoise(None, 3, 0.5, 0)
     assert restored.shape == (280, 280) and restored.dtype == np.uint8 and "mnist-denoise" in table
-    damaged, restored, baseline, table = mnist_tabs.run_masked(None, 0, "vertical", 7, 0)
-    assert damaged.shape == restored.shape == baseline.shape == (280, 280)
+    assert np.array_equal(before, noisy) and np.array_equal(after, restored)  # the slider: noisy | denoised
+    assert "**Input:** test digit #3" in table and "far from the training images" not in table
+    assert (original != noisy).any()  # the clean original is shown, not the noisy one
+    original, damaged, restored, baseline, _, table = mnist_tabs.run_masked(None, 0, "vertical", 7, 0)
+    assert original.shape == damaged.shape == restored.shape == baseline.shape == (280, 280)
     drawing = {"background": None, "layers": [np.zeros((56, 56, 4), np.uint8)], "composite": None}
     drawing["layers"][0][10:30, 10:30, 3] = 255
-    damaged, restored, _, _ = mnist_tabs.run_masked(None, 0, "drawn", 7, 0, drawing)
+    _, damaged, restored, _, _, _ = mnist_tabs.run_masked(None, 0, "drawn", 7, 0, drawing)
     assert (damaged != restored).any()
     original, decoded, z1, z2, plot, info = mnist_tabs.run_ae2d(None, 0)
-    assert isinstance(z1, float) and plot.ndim == 3 and "MSE" in info
+    assert isinstance(z1, float) and z1 == round(z1, 1) and plot.ndim == 3 and "MSE" in info
+    decoded, plot, cleared, info = mnist_tabs.decode_point_view(1.0, -2.0)
+    assert cleared is None and "(1.0, -2.0)" in info and "MSE" not in info  # no stale input or MSE
+
+
+def test_drawn_mode_waits_for_a_stroke_and_identical_images_read_infinite(app):
+    from app import mnist_tabs
+    from app.common import metrics_table
+
+    out = mnist_tabs.run_masked_live(None, 0, "drawn", 7, 0, None)  # choosing "drawn": no error yet
+    assert "Draw the damage" in out[-1]
+    img = np.zeros((28, 28), np.float32)
+    assert "∞ (identical)" in metrics_table(img, {"same": img}) and "100.00" not in metrics_table(
+        img, {"same": img}
+    )
+
+
+def test_tiny_uploads_are_refused_and_unlike_inputs_are_flagged(app, tmp_path):
+    import gradio as gr
+    from app import mnist_tabs
+
+    Image.new("L", (1, 1), 255).save(tmp_path / "dot.png")
+    with pytest.raises(gr.Error, match="1x1 px; upload an image at least 8x8"):
+        mnist_tabs.run_masked(str(tmp_path / "dot.png"), 0, "vertical", 7, 0)
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (64, 64), dtype=np.uint8)).save(
+        tmp_path / "noise.png"
+    )  # not a digit
+    table = mnist_tabs.run_denoise(str(tmp_path / "noise.png"), 0, 0.5, 0)[-1]
+    assert "**Input:** your upload" in table and "far from the training images" in table
 
 
 def test_tab_errors_are_gradio_errors(app):
@@ -76,10 +108,10 @@ def test_api_through_gradio_client(client, tmp_path):
     digit[6:22, 12:16] = 255
     Image.fromarray(digit).save(tmp_path / "one.png")
     result = client.predict(handle_file(str(tmp_path / "one.png")), 0, 0.5, 0, api_name="/mnist-denoise")
-    assert len(result) == 4 and "mnist-denoise" in result[3]
-    assert Image.open(result[1]).size == (280, 280)
+    assert len(result) == 6 and "mnist-denoise" in result[5]
+    assert Image.open(result[2]).size == (280, 280)
     result = client.predict(None, 1, "patch", 9, 3, None, api_name="/mnist-masked")
-    assert "biharmonic" in result[3]
+    assert "biharmonic" in result[5]
     result = client.predict(None, 2, api_name="/mnist-ae2d")
     assert isinstance(result[2], float)
     result = client.predict(1.0, -2.0, api_name="/mnist-ae2d-decode")
@@ -98,15 +130,16 @@ def test_api_bad_input_is_a_readable_error(client, tmp_path):
 def test_nca_tab_directly_and_through_the_client(app, client):
     from app import nca_tab
 
-    damaged, gif, repaired, biharmonic, probs, table = nca_tab.run_nca(None, 5, 0.4, 8, 0)
-    assert repaired.shape == biharmonic.shape == (280, 280)
+    original, damaged, gif, repaired, biharmonic, probs, table = nca_tab.run_nca(None, 5, 0.4, 8, 0)
+    assert repaired.shape == biharmonic.shape == original.shape == (280, 280)
+    assert np.array_equal(nca_tab.show_original(None, 5), original)  # shown before Repair is pressed
     assert abs(sum(probs.values()) - 1) < 1e-4 and "NCA" in table
     from PIL import Image
 
     with Image.open(gif) as anim:
         assert anim.n_frames >= 9  # one frame per step, plus the damaged input
     result = client.predict(None, 7, 0.4, 10, 1, api_name="/nca-fmnist")
-    assert len(result) == 6 and result[4]["label"] in zoo.load("nca-fmnist").class_names
+    assert len(result) == 7 and result[5]["label"] in zoo.load("nca-fmnist").class_names
 
 
 def test_feature_tab_directly_and_through_the_client(app, client, tmp_path):
@@ -114,10 +147,11 @@ def test_feature_tab_directly_and_through_the_client(app, client, tmp_path):
 
     from app import feature_tabs
 
-    original, feats, recon, reference, table = feature_tabs.run_feature_recon(
+    original, feats, recon, reference, table, (before, after) = feature_tabs.run_feature_recon(
         None, "skimage:chelsea", "feature-recon-s16"
     )
     assert recon.shape == original.shape == reference.shape and recon.shape[-1] == 3
+    assert before is original and after is recon and "**Input:** example skimage:chelsea" in table
     assert feats.shape == original.shape and "PSNR" in table and "bicubic" in table
     rgba = (np.random.default_rng(0).random((700, 300, 4)) * 255).astype(
         np.uint8
