@@ -215,3 +215,39 @@ def test_block_inpainting_tab_directly_and_through_the_client(app, client, tmp_p
     with pytest.raises(Exception) as err:
         client.predict(None, name, 0, 2, 0, None, api_name="/cifar10-blocks")
     assert "nothing is painted" in str(err.value) and "Traceback" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "kind", ["random missing pixels", "Gaussian noise", "blank 2x2 blocks", "none: rebuild from features"]
+)
+def test_compare_runs_every_model_that_takes_the_damage(app, kind):
+    from app import compare_tab as C
+
+    fam, masked, _ = C.DAMAGES[kind]
+    expected = [n for n in zoo.list_models() if C.family_of(n) == fam and zoo.load(n).needs_mask == masked]
+    assert C.models_for(kind) == expected and expected  # read from the registry, never empty
+    example = next(k for k in C.examples() if k.startswith("photo") == (fam == "photo"))
+    gallery, table, (before, after), picker, results = C.run_compare(None, example, kind, 30, 0)
+    assert set(expected) <= set(results) and len(results) > len(expected)  # the classical methods too
+    assert [c for _, c in gallery][0] == "original" and len(gallery) == len(results) + 1
+    psnrs = [float(line.split("|")[2].replace("∞ (identical)", "100")) for line in table.splitlines()[4:]]
+    assert psnrs == sorted(psnrs, reverse=True)  # best first
+    assert picker.value == table.splitlines()[4].split("|")[1].strip()  # the slider starts on the best
+    first = results.get("damaged input", next(iter(results.values())))
+    for name in expected:  # the picker shows any method against the damaged input
+        b, a = C.show_in_slider(results, name, None, example, kind, 30, 0)
+        assert np.array_equal(b, C._shown(first)) and np.array_equal(a, C._shown(results[name]))
+
+
+def test_compare_errors_and_the_api(app, client):
+    import gradio as gr
+    from app import compare_tab as C
+
+    with pytest.raises(gr.Error, match="unknown damage"):
+        C.run_compare(None, "test digit #0 (a 7)", "fire", 10, 0)
+    with pytest.raises(gr.Error, match="unknown example"):
+        C.run_compare(None, "nope", "vertical stripe", 10, 0)
+    gallery, table, slider, picker = client.predict(
+        None, next(iter(C.examples())), "vertical stripe", 7, 0, api_name="/compare"
+    )
+    assert "mnist-masked" in table and "biharmonic" in table and len(gallery) >= 4

@@ -191,3 +191,22 @@ def test_every_kind_of_upload_gets_a_readable_message_or_the_right_result(
     assert "100.00" not in text and "∞" not in text  # a blank image would score as identical to itself
     assert "far from the training images" not in text  # a drawing is what the digit models expect
     assert "Traceback" not in capfd.readouterr().err  # user mistakes: one warning line each, no traceback
+
+
+def test_compare_tab_runs_every_model_side_by_side(page):
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_role("button", name="Compare").click()
+    table = page.locator("div.prose:has-text('Telea (OpenCV)')").filter(visible=True).first
+    table.wait_for(state="visible", timeout=60_000)
+    assert "mnist-masked" in table.inner_text() and "nca-fmnist" in table.inner_text()
+    slider = page.locator("div.block:has(label:has-text('before / after: damaged | chosen method')) img")
+    slider.first.wait_for(state="visible", timeout=30_000)
+    page.get_by_label("Gaussian noise").check()
+    page.get_by_role("button", name="Compare").click()
+    page.locator("div.prose:has-text('TV denoising')").filter(visible=True).first.wait_for(
+        state="visible", timeout=60_000
+    )
+    assert (
+        "mnist-denoise"
+        in page.locator("div.prose:has-text('TV denoising')").filter(visible=True).first.inner_text()
+    )
