@@ -2,7 +2,7 @@
 
 Both tabs let the user pick the depth (stride 4 / 8 / 16 = feature-recon-s4 /
 feature-recon / feature-recon-s16). Uploads larger than 512 px on the long side are
-shrunk to 512 first (the models take up to 4096 px, tiled; 512 keeps the tab fast).
+shrunk to 512 first (the models take up to 4.2 Mpx, tiled; 512 keeps the tab fast).
 Webcam frames are cut to their central square and resized to 224x224, the size the
 speed was measured at.
 """

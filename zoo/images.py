@@ -39,6 +39,13 @@ def _check_size(h: int, w: int, what: str) -> None:
         )
 
 
+def _scaled(img: Image.Image, peak: float) -> np.ndarray:
+    """PIL pixels as float32 / peak, divided in place: one float32 copy of the image, not two."""
+    out = np.array(img, dtype=np.float32)
+    out /= peak
+    return out
+
+
 def _from_pil(img: Image.Image) -> np.ndarray:
     _check_size(img.height, img.width, f"PIL image (mode {img.mode})")
     img = ImageOps.exif_transpose(img)  # phone photos: honour the orientation tag
@@ -47,14 +54,13 @@ def _from_pil(img: Image.Image) -> np.ndarray:
         if mode == "1":
             return np.asarray(img, dtype=np.float32)
         if mode == "L":
-            return np.asarray(img, dtype=np.float32) / 255.0
-        arr = np.asarray(img)
+            return _scaled(img, 255.0)
         if mode.startswith("I;16"):
-            return arr.astype(np.float32) / 65535.0
-        return _from_numpy(arr)  # "I" (int32) and "F" (float32) follow the numpy rules
+            return _scaled(img, 65535.0)
+        return _from_numpy(np.asarray(img))  # "I" (int32) and "F" (float32) follow the numpy rules
     if mode in ("LA", "RGBA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in img.info):
-        return np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
-    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+        return _scaled(img.convert("RGBA"), 255.0)
+    return _scaled(img.convert("RGB"), 255.0)
 
 
 def _from_numpy(arr: np.ndarray) -> np.ndarray:
@@ -68,10 +74,12 @@ def _from_numpy(arr: np.ndarray) -> np.ndarray:
     kind = arr.dtype.kind
     if kind == "b":
         out = arr.astype(np.float32)
-    elif arr.dtype == np.uint8:
-        out = arr.astype(np.float32) / 255.0
+    elif arr.dtype == np.uint8:  # in place: one float32 copy, not two (memory at the 4096x4096 limit)
+        out = arr.astype(np.float32)
+        out /= 255.0
     elif arr.dtype == np.uint16:
-        out = arr.astype(np.float32) / 65535.0
+        out = arr.astype(np.float32)
+        out /= 65535.0
     elif kind in "iu":
         lo, hi = int(arr.min()), int(arr.max())
         if lo < 0 or hi > 255:
@@ -81,17 +89,21 @@ def _from_numpy(arr: np.ndarray) -> np.ndarray:
             )
         out = arr.astype(np.float32) / 255.0
     elif kind == "f":
-        if not np.all(np.isfinite(arr)):
+        lo, hi = float(arr.min()), float(
+            arr.max()
+        )  # NaN and infinity show in these: no (H, W, C) bool temporary
+        if not (np.isfinite(lo) and np.isfinite(hi)):
             raise ValueError(
                 f"got a {arr.dtype} array containing NaN or infinity; expected finite values in [0, 1]"
             )
-        lo, hi = float(arr.min()), float(arr.max())
         if lo < -1e-6 or hi > 1.0 + 1e-6:
             raise ValueError(
                 f"got a {arr.dtype} array with values in [{lo:.4g}, {hi:.4g}]; float images must lie in "
                 f"[0, 1] (divide 0-255 data by 255)"
             )
-        out = np.clip(arr, 0.0, 1.0).astype(np.float32)
+        out = np.clip(arr, 0.0, 1.0).astype(
+            np.float32, copy=False
+        )  # always a new array: callers may write to it
     else:
         raise ValueError(
             f"got an array of dtype {arr.dtype}; expected bool, uint8, uint16, integers or floats"
@@ -99,6 +111,22 @@ def _from_numpy(arr: np.ndarray) -> np.ndarray:
     if out.ndim == 3 and out.shape[-1] == 1:
         out = out[..., 0]
     return np.ascontiguousarray(out)
+
+
+def peek_size(image: Any) -> tuple[int, int] | None:
+    """(height, width) of an accepted input without decoding it (a file's header, a PIL image's or an
+    array's shape), or None when it cannot be told cheaply (to_array then gives the clear error)."""
+    if isinstance(image, np.ndarray):
+        return tuple(image.shape[:2]) if image.ndim in (2, 3) else None
+    if isinstance(image, Image.Image):
+        return image.height, image.width
+    if isinstance(image, (str, Path)):
+        try:
+            with Image.open(image) as img:
+                return img.height, img.width
+        except Exception:  # not a file, not an image: to_array says which
+            return None
+    return None
 
 
 def to_array(image: Any) -> np.ndarray:
@@ -141,20 +169,26 @@ def composite(arr: np.ndarray, background: float) -> np.ndarray:
     return arr
 
 
-def to_grey(image: Any, background: float = 0.0) -> np.ndarray:
-    """Any accepted input -> HxW float32 grey (alpha over `background`, then 601 luma)."""
-    arr = composite(to_array(image), background)
+def _grey_of(arr: np.ndarray, background: float) -> np.ndarray:
+    """A converted array (to_array's, which it may overwrite) -> HxW float32 grey: alpha over
+    `background`, then 601 luma; no (H, W, 3) temporary beyond the input."""
+    arr = composite(arr, background)
     if arr.ndim == 3:
         arr = arr @ _LUMA
-    return np.clip(arr, 0.0, 1.0).astype(np.float32)
+    return np.clip(arr, 0.0, 1.0, out=arr).astype(np.float32, copy=False)
+
+
+def to_grey(image: Any, background: float = 0.0) -> np.ndarray:
+    """Any accepted input -> HxW float32 grey (alpha over `background`, then 601 luma)."""
+    return _grey_of(to_array(image), background)
 
 
 def to_rgb(image: Any, background: float = 1.0) -> np.ndarray:
     """Any accepted input -> HxWx3 float32 RGB (grey repeated; alpha over `background`)."""
-    arr = composite(to_array(image), background)
+    arr = composite(to_array(image), background)  # to_array's result is always a new array
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=-1)
-    return np.clip(arr, 0.0, 1.0).astype(np.float32)
+    return np.clip(arr, 0.0, 1.0, out=arr).astype(np.float32, copy=False)
 
 
 def resize(arr: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -165,7 +199,9 @@ def resize(arr: np.ndarray, height: int, width: int) -> np.ndarray:
     shrinking = height * width < arr.shape[0] * arr.shape[1]
     method = Image.Resampling.BOX if shrinking else Image.Resampling.BICUBIC
     out = [
-        np.asarray(Image.fromarray(c.astype(np.float32), mode="F").resize((width, height), method))
+        np.asarray(
+            Image.fromarray(c.astype(np.float32, copy=False), mode="F").resize((width, height), method)
+        )
         for c in chans
     ]
     res = out[0] if arr.ndim == 2 else np.stack(out, axis=-1)
@@ -197,10 +233,11 @@ def to_small_grey(image: Any, size: int = 28, invert_light_background: bool = Tr
     if alpha_carries_shape(arr):
         grey = np.clip(arr[..., 3], 0.0, 1.0).astype(np.float32)
     else:
-        grey = to_grey(arr, background=0.0)
+        grey = _grey_of(arr, background=0.0)
         border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
         if invert_light_background and np.median(border) > 0.5:
             grey = 1.0 - grey
+    del arr  # the (H, W, C) float32 copy is no longer needed: at the 4096x4096 limit it is 200 MB
     h, w = grey.shape
     fill = float(np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])))
     scale = size / max(h, w)

@@ -41,11 +41,13 @@ class BlockInpaintPipeline(Pipeline):
 
     def prepare(self, image: Any) -> np.ndarray:
         """Any accepted input -> HxWx3 float32 RGB (grey repeated, alpha over white); size checked."""
-        rgb = images.to_rgb(image)
-        h, w = rgb.shape[:2]
+        h, w = images.peek_size(image) or (MIN_SIDE, MIN_SIDE)  # refuse from the header, before decoding
+        if max(h, w) <= MAX_SIDE:
+            rgb = images.to_rgb(image)
+            h, w = rgb.shape[:2]
         if max(h, w) > MAX_SIDE or min(h, w) < MIN_SIDE:
             raise ValueError(
-                f"image is {w}x{h}; {self.name} takes {MIN_SIDE} to {MAX_SIDE} px a side. "
+                f"image is {w}x{h}; {self.name} takes {MIN_SIDE} to {MAX_SIDE} px a side (its size limit). "
                 f"Shrink it first, e.g. PIL's img.thumbnail(({MAX_SIDE}, {MAX_SIDE}))."
             )
         return rgb

@@ -23,7 +23,8 @@ from ..export import ExportSpec
 from .export_graphs import FeatureRoundTrip, rgb_inputs
 from .base import Pipeline, RestorationResult
 
-MAX_SIDE = 4096  # the long side a call accepts (and at most zoo.images.MAX_PIXELS in all)
+MAX_SIDE = 4096  # the long side a call accepts ...
+MAX_PIXELS = 2048 * 2048  # ... and the area (a 2560x1600 photo fits): ~0.5 GB and ~10 s at most on 2 cores
 TILE, MARGIN = 512, 128  # larger images run in TILE-px tiles that see MARGIN px more on every side
 
 
@@ -47,20 +48,27 @@ class FeatureReconPipeline(Pipeline):
         converted_weights_path()
 
     def prepare(self, image: Any) -> np.ndarray:
-        """Any accepted input -> HxWx3 float32 RGB (grey repeated, alpha over white); size checked."""
+        """Any accepted input -> HxWx3 float32 RGB (grey repeated, alpha over white); size checked
+        (from the header or shape, before anything is decoded)."""
+        size = images.peek_size(image)
+        if size is not None:
+            self._check_size(*size)
         rgb = images.to_rgb(image)
         h, w = rgb.shape[:2]
-        if max(h, w) > MAX_SIDE:  # (images.MAX_PIXELS already bounds the area)
-            raise ValueError(
-                f"image is {w}x{h}; {self.name} takes images up to {MAX_SIDE} px on the long side "
-                f"(larger than {TILE + 2 * MARGIN} px runs in tiles). "
-                f"Shrink it first, e.g. PIL's img.thumbnail(({MAX_SIDE}, {MAX_SIDE}))."
-            )
+        self._check_size(h, w)
         if min(h, w) < self.stride:
             raise ValueError(
                 f"image is {w}x{h}; it must be at least {self.stride} px on each side for stride {self.stride}"
             )
         return rgb
+
+    def _check_size(self, h: int, w: int) -> None:
+        if max(h, w) > MAX_SIDE or h * w > MAX_PIXELS:
+            raise ValueError(
+                f"image is {w}x{h}, over {self.name}'s limit of {MAX_SIDE} px a side and {MAX_PIXELS:,} "
+                f"pixels (2048x2048) in all (images over {TILE + 2 * MARGIN} px run in tiles). "
+                f"Shrink it first, e.g. PIL's img.thumbnail((2048, 2048))."
+            )
 
     def corrupt(self, image: Any, seed: int | None = None) -> tuple[np.ndarray, None]:
         """No damage: the 'corruption' is the encoder itself. Returns (image, None)."""
