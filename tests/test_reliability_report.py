@@ -6,17 +6,18 @@ from __future__ import annotations
 import numpy as np
 
 from training import reliability as R
+from training import reliability_probes as P
 
 
 def test_fuzz_inputs_start_with_the_extremes_and_are_made_one_at_a_time(tmp_path):
-    gen = R.fuzz_inputs(np.random.default_rng(0), 20, tmp_path)
+    gen = P.fuzz_inputs(np.random.default_rng(0), 20, tmp_path)
     labels = [label for label, _ in gen]
     assert len(labels) == 20 and labels[0] == "strip 1x20000" and "4096x4096 RGB uint8 (the limit)" in labels
-    assert not isinstance(R.fuzz_inputs(np.random.default_rng(0), 3, tmp_path), list)  # a generator
+    assert not isinstance(P.fuzz_inputs(np.random.default_rng(0), 3, tmp_path), list)  # a generator
 
 
 def test_fuzz_worker_counts_refusals_and_crashes(monkeypatch):
-    row = R.fuzz_one("mnist-denoise", 16)
+    row = P.fuzz_one("mnist-denoise", 16)
     assert (
         row["inputs"] == 16 and row["crash"] == 0 and row["ok"] + row["refused"] == 16 and row["refused"] >= 6
     )
@@ -26,7 +27,7 @@ def test_fuzz_worker_counts_refusals_and_crashes(monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(md.DenoisePipeline, "_forward", broken)
-    row = R.fuzz_one("mnist-denoise", 16)
+    row = P.fuzz_one("mnist-denoise", 16)
     assert row["crash"] == row["inputs"] - row["refused"] > 0 and "RuntimeError: boom" in row["crashes"][0]
 
 
@@ -34,7 +35,7 @@ def test_every_tampered_copy_is_refused_and_the_package_folder_is_restored():
     from zoo import hub
 
     before = hub.WEIGHTS_DIR
-    rows = R.tamper_matrix()
+    rows = P.tamper_matrix()
     assert len(rows) == 3 * len(R.TAMPER) and all(r["refused"] for r in rows)
     assert {r["source"] for r in rows} == {"ZOO_HOME", "package", "hf-cache"}
     assert hub.WEIGHTS_DIR == before

@@ -16,7 +16,6 @@ The state is never clamped to [0,1] inside the loop, so the loss keeps its gradi
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 

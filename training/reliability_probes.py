@@ -1,0 +1,244 @@
+"""The probes behind `python -m training.reliability`: fuzzed inputs through one model, tampered weight
+files from each local source, and endpoints that cannot answer. Each returns plain rows for the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+# ------------------------------------------------------------------ 1. fuzz (one model per process)
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def _header_only_png(path: Path, width: int, height: int) -> None:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+
+
+def fuzz_inputs(rng: np.random.Generator, n: int, folder: Path):
+    """n (label, value) pairs, made one at a time (so only the current one is in memory); a fixed set
+    of extreme cases first, then random ones."""
+    from PIL import Image
+
+    _header_only_png(folder / "declares-20000.png", 20000, 20000)
+    (folder / "text.png").write_text("not an image")
+    (folder / "random.jpg").write_bytes(rng.integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    extreme = [
+        ("strip 1x20000", lambda: np.ones((1, 20000), np.float32)),
+        ("strip 20000x1", lambda: np.ones((20000, 1), np.uint8)),
+        ("strip 3x20000 RGB", lambda: np.full((3, 20000, 3), 200, np.uint8)),
+        ("4096x4096 RGB uint8 (the limit)", lambda: np.full((4096, 4096, 3), 120, np.uint8)),
+        ("4096x4097 (over the limit)", lambda: np.zeros((4096, 4097), np.uint8)),
+        ("header-only 20000x20000 PNG", lambda: str(folder / "declares-20000.png")),
+        ("text file named .png", lambda: str(folder / "text.png")),
+        ("random bytes named .jpg", lambda: str(folder / "random.jpg")),
+        ("5,000-character path", lambda: "x" * 5000),
+        ("empty array", lambda: np.zeros((0, 5), np.float32)),
+        ("None", lambda: None),
+        ("int", lambda: 7),
+        ("list", lambda: [0.1, 0.2]),
+    ]
+    made = 0
+    for label, make in extreme[:n]:
+        made += 1
+        yield label, make()
+    modes = ["1", "L", "P", "RGB", "RGBA", "LA", "I", "F", "I;16", "CMYK", "YCbCr"]
+    dtypes = [np.uint8, np.uint16, np.int16, np.int64, np.float16, np.float32, np.float64, np.bool_]
+    while made < n:
+        made += 1
+        if rng.random() < 0.25:
+            mode = modes[rng.integers(len(modes))]
+            w, h = (int(v) for v in rng.integers(1, 300, 2))
+            yield f"PIL {mode} {w}x{h}", Image.new(mode, (w, h), color=int(rng.integers(0, 200)))
+            continue
+        ndim = int(rng.integers(0, 5))
+        shape = [int(v) for v in rng.integers(0, 300 if ndim <= 3 else 6, ndim)]
+        if ndim == 3 and rng.random() < 0.6:
+            shape[2] = int(rng.choice([1, 3, 4]))
+        dtype = dtypes[rng.integers(len(dtypes))]
+        if np.dtype(dtype).kind == "f":
+            arr = rng.uniform(-0.2 if rng.random() < 0.2 else 0, 1.0, shape).astype(dtype)
+            if arr.size and rng.random() < 0.15:
+                arr.flat[int(rng.integers(arr.size))] = rng.choice([np.nan, np.inf])
+        elif dtype is np.bool_:
+            arr = rng.random(shape) < 0.5
+        else:
+            info = np.iinfo(dtype)
+            arr = rng.integers(max(info.min, -300), min(info.max, 70000), shape).astype(dtype)
+        yield f"array {tuple(shape)} {np.dtype(dtype).name}", arr
+
+
+def fuzz_one(name: str, n: int) -> dict:
+    import zoo
+
+    p = zoo.load(name)
+    warm = p.prepare(np.zeros((40, 40), np.float32))
+    try:  # warm-up: lazy allocations count as the model's (a broken model shows in the loop below)
+        p(warm, mask=np.zeros(warm.shape[:2], bool))
+    except Exception:  # noqa: BLE001
+        pass
+    base = _rss_mb()
+    counts = {"ok": 0, "refused": 0, "crash": 0}
+    crashes, slowest = [], (0.0, "")
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, value in fuzz_inputs(np.random.default_rng(0), n, Path(tmp)):
+            t0 = time.perf_counter()
+            try:
+                x = p.prepare(value)
+                mask = np.zeros(x.shape[:2], dtype=bool)
+                mask[: max(1, x.shape[0] // 2)] = True
+                out = p(value, mask=mask)
+                good = out.image.shape[:2] == x.shape[:2] and np.all(np.isfinite(out.image))
+                good = good and out.image.min() >= 0 and out.image.max() <= 1
+                counts["ok" if good else "crash"] += 1
+                if not good:
+                    crashes.append(f"{label}: output out of range or wrong size")
+            except ValueError:
+                counts["refused"] += 1
+            except Exception as exc:  # noqa: BLE001 - what the report counts
+                counts["crash"] += 1
+                crashes.append(f"{label}: {type(exc).__name__}: {str(exc)[:120]}")
+            dt = time.perf_counter() - t0
+            slowest = max(slowest, (dt, label))
+            value = x = out = None  # free this input before the next is made
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # kB -> MB
+    return {
+        "model": name,
+        "inputs": n,
+        **counts,
+        "crashes": crashes[:10],
+        "slowest_s": round(slowest[0], 2),
+        "slowest_input": slowest[1],
+        "peak_extra_mb": round(max(0.0, peak - base), 1),
+    }
+
+
+# ------------------------------------------------------------------ 2. tamper matrix
+TAMPER = {
+    "one bit flipped": lambda b: b[: len(b) // 2] + bytes([b[len(b) // 2] ^ 1]) + b[len(b) // 2 + 1 :],
+    "truncated by 1 byte": lambda b: b[:-1],
+    "1 byte appended": lambda b: b + b"\0",
+    "zeroed tail (64 bytes)": lambda b: b[:-64] + bytes(64),
+    "another model's file": None,  # replaced by mnist-masked's weights
+    "config.json model_kwargs edited": "config",
+}
+
+
+def tamper_matrix() -> list[dict]:
+    import zoo
+    from zoo import hub
+    from zoo.registry import WEIGHTS_DIR
+
+    name = "mnist-denoise"
+    entry = zoo.get_entry(name)
+    good = {fn: (WEIGHTS_DIR / name / fn).read_bytes() for fn in ("model.safetensors", "config.json")}
+    other = (WEIGHTS_DIR / "mnist-masked" / "model.safetensors").read_bytes()
+    rows = []
+    saved = {k: os.environ.get(k) for k in ("ZOO_HOME", "HF_HUB_CACHE", "HF_HUB_OFFLINE")}
+    package_dir = hub.WEIGHTS_DIR
+    try:
+        for source in ("ZOO_HOME", "package", "hf-cache"):
+            for kind, how in TAMPER.items():
+                with tempfile.TemporaryDirectory() as tmp:
+                    files = dict(good)
+                    if how == "config":
+                        cfg = json.loads(good["config.json"])
+                        cfg["model_kwargs"]["base_channels"] = 16
+                        files["config.json"] = json.dumps(cfg).encode()
+                    else:
+                        files["model.safetensors"] = other if how is None else how(good["model.safetensors"])
+                    root = Path(tmp)
+                    os.environ.pop("ZOO_HOME", None)
+                    os.environ["HF_HUB_OFFLINE"] = "1"
+                    os.environ["HF_HUB_CACHE"] = str(root / "hf")
+                    hub.WEIGHTS_DIR = root / "package"  # an empty package folder unless filled below
+                    folder = {
+                        "ZOO_HOME": root / "home" / name,
+                        "package": root / "package" / name,
+                        "hf-cache": root
+                        / "hf"
+                        / f"models--{entry.repo_id.replace('/', '--')}"
+                        / "snapshots"
+                        / entry.revision,
+                    }[source]
+                    folder.mkdir(parents=True)
+                    for fn, body in files.items():
+                        (folder / fn).write_bytes(body)
+                    if source == "ZOO_HOME":
+                        os.environ["ZOO_HOME"] = str(root / "home")
+                    try:
+                        zoo.load(name)
+                        refused, message = False, "loaded"
+                    except (zoo.WeightsError, ValueError) as exc:
+                        refused, message = True, str(exc).splitlines()[0][:160]
+                    rows.append({"source": source, "tamper": kind, "refused": refused, "message": message})
+    finally:
+        hub.WEIGHTS_DIR = package_dir
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    return rows
+
+
+# ------------------------------------------------------------------ 3. stalled / dead endpoint
+def stalled_endpoint() -> list[dict]:
+    import zoo
+    from zoo import hub
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel completes the handshake; nobody ever answers
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    dead_port = dead.getsockname()[1]
+    dead.close()  # nothing listens there now
+    rows = []
+    saved = {k: os.environ.get(k) for k in ("HF_ENDPOINT", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "ZOO_HOME")}
+    package_dir = hub.WEIGHTS_DIR
+    try:
+        for label, url in (
+            ("accepts TCP, never answers", f"http://127.0.0.1:{silent.getsockname()[1]}"),
+            ("closed port", f"http://127.0.0.1:{dead_port}"),
+        ):
+            with tempfile.TemporaryDirectory() as tmp:
+                os.environ.update(HF_ENDPOINT=url, HF_HUB_CACHE=str(Path(tmp) / "hf"))
+                for k in ("HF_HUB_OFFLINE", "ZOO_HOME"):
+                    os.environ.pop(k, None)
+                hub.WEIGHTS_DIR = Path(tmp) / "package"  # nothing local: load must go to the endpoint
+                t0 = time.perf_counter()
+                try:
+                    zoo.load("mnist-denoise")
+                    message = "loaded (unexpected)"
+                except zoo.WeightsError as exc:
+                    message = str(exc)
+                seconds = time.perf_counter() - t0
+                rows.append(
+                    {
+                        "endpoint": label,
+                        "seconds": round(seconds, 1),
+                        "names_endpoint": url in message,
+                        "message": message[:200],
+                    }
+                )
+    finally:
+        silent.close()
+        hub.WEIGHTS_DIR = package_dir
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    return rows
