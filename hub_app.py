@@ -53,10 +53,13 @@ def warm_up() -> None:
             pipeline(name)
         except Exception:  # the tab reports a missing or broken model clearly when it is used
             pass
-    try:
-        preload()
-    except Exception:  # the tab says what is missing when it is used
-        pass
+    from app import blocks_tab, compare_tab
+
+    for decode in (preload, blocks_tab.examples, compare_tab.examples):
+        try:
+            decode()
+        except Exception:  # the tab says what is missing when it is used
+            pass
 
 
 if __name__ == "__main__":

@@ -36,6 +36,20 @@ def examples() -> dict[str, np.ndarray]:
     return out
 
 
+def example_names() -> list[str]:
+    """The examples' names without decoding a photo (the tab is built at hub start; `examples()` is
+    decoded by the hub's background warm-up or on first use)."""
+    from zoo import data
+
+    return [f"held-out crop #{i}" for i in range(N_CROPS)] + [
+        f"{n} at 64 px" for n in sorted(data.HELDOUT_PHOTOS)
+    ]
+
+
+def _editor_image(name: str):
+    return big(examples()[name], 256) if name in examples() else None
+
+
 def _row(name: str, clean: np.ndarray, out: np.ndarray, mask: np.ndarray) -> str:
     return (
         f"| {name} | {fmt_psnr(metrics.psnr(clean, out))} | {fmt_psnr(metrics.hole_psnr(clean, out, mask))} | "
@@ -95,12 +109,12 @@ def run_blocks(upload, example, count, size, seed, drawing=None):
 
 @register_tab("cifar10-blocks", order=50)
 def build_blocks_tab() -> None:
-    with gr.Tab("Block inpainting", id="cifar10-blocks"):
+    with gr.Tab("Block inpainting", id="cifar10-blocks") as tab:
         gr.Markdown(
             "Blank random blocks in a small colour photo (or paint the damage) and see the U-Net correct "
             "the classical biharmonic fill, next to OpenCV's Telea and the biharmonic fill itself."
         )
-        names = list(examples())
+        names = example_names()
         with gr.Row():
             with gr.Column():
                 example = gr.Dropdown(names, value=names[0], label="example (held-out)")
@@ -115,7 +129,6 @@ def build_blocks_tab() -> None:
                     type="numpy",
                     image_mode="RGBA",
                     height=260,
-                    value=big(examples()[names[0]], 256),
                 )
                 run_button = gr.Button("Inpaint", variant="primary")
             with gr.Column():
@@ -131,9 +144,6 @@ def build_blocks_tab() -> None:
         run_button.click(run_blocks, inputs, outputs, api_name="cifar10-blocks")
         for control in (example, size, seed):
             control.change(run_blocks, inputs, outputs, api_visibility="private", show_progress="hidden")
-        example.change(
-            lambda n: big(examples()[n], 256) if n in examples() else None,
-            example,
-            drawing,
-            api_visibility="private",
-        )
+        # The editor shows the chosen example: filled when the tab is first opened, not at hub start.
+        for event in (example.change, tab.select):
+            event(_editor_image, example, drawing, api_visibility="private", show_progress="hidden")

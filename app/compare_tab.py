@@ -81,8 +81,19 @@ def _shown(img: np.ndarray) -> np.ndarray:
     return big(img) if img.ndim == 2 else (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
+def example_names() -> list[str]:
+    """The examples' names, known without decoding a photo (the tab is built at hub start)."""
+    from zoo import data
+
+    _, y = mnist_test_digits()
+    return [f"test digit #{i} (a {int(y[i])})" for i in range(5)] + [
+        f"photo {n}" for n in sorted(data.HELDOUT_PHOTOS)
+    ]
+
+
 @functools.lru_cache(maxsize=1)
 def examples() -> dict[str, np.ndarray]:
+    """name -> image, decoded on first use: five MNIST test digits and the held-out bundled photos."""
     from zoo import data
 
     x, y = mnist_test_digits()
@@ -103,8 +114,8 @@ def run_compare(upload, example, kind, amount, seed, progress=gr.Progress()):
     """
     if kind not in DAMAGES:
         raise ValueError(f"unknown damage {kind!r}; choose one of {', '.join(DAMAGES)}")
-    if upload is None and example not in examples():
-        raise ValueError(f"unknown example {example!r}; choose one of {', '.join(examples())}")
+    if upload is None and example not in example_names():
+        raise ValueError(f"unknown example {example!r}; choose one of {', '.join(example_names())}")
     fam = DAMAGES[kind][0]
     names = models_for(kind)
     source = pick_input(upload, examples().get(example))
@@ -156,7 +167,7 @@ def damage_changed(kind):
         "none: rebuild from features": (0, 1, 0),
     }
     lo, hi, value = ranges[kind]
-    fitting = [k for k in examples() if k.startswith("photo") == (fam == "photo")]
+    fitting = [k for k in example_names() if k.startswith("photo") == (fam == "photo")]
     return gr.Slider(lo, hi, value=value, label=f"amount: {meaning}"), gr.Dropdown(
         choices=fitting, value=fitting[0]
     )
@@ -169,7 +180,7 @@ def build_compare_tab() -> None:
             "One input, damaged once, through **every model that can take it** and the classical "
             "baselines, best first. Pick any method to see it against the damaged input in the slider."
         )
-        digits = [k for k in examples() if not k.startswith("photo")]
+        digits = [k for k in example_names() if not k.startswith("photo")]
         with gr.Row():
             with gr.Column(scale=1):
                 kind = gr.Radio(list(DAMAGES), value="random missing pixels", label="damage")

@@ -161,7 +161,7 @@ def _bad_files(folder):
     del np
     return [
         (fake, "is not an image this app can read"),
-        (folder / "huge.png", "more than the limit"),
+        (folder / "huge.png", "the limit of"),  # the zoo's pixel limit, or the model's own size limit
         (folder / "dot.png", "1x1"),
     ]
 

@@ -91,7 +91,7 @@ def test_tiled_output_is_within_tolerance_of_the_whole_image(name, cat, monkeypa
 
 def test_pipeline_refuses_bad_sizes_clearly():
     p = zoo.load("feature-recon")
-    with pytest.raises(ValueError, match="limit of 4096 px a side"):
+    with pytest.raises(ValueError, match="over the limit of feature-recon: 4096 px a side"):
         p(np.zeros((4200, 30, 3), np.float32))
     with pytest.raises(ValueError, match="4,194,304 pixels"):  # the area: a 2560x1600 photo fits, 3000x2000 not
         p(np.broadcast_to(np.uint8(3), (2000, 3000, 3)))

@@ -47,7 +47,8 @@ class BlockInpaintPipeline(Pipeline):
             h, w = rgb.shape[:2]
         if max(h, w) > MAX_SIDE or min(h, w) < MIN_SIDE:
             raise ValueError(
-                f"image is {w}x{h}; {self.name} takes {MIN_SIDE} to {MAX_SIDE} px a side (its size limit). "
+                f"image is {w}x{h}; {self.name} takes {MIN_SIDE} to {MAX_SIDE} px a side (the limit of its "
+                f"input size). "
                 f"Shrink it first, e.g. PIL's img.thumbnail(({MAX_SIDE}, {MAX_SIDE}))."
             )
         return rgb

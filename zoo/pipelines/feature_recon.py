@@ -65,7 +65,7 @@ class FeatureReconPipeline(Pipeline):
     def _check_size(self, h: int, w: int) -> None:
         if max(h, w) > MAX_SIDE or h * w > MAX_PIXELS:
             raise ValueError(
-                f"image is {w}x{h}, over {self.name}'s limit of {MAX_SIDE} px a side and {MAX_PIXELS:,} "
+                f"image is {w}x{h}, over the limit of {self.name}: {MAX_SIDE} px a side and {MAX_PIXELS:,} "
                 f"pixels (2048x2048) in all (images over {TILE + 2 * MARGIN} px run in tiles). "
                 f"Shrink it first, e.g. PIL's img.thumbnail((2048, 2048))."
             )
