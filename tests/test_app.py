@@ -251,3 +251,9 @@ def test_compare_errors_and_the_api(app, client):
         None, next(iter(C.examples())), "vertical stripe", 7, 0, api_name="/compare"
     )
     assert "mnist-masked" in table and "biharmonic" in table and len(gallery) >= 4
+
+
+def test_api_listing_offers_only_callable_endpoints(client):
+    endpoints = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
+    assert "/webcam" not in endpoints  # the stream is browser-only; frames go to /feature-recon
+    assert {"/feature-recon", "/compare", "/mnist-masked"} <= endpoints
