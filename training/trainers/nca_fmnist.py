@@ -155,7 +155,8 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
         f"classifier: {args.classifier_steps} steps of batch {CLASSIFIER_BATCH} on clean images "
         f"(shifts, flips); NCA: {cfg.steps} steps of batch {cfg.batch_size}, mask ratio U(0.1, 0.8), "
         f"12-28 random steps, then {args.sync_steps} steps with every cell firing, "
-        f"{SYNC_STEPS_RANGE[0]}-{SYNC_STEPS_RANGE[1]} random steps; classifier fine-tuned {args.finetune_steps} steps on half clean images, "
+        f"{SYNC_STEPS_RANGE[0]}-{SYNC_STEPS_RANGE[1]} random steps; "
+        f"classifier fine-tuned {args.finetune_steps} steps on half clean images, "
         f"half NCA repairs of {min(REPAIR_BANK_SIZE, len(images)):,} training images (mask ratio U(0.1, 0.8))"
     )
     return model.eval(), description

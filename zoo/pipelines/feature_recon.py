@@ -75,7 +75,7 @@ class FeatureReconPipeline(Pipeline):
         return self.prepare(image), None
 
     def _padded(self, rgb: np.ndarray) -> tuple[torch.Tensor, int, int]:
-        """(H, W, 3) -> normalised (1, 3, H', W') channels-last, H' and W' padded (reflect) to a multiple of the stride."""
+        """(H, W, 3) -> normalised (1, 3, H', W') channels-last, padded (reflect) to a multiple of the stride."""
         return self._padded_batch(rgb[None])
 
     def _padded_batch(self, rgb: np.ndarray) -> tuple[torch.Tensor, int, int]:

@@ -59,7 +59,10 @@ class NCAPipeline(Pipeline):
         """ONNX graph: (image, mask) (N, 1, 28, 28), mask 1 = missing -> (repaired (N, 1, 28, 28),
         probs (N, 10)); the automaton unrolled for the default number of steps."""
         axes = {k: {0: "batch"} for k in ("image", "mask", "repaired", "probs")}
-        note = f"the automaton runs {self.default_steps} steps (fixed in the graph); classes: {', '.join(self.class_names)}"
+        note = (
+            f"the automaton runs {self.default_steps} steps (fixed in the graph); "
+            f"classes: {', '.join(self.class_names)}"
+        )
         return ExportSpec(
             RepairThenClassify(self.model, self.default_steps),
             {"image": (1, 1, 28, 28), "mask": (1, 1, 28, 28)},
