@@ -10,6 +10,7 @@ import resource
 import socket
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -95,10 +96,14 @@ def fuzz_one(name: str, n: int) -> dict:
     except Exception:  # noqa: BLE001
         pass
     base = _rss_mb()
+    tracemalloc.start()  # numpy and Python allocations per call (torch's own CPU buffers are not traced)
+    biggest = (0.0, "")
     counts = {"ok": 0, "refused": 0, "crash": 0}
     crashes, slowest = [], (0.0, "")
     with tempfile.TemporaryDirectory() as tmp:
         for label, value in fuzz_inputs(np.random.default_rng(0), n, Path(tmp)):
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]  # the input itself is already made: not counted
             t0 = time.perf_counter()
             try:
                 x = p.prepare(value)
@@ -117,6 +122,7 @@ def fuzz_one(name: str, n: int) -> dict:
                 crashes.append(f"{label}: {type(exc).__name__}: {str(exc)[:120]}")
             dt = time.perf_counter() - t0
             slowest = max(slowest, (dt, label))
+            biggest = max(biggest, ((tracemalloc.get_traced_memory()[1] - before) / 1e6, label))
             value = x = out = None  # free this input before the next is made
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # kB -> MB
     return {
@@ -127,6 +133,8 @@ def fuzz_one(name: str, n: int) -> dict:
         "slowest_s": round(slowest[0], 2),
         "slowest_input": slowest[1],
         "peak_extra_mb": round(max(0.0, peak - base), 1),
+        "call_peak_mb": round(biggest[0], 1),
+        "call_peak_input": biggest[1],
     }
 
 

@@ -153,8 +153,13 @@ def _headline(name: str):
     def headline(n: int) -> dict:
         import zoo
 
+        from ..photo_corpus import DatasetNotFoundError
+
         p = zoo.load(name)
-        x = list(bundled_test_images(n))
+        try:  # the corpus' in-domain held-out photos where fetched, else the bundled ones
+            x, where = corpus_test_images("test")[:n], "corpus held-out photos"
+        except DatasetNotFoundError:
+            x, where = list(bundled_test_images(n)), "bundled held-out photos"
         kw = p.entry.model_kwargs
         side = equal_values_side(kw["in_channels"], kw["stride"])
         outs, secs = timed(lambda: [p(z).image for z in x])
@@ -163,7 +168,7 @@ def _headline(name: str):
         )
         return headline_row(
             name,
-            f"PSNR dB from stride-{kw['stride']} features, 224x224",
+            f"PSNR dB from stride-{kw['stride']} features, 224x224, {where}",
             mean_metric(metrics.psnr, x, outs),
             f"bicubic from {side}x{side}x3 (same number of values)",
             mean_metric(metrics.psnr, x, ref),
