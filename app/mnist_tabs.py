@@ -43,6 +43,20 @@ def _sample(index: float, digits: tuple[int, ...] | None = None) -> np.ndarray:
     return x[i]
 
 
+def _result_view(upload, sample_index, clean, damaged, restored, baseline, table):
+    """What the masked and denoising tabs show: original, damaged, model, baseline (enlarged), the
+    (damaged, restored) slider pair, and the metrics under a line naming the input used."""
+    note = input_line(upload, f"test digit #{int(sample_index)}") + digit_warning(clean)
+    return (
+        big(clean),
+        big(damaged),
+        big(restored),
+        big(baseline),
+        before_after(damaged, restored),
+        note + "\n\n" + table,
+    )
+
+
 # ------------------------------------------------------------------ functions (also the API)
 @friendly
 def run_masked(upload, sample_index, kind, size, seed, drawing=None):
@@ -66,15 +80,7 @@ def run_masked(upload, sample_index, kind, size, seed, drawing=None):
     table = metrics_table(
         clean, {"mnist-masked": restored, "biharmonic": biharmonic, "damaged (zero fill)": damaged}
     )
-    note = input_line(upload, f"test digit #{int(sample_index)}") + digit_warning(clean)
-    return (
-        big(clean),
-        big(damaged),
-        big(restored),
-        big(biharmonic),
-        before_after(damaged, restored),
-        note + "\n\n" + table,
-    )
+    return _result_view(upload, sample_index, clean, damaged, restored, biharmonic, table)
 
 
 def run_masked_live(upload, sample_index, kind, size, seed, drawing=None):
@@ -100,15 +106,7 @@ def run_denoise(upload, sample_index, sigma, seed):
     table = metrics_table(
         clean, {"mnist-denoise": restored, "TV (best weight)": tv_best, "noisy input": noisy}
     )
-    note = input_line(upload, f"test digit #{int(sample_index)}") + digit_warning(clean)
-    return (
-        big(clean),
-        big(noisy),
-        big(restored),
-        big(tv_best),
-        before_after(noisy, restored),
-        note + "\n\n" + table,
-    )
+    return _result_view(upload, sample_index, clean, noisy, restored, tv_best, table)
 
 
 def editor_background(upload, sample_index):
