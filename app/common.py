@@ -67,18 +67,12 @@ def pick_input(upload: Any, sample: np.ndarray) -> Any:
     """An uploaded image wins; otherwise the chosen sample. A tiny upload is refused."""
     if upload is None:
         return sample
-    if isinstance(upload, (str, Path)) and Path(upload).is_file():
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            with Image.open(upload) as img:  # the header only
-                w, h = img.size
-        except (UnidentifiedImageError, OSError):
-            return upload  # the zoo's own "not an image" message follows
-        if min(w, h) < MIN_UPLOAD_SIDE:
-            raise ValueError(
-                f"the upload is {w}x{h} px; upload an image at least {MIN_UPLOAD_SIDE}x{MIN_UPLOAD_SIDE} px"
-            )
+    size = images.peek_size(upload) if isinstance(upload, (str, Path)) else None  # the header only
+    if size is not None and min(size) < MIN_UPLOAD_SIDE:  # (not an image: the zoo's own message follows)
+        h, w = size
+        raise ValueError(
+            f"the upload is {w}x{h} px; upload an image at least {MIN_UPLOAD_SIDE}x{MIN_UPLOAD_SIDE} px"
+        )
     return upload
 
 
@@ -138,17 +132,8 @@ def big(img: np.ndarray, min_side: int = 280) -> np.ndarray:
     return images.enlarge(img, min_side)
 
 
-def painted(editor_value) -> bool:
-    """Whether a gr.ImageEditor value holds any stroke yet."""
-    for layer in (editor_value or {}).get("layers") or []:
-        arr = images.to_array(layer)
-        if (arr[..., 3] if arr.ndim == 3 and arr.shape[-1] == 4 else arr).max() > 0:
-            return True
-    return False
-
-
-def editor_mask(editor_value, shape: tuple[int, int]) -> np.ndarray:
-    """A gr.ImageEditor value -> (H, W) bool mask of where the user painted (any layer), resized to `shape`."""
+def _painted_alpha(editor_value) -> np.ndarray | None:
+    """Where a gr.ImageEditor value is painted, any layer: (H, W) float in [0, 1], or None without layers."""
     painted = None
     for layer in (editor_value or {}).get("layers") or []:
         arr = images.to_array(layer)
@@ -156,9 +141,21 @@ def editor_mask(editor_value, shape: tuple[int, int]) -> np.ndarray:
             arr[..., 3] if arr.ndim == 3 and arr.shape[-1] == 4 else (arr if arr.ndim == 2 else arr.max(-1))
         )
         painted = alpha if painted is None else np.maximum(painted, alpha)
-    if painted is None or not (painted > 0).any():
+    return painted
+
+
+def painted(editor_value) -> bool:
+    """Whether a gr.ImageEditor value holds any stroke yet."""
+    alpha = _painted_alpha(editor_value)
+    return alpha is not None and bool((alpha > 0).any())
+
+
+def editor_mask(editor_value, shape: tuple[int, int]) -> np.ndarray:
+    """A gr.ImageEditor value -> (H, W) bool mask of where the user painted (any layer), resized to `shape`."""
+    alpha = _painted_alpha(editor_value)
+    if alpha is None or not (alpha > 0).any():
         raise ValueError("nothing is painted: draw the damage on the image in the editor first")
-    mask = images.resize(painted.astype(np.float32), *shape) > 0.25
+    mask = images.resize(alpha.astype(np.float32), *shape) > 0.25
     if not mask.any():
         raise ValueError("the painted strokes are too thin to cover a pixel at this image size; paint wider")
     return mask

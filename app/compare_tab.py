@@ -9,6 +9,7 @@ a mask damage goes to the pipelines that need a mask (`needs_mask`), a maskless 
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import gradio as gr
 import numpy as np
@@ -22,14 +23,23 @@ from .tabs import register_tab
 
 PHOTO_SIDE = 256  # photos are shrunk to this long side, so every colour model answers in about a second
 
-# damage name -> (input family, takes-a-mask, what the amount slider means)
+
+class Damage(NamedTuple):
+    family: str  # "digit" or "photo": which models and examples
+    masked: bool  # a mask damage (the models that need one) or not
+    meaning: str  # what the amount slider means
+    lo: int  # the slider's range and starting value
+    hi: int
+    default: int
+
+
 DAMAGES = {
-    "random missing pixels": ("digit", True, "% of the pixels"),
-    "vertical stripe": ("digit", True, "stripe width (px)"),
-    "square patch": ("digit", True, "square side (px)"),
-    "Gaussian noise": ("digit", False, "sigma x 100"),
-    "blank 2x2 blocks": ("photo", True, "number of blocks"),
-    "none: rebuild from features": ("photo", False, "(unused)"),
+    "random missing pixels": Damage("digit", True, "% of the pixels", 5, 95, 40),
+    "vertical stripe": Damage("digit", True, "stripe width (px)", 1, 20, 7),
+    "square patch": Damage("digit", True, "square side (px)", 2, 20, 9),
+    "Gaussian noise": Damage("digit", False, "sigma x 100", 5, 100, 50),
+    "blank 2x2 blocks": Damage("photo", True, "number of blocks", 5, 400, 120),
+    "none: rebuild from features": Damage("photo", False, "(unused)", 0, 1, 0),
 }
 
 
@@ -57,8 +67,8 @@ def family_of(name: str) -> str:
 
 
 def models_for(kind: str) -> list[str]:
-    fam, masked, _ = DAMAGES[kind]
-    return [n for n in zoo.list_models() if family_of(n) == fam and pipeline(n).needs_mask == masked]
+    d = DAMAGES[kind]
+    return [n for n in zoo.list_models() if family_of(n) == d.family and pipeline(n).needs_mask == d.masked]
 
 
 def classical(damaged: np.ndarray, mask: np.ndarray | None, kind: str) -> dict[str, np.ndarray]:
@@ -116,7 +126,7 @@ def run_compare(upload, example, kind, amount, seed, progress=gr.Progress()):
         raise ValueError(f"unknown damage {kind!r}; choose one of {', '.join(DAMAGES)}")
     if upload is None and example not in example_names():
         raise ValueError(f"unknown example {example!r}; choose one of {', '.join(example_names())}")
-    fam = DAMAGES[kind][0]
+    fam = DAMAGES[kind].family
     names = models_for(kind)
     source = pick_input(upload, examples().get(example))
     clean = pipeline(names[0]).prepare(source)
@@ -133,9 +143,8 @@ def run_compare(upload, example, kind, amount, seed, progress=gr.Progress()):
         results["damaged input"] = damaged
     scores = {k: (metrics.psnr(clean, v), metrics.ssim(clean, v)) for k, v in results.items()}
     order = sorted(results, key=lambda k: -scores[k][0])
-    show = _shown
-    gallery = [(show(clean), "original")] + [
-        (show(results[k]), f"{k}: {fmt_psnr(scores[k][0])} dB, SSIM {scores[k][1]:.3f}") for k in order
+    gallery = [(_shown(clean), "original")] + [
+        (_shown(results[k]), f"{k}: {fmt_psnr(scores[k][0])} dB, SSIM {scores[k][1]:.3f}") for k in order
     ]
     table = "\n".join(
         ["| method | PSNR (dB) | SSIM |", "|---|---|---|"]
@@ -144,10 +153,10 @@ def run_compare(upload, example, kind, amount, seed, progress=gr.Progress()):
     best = order[0]
     note = input_line(upload, example) + f" Damage: {kind}; models: {', '.join(names)}."
     choices = gr.Dropdown(choices=order, value=best)
-    return gallery, note + "\n\n" + table, (show(damaged), show(results[best])), choices, results
+    return gallery, note + "\n\n" + table, (_shown(damaged), _shown(results[best])), choices, results
 
 
-def show_in_slider(results, method, upload, example, kind, amount, seed):
+def show_in_slider(results, method):
     """The picker changed: the damaged input against the chosen method."""
     if not results or method not in results:
         return gr.skip()
@@ -157,20 +166,13 @@ def show_in_slider(results, method, upload, example, kind, amount, seed):
 
 def damage_changed(kind):
     """The amount slider's meaning and range follow the damage; the example list its input family."""
-    fam, _, meaning = DAMAGES[kind]
-    ranges = {
-        "random missing pixels": (5, 95, 40),
-        "vertical stripe": (1, 20, 7),
-        "square patch": (2, 20, 9),
-        "Gaussian noise": (5, 100, 50),
-        "blank 2x2 blocks": (5, 400, 120),
-        "none: rebuild from features": (0, 1, 0),
-    }
-    lo, hi, value = ranges[kind]
-    fitting = [k for k in example_names() if k.startswith("photo") == (fam == "photo")]
-    return gr.Slider(lo, hi, value=value, label=f"amount: {meaning}"), gr.Dropdown(
-        choices=fitting, value=fitting[0]
-    )
+    d = DAMAGES[kind]
+    fitting = [k for k in example_names() if k.startswith("photo") == (d.family == "photo")]
+    return _amount_slider(d), gr.Dropdown(choices=fitting, value=fitting[0])
+
+
+def _amount_slider(d: Damage) -> gr.Slider:
+    return gr.Slider(d.lo, d.hi, value=d.default, step=1, label=f"amount: {d.meaning}")
 
 
 @register_tab(order=60)
@@ -186,7 +188,7 @@ def build_compare_tab() -> None:
                 kind = gr.Radio(list(DAMAGES), value="random missing pixels", label="damage")
                 example = gr.Dropdown(digits, value=digits[0], label="example")
                 upload = UploadImage(label="or upload an image", height=180)
-                amount = gr.Slider(5, 95, value=40, step=1, label="amount: % of the pixels")
+                amount = _amount_slider(DAMAGES["random missing pixels"])
                 seed = gr.Number(0, precision=0, label="seed")
                 run_button = gr.Button("Compare", variant="primary")
             with gr.Column(scale=2):
@@ -202,7 +204,7 @@ def build_compare_tab() -> None:
         run_button.click(run_compare, inputs, [gallery, table, slider, method, results], api_name="compare")
         method.change(
             show_in_slider,
-            [results, method, *inputs],
+            [results, method],
             slider,
             api_visibility="private",
             show_progress="hidden",

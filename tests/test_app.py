@@ -223,7 +223,7 @@ def test_block_inpainting_tab_directly_and_through_the_client(app, client, tmp_p
 def test_compare_runs_every_model_that_takes_the_damage(app, kind):
     from app import compare_tab as C
 
-    fam, masked, _ = C.DAMAGES[kind]
+    fam, masked = C.DAMAGES[kind].family, C.DAMAGES[kind].masked
     expected = [n for n in zoo.list_models() if C.family_of(n) == fam and zoo.load(n).needs_mask == masked]
     assert C.models_for(kind) == expected and expected  # read from the registry, never empty
     example = next(k for k in C.examples() if k.startswith("photo") == (fam == "photo"))
@@ -235,7 +235,7 @@ def test_compare_runs_every_model_that_takes_the_damage(app, kind):
     assert picker.value == table.splitlines()[4].split("|")[1].strip()  # the slider starts on the best
     first = results.get("damaged input", next(iter(results.values())))
     for name in expected:  # the picker shows any method against the damaged input
-        b, a = C.show_in_slider(results, name, None, example, kind, 30, 0)
+        b, a = C.show_in_slider(results, name)
         assert np.array_equal(b, C._shown(first)) and np.array_equal(a, C._shown(results[name]))
 
 

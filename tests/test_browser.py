@@ -151,14 +151,12 @@ UPLOAD_TABS = [
 
 def _bad_files(folder):
     """(file, words of the readable message) for each kind of bad upload."""
-    import numpy as np
     from PIL import Image
 
     fake = folder / "notes.png"
     fake.write_text("this is a text file with a .png name")
     Image.new("L", (5000, 5000), 40).save(folder / "huge.png")  # 25 Mpx, a ~25 kB file
     Image.new("L", (1, 1), 255).save(folder / "dot.png")
-    del np
     return [
         (fake, "is not an image this app can read"),
         (folder / "huge.png", "the limit of"),  # the zoo's pixel limit, or the model's own size limit

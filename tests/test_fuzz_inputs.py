@@ -18,6 +18,7 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 import zoo
+from training.reliability_probes import header_only_png
 
 EXAMPLES = int(os.environ.get("ZOO_FUZZ_EXAMPLES", "1000"))
 DTYPES = st.sampled_from(
@@ -75,25 +76,13 @@ def test_fuzz_public_call(name):
     run()
 
 
-def _png_header_only(path, width: int, height: int) -> None:
-    """A PNG that declares width x height but holds no pixel data: opening it costs nothing."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
-
-
 @pytest.mark.parametrize("name", zoo.list_models())
 def test_huge_requests_are_refused_before_allocation(name, tmp_path):
     """20000x20000 (1.6 GB as float32 RGB) is refused while memory stays small."""
     import tracemalloc
 
     p = zoo.load(name)
-    _png_header_only(tmp_path / "huge.png", 20000, 20000)
+    header_only_png(tmp_path / "huge.png", 20000, 20000)
     virtual = np.broadcast_to(np.uint8(7), (20000, 20000, 3))  # a view: no memory behind it
     tracemalloc.start()
     try:

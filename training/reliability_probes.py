@@ -4,6 +4,7 @@ files from each local source, and endpoints that cannot answer. Each returns pla
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -22,7 +23,8 @@ def _rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-def _header_only_png(path: Path, width: int, height: int) -> None:
+def header_only_png(path: Path, width: int, height: int) -> None:
+    """A PNG that declares width x height but holds no pixel data: opening it costs nothing."""
     import struct
     import zlib
 
@@ -38,7 +40,7 @@ def fuzz_inputs(rng: np.random.Generator, n: int, folder: Path):
     of extreme cases first, then random ones."""
     from PIL import Image
 
-    _header_only_png(folder / "declares-20000.png", 20000, 20000)
+    header_only_png(folder / "declares-20000.png", 20000, 20000)
     (folder / "text.png").write_text("not an image")
     (folder / "random.jpg").write_bytes(rng.integers(0, 256, 5000, dtype=np.uint8).tobytes())
     extreme = [
@@ -149,9 +151,31 @@ TAMPER = {
 }
 
 
+@contextlib.contextmanager
+def isolated_weights(**env: str | None):
+    """A temporary folder in which every local weight source starts empty (the package folder is
+    root/package, the Hugging Face cache root/hf); `env` sets (str) or unsets (None) more variables.
+    Everything is restored on exit. Yields root."""
+    from zoo import hub
+
+    saved = {k: os.environ.get(k) for k in ("HF_HUB_CACHE", *env)}
+    package_dir = hub.WEIGHTS_DIR
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        try:
+            hub.WEIGHTS_DIR = root / "package"
+            os.environ["HF_HUB_CACHE"] = str(root / "hf")
+            for k, v in env.items():
+                os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+            yield root
+        finally:
+            hub.WEIGHTS_DIR = package_dir
+            for k, v in saved.items():
+                os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
 def tamper_matrix() -> list[dict]:
     import zoo
-    from zoo import hub
     from zoo.registry import WEIGHTS_DIR
 
     name = "mnist-denoise"
@@ -159,55 +183,42 @@ def tamper_matrix() -> list[dict]:
     good = {fn: (WEIGHTS_DIR / name / fn).read_bytes() for fn in ("model.safetensors", "config.json")}
     other = (WEIGHTS_DIR / "mnist-masked" / "model.safetensors").read_bytes()
     rows = []
-    saved = {k: os.environ.get(k) for k in ("ZOO_HOME", "HF_HUB_CACHE", "HF_HUB_OFFLINE")}
-    package_dir = hub.WEIGHTS_DIR
-    try:
-        for source in ("ZOO_HOME", "package", "hf-cache"):
-            for kind, how in TAMPER.items():
-                with tempfile.TemporaryDirectory() as tmp:
-                    files = dict(good)
-                    if how == "config":
-                        cfg = json.loads(good["config.json"])
-                        cfg["model_kwargs"]["base_channels"] = 16
-                        files["config.json"] = json.dumps(cfg).encode()
-                    else:
-                        files["model.safetensors"] = other if how is None else how(good["model.safetensors"])
-                    root = Path(tmp)
-                    os.environ.pop("ZOO_HOME", None)
-                    os.environ["HF_HUB_OFFLINE"] = "1"
-                    os.environ["HF_HUB_CACHE"] = str(root / "hf")
-                    hub.WEIGHTS_DIR = root / "package"  # an empty package folder unless filled below
-                    folder = {
-                        "ZOO_HOME": root / "home" / name,
-                        "package": root / "package" / name,
-                        "hf-cache": root
-                        / "hf"
-                        / f"models--{entry.repo_id.replace('/', '--')}"
-                        / "snapshots"
-                        / entry.revision,
-                    }[source]
-                    folder.mkdir(parents=True)
-                    for fn, body in files.items():
-                        (folder / fn).write_bytes(body)
-                    if source == "ZOO_HOME":
-                        os.environ["ZOO_HOME"] = str(root / "home")
-                    try:
-                        zoo.load(name)
-                        refused, message = False, "loaded"
-                    except (zoo.WeightsError, ValueError) as exc:
-                        refused, message = True, str(exc).splitlines()[0][:160]
-                    rows.append({"source": source, "tamper": kind, "refused": refused, "message": message})
-    finally:
-        hub.WEIGHTS_DIR = package_dir
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    for source in ("ZOO_HOME", "package", "hf-cache"):
+        for kind, how in TAMPER.items():
+            files = dict(good)
+            if how == "config":
+                cfg = json.loads(good["config.json"])
+                cfg["model_kwargs"]["base_channels"] = 16
+                files["config.json"] = json.dumps(cfg).encode()
+            else:
+                files["model.safetensors"] = other if how is None else how(good["model.safetensors"])
+            with isolated_weights(ZOO_HOME=None, HF_HUB_OFFLINE="1") as root:
+                folder = {
+                    "ZOO_HOME": root / "home" / name,
+                    "package": root / "package" / name,
+                    "hf-cache": root
+                    / "hf"
+                    / f"models--{entry.repo_id.replace('/', '--')}"
+                    / "snapshots"
+                    / entry.revision,
+                }[source]
+                folder.mkdir(parents=True)
+                for fn, body in files.items():
+                    (folder / fn).write_bytes(body)
+                if source == "ZOO_HOME":
+                    os.environ["ZOO_HOME"] = str(root / "home")  # restored by isolated_weights
+                try:
+                    zoo.load(name)
+                    refused, message = False, "loaded"
+                except (zoo.WeightsError, ValueError) as exc:
+                    refused, message = True, str(exc).splitlines()[0][:160]
+            rows.append({"source": source, "tamper": kind, "refused": refused, "message": message})
     return rows
 
 
 # ------------------------------------------------------------------ 3. stalled / dead endpoint
 def stalled_endpoint() -> list[dict]:
     import zoo
-    from zoo import hub
 
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -217,18 +228,13 @@ def stalled_endpoint() -> list[dict]:
     dead_port = dead.getsockname()[1]
     dead.close()  # nothing listens there now
     rows = []
-    saved = {k: os.environ.get(k) for k in ("HF_ENDPOINT", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "ZOO_HOME")}
-    package_dir = hub.WEIGHTS_DIR
     try:
         for label, url in (
             ("accepts TCP, never answers", f"http://127.0.0.1:{silent.getsockname()[1]}"),
             ("closed port", f"http://127.0.0.1:{dead_port}"),
         ):
-            with tempfile.TemporaryDirectory() as tmp:
-                os.environ.update(HF_ENDPOINT=url, HF_HUB_CACHE=str(Path(tmp) / "hf"))
-                for k in ("HF_HUB_OFFLINE", "ZOO_HOME"):
-                    os.environ.pop(k, None)
-                hub.WEIGHTS_DIR = Path(tmp) / "package"  # nothing local: load must go to the endpoint
+            # Nothing local: load must go to the endpoint.
+            with isolated_weights(HF_ENDPOINT=url, HF_HUB_OFFLINE=None, ZOO_HOME=None):
                 t0 = time.perf_counter()
                 try:
                     zoo.load("mnist-denoise")
@@ -236,17 +242,14 @@ def stalled_endpoint() -> list[dict]:
                 except zoo.WeightsError as exc:
                     message = str(exc)
                 seconds = time.perf_counter() - t0
-                rows.append(
-                    {
-                        "endpoint": label,
-                        "seconds": round(seconds, 1),
-                        "names_endpoint": url in message,
-                        "message": message[:200],
-                    }
-                )
+            rows.append(
+                {
+                    "endpoint": label,
+                    "seconds": round(seconds, 1),
+                    "names_endpoint": url in message,
+                    "message": message[:200],
+                }
+            )
     finally:
         silent.close()
-        hub.WEIGHTS_DIR = package_dir
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
     return rows

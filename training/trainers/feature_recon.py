@@ -51,17 +51,11 @@ def training_photos(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], str]:
         photos = data.photo_split("train", cfg.data)
         where = f"the image folder {cfg.data}"
     else:
-        from zoo.photo_corpus import load_photos, source_of
+        from zoo.photo_corpus import load_photos, source_counts
 
         photos = load_photos("train", max_side=900)
-        counts: dict[str, int] = {}
-        for n in photos:
-            counts[source_of(n)] = counts.get(source_of(n), 0) + 1
-        where = (
-            "the photo corpus' training split ("
-            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-            + ")"
-        )
+        counts = ", ".join(f"{k} {v}" for k, v in source_counts(photos).items())
+        where = f"the photo corpus' training split ({counts})"
     if cfg.limit:
         photos = dict(sorted(photos.items())[: cfg.limit])
     return photos, f"random crops of {len(photos)} photos from {where}"
@@ -70,11 +64,9 @@ def training_photos(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], str]:
 def photo_pyramid(photos: dict[str, np.ndarray], crop: int) -> tuple[list[np.ndarray], np.ndarray]:
     """Every photo at each short side in SHORT_SIDES it can give (and its own, if smaller than the
     largest), as uint8 HxWx3, plus each version's sampling weight (sources weighted 1/sqrt(photos))."""
-    from zoo.photo_corpus import source_of
+    from zoo.photo_corpus import source_counts, source_of
 
-    counts: dict[str, int] = {}
-    for n in photos:
-        counts[source_of(n)] = counts.get(source_of(n), 0) + 1
+    counts = source_counts(photos)
     pool, weights = [], []
     for name, img in sorted(photos.items()):
         pil = images.to_pil_rgb(img)

@@ -7,6 +7,7 @@ float32 NCHW in [0, 1]; masks are float32 with 1 = missing.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -81,8 +82,6 @@ class RepairThenClassify(nn.Module):
 
 def grey_inputs(image, mask=None) -> dict:
     """(28, 28) prepared image [and (28, 28) bool mask] -> {"image": (1, 1, 28, 28)[, "mask": same]}."""
-    import numpy as np
-
     feeds = {"image": np.ascontiguousarray(image, dtype=np.float32)[None, None]}
     if mask is not None:
         feeds["mask"] = np.asarray(mask, dtype=np.float32)[None, None]
@@ -91,8 +90,6 @@ def grey_inputs(image, mask=None) -> dict:
 
 def rgb_inputs(image, mask=None) -> dict:
     """(H, W, 3) prepared image [and (H, W) bool mask] -> {"image": (1, 3, H, W)[, "mask": (1, 1, H, W)]}."""
-    import numpy as np
-
     feeds = {"image": np.ascontiguousarray(np.asarray(image, dtype=np.float32).transpose(2, 0, 1))[None]}
     if mask is not None:
         feeds["mask"] = np.asarray(mask, dtype=np.float32)[None, None]
