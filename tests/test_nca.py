@@ -99,3 +99,64 @@ def test_automaton_is_stable_past_the_steps_it_is_run(nca):
     at_20, at_60 = psnr(20), psnr(60)
     assert at_20 > psnr(0) + 5  # it repairs at all
     assert at_60 > at_20 - 1.0, (at_20, at_60)
+
+
+def test_classifier_augmentation_crops_flips_and_erases_per_image():
+    import torch
+
+    from training.trainers.nca_fmnist import augment_strong, mask_ratios
+
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, :, 10:18, 10:18] = 1.0  # a centred square: shifts move it, erasing cuts holes in it
+    out = augment_strong(x, np.random.default_rng(0), erase_p=0.0)
+    assert out.shape == x.shape
+    assert out.sum((1, 2, 3)).eq(64).all()  # a 2-pixel crop never cuts the square off
+    centres = {tuple(torch.nonzero(o[0]).float().mean(0).tolist()) for o in out}
+    assert len(centres) > 5  # shifted per image, not one shift per batch
+    ones = torch.ones(256, 1, 28, 28)
+    kept = augment_strong(ones, np.random.default_rng(1), erase_p=0.0)  # the same crops, nothing erased
+    erased = augment_strong(ones, np.random.default_rng(1), erase_p=1.0)
+    holes = (kept - erased).mean((1, 2, 3))
+    assert ((holes >= 0.005) & (holes <= 0.26)).all()  # 2-25% of the area (rounded to whole pixels)
+    r = mask_ratios(np.random.default_rng(0), 20000).numpy()
+    assert r.min() >= 0.1 and r.max() <= 0.9
+    assert (r > 0.5).mean() > 0.6  # density rising towards 0.9: more examples where more is missing
+
+
+def test_phases_run_apart_then_export_together(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from training.train import main as train_main
+    from training.trainers.nca_fmnist import load_nca_init
+
+    run, out = tmp_path / "run", tmp_path / "out"
+    common = ["--classifier-steps", "2", "--steps", "2", "--sync-steps", "2", "--finetune-steps", "2"]
+    common += ["--limit", "64", "--run-dir", str(run), "--out-dir", str(out)]
+    assert train_main(["nca-fmnist", "--phases", "classifier", *common]) == 0
+    assert (run / "classifier" / "checkpoint.pt").is_file() and not out.exists()  # one phase: no export
+    with pytest.raises(SystemExit, match="unknown phase"):
+        train_main(["nca-fmnist", "--phases", "classifer", *common])
+    shipped = zoo.registry.WEIGHTS_DIR / "nca-fmnist" / "model.safetensors"
+    assert (
+        train_main(
+            [
+                "nca-fmnist",
+                "--phases",
+                "classifier,nca-sync,classifier-ft",
+                "--init-nca",
+                str(shipped),
+                *common,
+            ]
+        )
+        == 0
+    )
+    assert (out / "model.safetensors").is_file()
+    assert "automaton started from model.safetensors" in (out / "config.json").read_text()
+    wrong = tmp_path / "wrong.safetensors"
+    save_file({"nca.perceive.weight": torch.zeros(1)}, str(wrong))
+    with pytest.raises(ValueError, match="do not fit"):
+        load_nca_init(
+            zoo.registry.get_entry("nca-fmnist").builder(**zoo.registry.get_entry("nca-fmnist").model_kwargs),
+            str(wrong),
+        )

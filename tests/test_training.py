@@ -52,6 +52,21 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path):
     assert (tmp_path / "a" / "config.json").is_file()
 
 
+def test_ema_is_exported_and_survives_a_resume(tmp_path):
+    assert _train(tmp_path, "plain", "plain") == 0
+    assert _train(tmp_path, "ema", "ema", "--ema", "0.5") == 0
+    assert _train(tmp_path, "ema-resumed", "x", "--ema", "0.5", "--stop-at", "2") == 0
+    assert _train(tmp_path, "ema-resumed", "ema-resumed", "--ema", "0.5") == 0
+    plain, ema, resumed = (
+        load_file(str(tmp_path / d / "model.safetensors")) for d in ("plain", "ema", "ema-resumed")
+    )
+    assert all((ema[k] == resumed[k]).all() for k in ema)  # the average is checkpointed with the run
+    weights = [k for k in ema if k.endswith("weight")]
+    assert any(
+        not torch.equal(ema[k], plain[k]) for k in weights
+    )  # the export is the average, not the last step
+
+
 def test_unknown_model_and_option_are_errors(tmp_path, capsys):
     assert train_main(["no-such-model"]) == 2
     assert "mnist-denoise" in capsys.readouterr().err

@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 import torch.distributed as dist
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
@@ -54,6 +55,7 @@ class TrainConfig:
     init: str | None = (
         None  # start from the weights in this safetensors file (fine-tuning) instead of a random init
     )
+    ema: float | None = None  # keep an exponential moving average of the weights (decay) and return it
 
 
 def add_common_args(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
@@ -66,6 +68,12 @@ def add_common_args(parser: argparse.ArgumentParser, defaults: TrainConfig) -> N
     parser.add_argument("--data", default=None, help="dataset path (IDX folder, CIFAR batches, image folder)")
     parser.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
     parser.add_argument("--out-dir", default=None, help="write weights here instead of zoo/weights/<name>")
+    parser.add_argument(
+        "--ema",
+        type=float,
+        default=defaults.ema,
+        help="export an exponential moving average of the weights (decay, e.g. 0.999)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training images")
     parser.add_argument(
         "--stop-at", type=int, default=None, help="checkpoint and exit at this step; rerun to resume"
@@ -95,6 +103,7 @@ def config_from_args(args: argparse.Namespace, defaults: TrainConfig) -> TrainCo
         "stop_at",
         "run_dir",
         "init",
+        "ema",
     ):
         setattr(cfg, key, getattr(args, key))
     return cfg
@@ -158,6 +167,11 @@ def train_loop(
         start = int(state["step"])
         if rank == 0:
             print(f"[{name}] resuming from {ckpt_path} at step {start}/{cfg.steps}")
+    ema = None
+    if cfg.ema:  # weights and BN statistics averaged; the average is what the run returns and exports
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+        if resuming and "ema" in state:
+            ema.load_state_dict(state["ema"])
     if on_start is not None:
         on_start(start)
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
@@ -175,7 +189,10 @@ def train_loop(
             return
         run_dir.mkdir(parents=True, exist_ok=True)
         tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step}, tmp)
+        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step}
+        if ema is not None:
+            state["ema"] = ema.state_dict()
+        torch.save(state, tmp)
         tmp.replace(ckpt_path)  # atomic: a kill mid-write never corrupts the checkpoint
 
     end = min(cfg.steps, cfg.stop_at) if cfg.stop_at else cfg.steps
@@ -191,6 +208,8 @@ def train_loop(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
+        if ema is not None:
+            ema.update_parameters(model)
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
         if step % cfg.log_every == 0:
             bar.set_postfix(loss=f"{running:.5f}", lr=f"{lr_at(step):.1e}")
@@ -202,6 +221,8 @@ def train_loop(
     if end < cfg.steps:
         print(f"[{name}] stopped at step {end} (--stop-at); rerun the same command to resume")
         return None
+    if ema is not None:
+        model.load_state_dict(ema.module.state_dict())
     model.eval()
     return model
 

@@ -25,19 +25,26 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from safetensors.torch import load_file
+
 from zoo import data
+from zoo.pipelines.nca_fmnist import build_classifier
 from zoo.registry import get_entry
 
 from ..common import RUNS_DIR, TrainConfig, train_loop
 
 DEFAULTS = {"nca-fmnist": TrainConfig(steps=2000, batch_size=32, lr=2e-3, ckpt_every=100)}
-CLASSIFIER_DEFAULT_STEPS = 6000
-FINETUNE_DEFAULT_STEPS = 3000
+CLASSIFIER_DEFAULT_STEPS = 3500
+FINETUNE_DEFAULT_STEPS = 1000
 SYNC_DEFAULT_STEPS = 3000
 SYNC_STEPS_RANGE = (16, 40)
 SYNC_LR = 1e-3
 CLASSIFIER_BATCH = 128
+CLASSIFIER_EMA = 0.999
+LABEL_SMOOTHING = 0.1
 REPAIR_BANK_SIZE = 24000
+MASK_RATIOS = (0.1, 0.9)  # drawn with density rising towards 0.9: more training where more is missing
+PHASES = ("classifier", "nca", "nca-sync", "classifier-ft")
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +66,18 @@ def add_args(parser: argparse.ArgumentParser) -> None:
         default=SYNC_DEFAULT_STEPS,
         help="NCA fine-tuning steps with synchronous cell updates (phase 2b)",
     )
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help=f"comma-separated phases to run, of {','.join(PHASES)}; run them as separate processes "
+        "in parallel, then once more with all of them (finished phases are read from their checkpoints)",
+    )
+    parser.add_argument(
+        "--init-nca",
+        default=None,
+        help="start the automaton from the nca.* weights of this safetensors file (e.g. the shipped "
+        "zoo/weights/nca-fmnist/model.safetensors); the classifier starts fresh",
+    )
 
 
 def training_images(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -66,6 +85,36 @@ def training_images(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
     if cfg.limit:
         x, y = x[: cfg.limit], y[: cfg.limit]
     return torch.from_numpy(x)[:, None], torch.from_numpy(y)
+
+
+def mask_ratios(rng: np.random.Generator, n: int, lo: float = MASK_RATIOS[0], hi: float = MASK_RATIOS[1]):
+    """n ratios in [lo, hi] with density rising linearly towards hi: (n, 1, 1, 1) float32."""
+    return torch.from_numpy((lo + (hi - lo) * np.sqrt(rng.random((n, 1, 1, 1)))).astype(np.float32))
+
+
+def augment_strong(x: torch.Tensor, rng: np.random.Generator, pad: int = 2, erase_p: float = 0.5):
+    """The classifier's augmentation, per image: a random crop of the 2-pixel-padded image, a
+    horizontal flip, and random erasing (a rectangle of 2-25% of the area set to 0, with probability
+    `erase_p`). x: (B, 1, 28, 28) -> (B, 1, 28, 28)."""
+    b, size = len(x), x.shape[-1]
+    padded = F.pad(x, (pad, pad, pad, pad))[:, 0]  # (B, 32, 32)
+    dy, dx = (torch.from_numpy(rng.integers(0, 2 * pad + 1, size=(2, b, 1))) + torch.arange(size)).unbind(0)
+    out = padded[torch.arange(b)[:, None, None], dy[:, :, None], dx[:, None, :]]  # (B, 28, 28)
+    out = torch.where(torch.from_numpy(rng.random(b) < 0.5)[:, None, None], out.flip(-1), out)
+    area = rng.uniform(0.02, 0.25, b) * size * size
+    aspect = np.exp(rng.uniform(np.log(0.3), np.log(3.3), b))
+    h = np.clip(np.sqrt(area * aspect), 1, size).astype(int)
+    w = np.clip(np.sqrt(area / aspect), 1, size).astype(int)
+    top, left = (rng.random(b) * (size - h + 1)).astype(int), (rng.random(b) * (size - w + 1)).astype(int)
+    rows, cols = np.arange(size)[None, :, None], np.arange(size)[None, None, :]
+    erase = (
+        (rows >= top[:, None, None])
+        & (rows < (top + h)[:, None, None])
+        & (cols >= left[:, None, None])
+        & (cols < (left + w)[:, None, None])
+        & (rng.random(b) < erase_p)[:, None, None]
+    )
+    return out.masked_fill(torch.from_numpy(erase), 0.0)[:, None].contiguous()
 
 
 def augment(x: torch.Tensor, rng: np.random.Generator, shift: int = 2) -> torch.Tensor:
@@ -80,16 +129,17 @@ def augment(x: torch.Tensor, rng: np.random.Generator, shift: int = 2) -> torch.
 def classifier_loss(images: torch.Tensor, labels: torch.Tensor, batch: int):
     def loss_fn(net, rng):
         idx = torch.from_numpy(rng.integers(0, len(images), size=batch))
-        return F.cross_entropy(net(augment(images[idx], rng)), labels[idx], label_smoothing=0.05)
+        x = augment_strong(images[idx], rng)
+        return F.cross_entropy(net(x), labels[idx], label_smoothing=LABEL_SMOOTHING)
 
     return loss_fn
 
 
-def nca_loss(images: torch.Tensor, batch: int, ratio_range=(0.1, 0.8), steps_range=(12, 28)):
+def nca_loss(images: torch.Tensor, batch: int, ratio_range=MASK_RATIOS, steps_range=(12, 28)):
     def loss_fn(net, rng):
         idx = torch.from_numpy(rng.integers(0, len(images), size=batch))
         x = augment(images[idx], rng)
-        ratios = torch.from_numpy(rng.uniform(*ratio_range, size=(batch, 1, 1, 1)).astype(np.float32))
+        ratios = mask_ratios(rng, batch, *ratio_range)
         missing = (torch.from_numpy(rng.random(x.shape).astype(np.float32)) < ratios).float()
         steps = int(rng.integers(steps_range[0], steps_range[1] + 1))
         torch.manual_seed(int(rng.integers(2**31)))  # the stochastic cell updates, reproducible per step
@@ -100,64 +150,94 @@ def nca_loss(images: torch.Tensor, batch: int, ratio_range=(0.1, 0.8), steps_ran
     return loss_fn
 
 
+def _phase_cfg(cfg: TrainConfig, base: Path, phase: str, **changes) -> TrainConfig:
+    return TrainConfig(**{**cfg.__dict__, "run_dir": str(base / phase), **changes})
+
+
+def load_nca_init(model: torch.nn.Module, path: str) -> None:
+    """The nca.* tensors of a shipped nca-fmnist file into model.nca (strict: same automaton)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"--init-nca {path}: no such file")
+    tensors = load_file(path)
+    nca = {k[len("nca.") :]: v for k, v in tensors.items() if k.startswith("nca.")}
+    try:
+        model.nca.load_state_dict(nca)
+    except RuntimeError as e:
+        raise ValueError(f"--init-nca {path}: its nca.* weights do not fit this automaton: {e}") from e
+    print(f"[nca-fmnist] automaton starts from the nca.* weights of {path}")
+
+
 def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
+    """Runs the phases named in --phases; exports only when every phase with steps > 0 was run."""
     entry = get_entry(name)
     model = entry.builder(**entry.model_kwargs)
     images, labels = training_images(cfg)
     base = Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / name
-    phase_cfg = TrainConfig(
-        **{
-            **cfg.__dict__,
-            "steps": args.classifier_steps,
-            "batch_size": CLASSIFIER_BATCH,
-            "lr": 2e-3,
-            "run_dir": str(base / "classifier"),
-        }
-    )
-    if (
-        train_loop(
-            f"{name}/classifier",
-            model.classifier,
-            classifier_loss(images, labels, CLASSIFIER_BATCH),
-            phase_cfg,
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    unknown = sorted(set(phases) - set(PHASES))
+    if unknown:
+        raise SystemExit(f"--phases: unknown phase(s) {', '.join(unknown)}; choose from {', '.join(PHASES)}")
+    if args.init_nca:
+        load_nca_init(model, args.init_nca)
+    wanted = {"classifier": True, "nca": not args.init_nca or "nca" in phases}
+    wanted.update({"nca-sync": bool(args.sync_steps), "classifier-ft": bool(args.finetune_steps)})
+    done = []
+    if "classifier" in phases:
+        c_cfg = _phase_cfg(
+            cfg, base, "classifier", steps=args.classifier_steps, batch_size=CLASSIFIER_BATCH, lr=2e-3
         )
-        is None
-    ):
-        return None
-    nca_cfg = TrainConfig(**{**cfg.__dict__, "run_dir": str(base / "nca")})
-    if train_loop(f"{name}/nca", model.nca, nca_loss(images, cfg.batch_size), nca_cfg) is None:
-        return None
-    if args.sync_steps:
-        sync_cfg = TrainConfig(
-            **{**cfg.__dict__, "steps": args.sync_steps, "lr": SYNC_LR, "run_dir": str(base / "nca-sync")}
+        c_cfg.ema = CLASSIFIER_EMA
+        loss = classifier_loss(images, labels, CLASSIFIER_BATCH)
+        if train_loop(f"{name}/classifier", model.classifier, loss, c_cfg) is None:
+            return None
+        done.append(f"classifier: {args.classifier_steps} steps of batch {CLASSIFIER_BATCH} on clean images")
+    if "nca" in phases:
+        if (
+            train_loop(
+                f"{name}/nca", model.nca, nca_loss(images, cfg.batch_size), _phase_cfg(cfg, base, "nca")
+            )
+            is None
+        ):
+            return None
+        done.append(
+            f"NCA: {cfg.steps} steps of batch {cfg.batch_size}, half the cells firing, 12-28 random steps"
         )
+    if "nca-sync" in phases and args.sync_steps:
+        sync_cfg = _phase_cfg(cfg, base, "nca-sync", steps=args.sync_steps, lr=SYNC_LR)
         model.nca.fire_rate = 1.0  # every cell fires every step, as at inference
         loss = nca_loss(images, cfg.batch_size, steps_range=SYNC_STEPS_RANGE)
         if train_loop(f"{name}/nca-sync", model.nca, loss, sync_cfg) is None:
             return None
-    if args.finetune_steps:
-        bank, bank_labels = repair_bank(model.nca.eval(), images, labels, cfg.seed)
-        ft_cfg = TrainConfig(
-            **{
-                **cfg.__dict__,
-                "steps": args.finetune_steps,
-                "batch_size": CLASSIFIER_BATCH,
-                "lr": 1e-3,
-                "run_dir": str(base / "classifier-ft"),
-            }
+        lo, hi = SYNC_STEPS_RANGE
+        done.append(
+            f"NCA: {args.sync_steps} steps of batch {cfg.batch_size} with every cell firing, {lo}-{hi} random steps"
         )
+    if "classifier-ft" in phases and args.finetune_steps:
+        bank, bank_labels = repair_bank(model.nca.eval(), images, labels, cfg.seed)
+        ft_cfg = _phase_cfg(
+            cfg, base, "classifier-ft", steps=args.finetune_steps, batch_size=CLASSIFIER_BATCH, lr=1e-3
+        )
+        ft_cfg.ema = CLASSIFIER_EMA
         loss = finetune_loss(images, labels, bank, bank_labels, CLASSIFIER_BATCH)
         if train_loop(f"{name}/classifier-ft", model.classifier, loss, ft_cfg) is None:
             return None
+        done.append(
+            f"classifier fine-tuned {args.finetune_steps} steps on half clean images, half NCA repairs of "
+            f"{min(REPAIR_BANK_SIZE, len(images)):,} training images"
+        )
+    missing = [p for p, want in wanted.items() if want and p not in phases]
+    if missing:
+        print(f"[{name}] phases {', '.join(missing)} not run in this process: nothing exported")
+        return None
+    lo, hi = MASK_RATIOS
     description = (
         f"Fashion-MNIST training split ({len(images):,} images"
         f"{' from ' + cfg.data if cfg.data else ', Debian dataset-fashion-mnist'}); "
-        f"classifier: {args.classifier_steps} steps of batch {CLASSIFIER_BATCH} on clean images "
-        f"(shifts, flips); NCA: {cfg.steps} steps of batch {cfg.batch_size}, mask ratio U(0.1, 0.8), "
-        f"12-28 random steps, then {args.sync_steps} steps with every cell firing, "
-        f"{SYNC_STEPS_RANGE[0]}-{SYNC_STEPS_RANGE[1]} random steps; "
-        f"classifier fine-tuned {args.finetune_steps} steps on half clean images, "
-        f"half NCA repairs of {min(REPAIR_BANK_SIZE, len(images)):,} training images (mask ratio U(0.1, 0.8))"
+        + (f"automaton started from {Path(args.init_nca).name}; " if args.init_nca else "")
+        + "; ".join(done)
+        + f". Classifier augmentation: random 2-pixel crops, flips, random erasing, label smoothing "
+        f"{LABEL_SMOOTHING}, weight EMA {CLASSIFIER_EMA}. Mask ratios in [{lo}, {hi}], density rising "
+        f"towards {hi}"
     )
     return model.eval(), description
 
@@ -167,7 +247,7 @@ def repair_bank(nca: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
     rng = np.random.default_rng([seed, 7])
     idx = rng.choice(len(images), size=min(REPAIR_BANK_SIZE, len(images)), replace=False)
     x = images[idx]
-    ratios = torch.from_numpy(rng.uniform(0.1, 0.8, size=(len(x), 1, 1, 1)).astype(np.float32))
+    ratios = mask_ratios(rng, len(x))
     known = (torch.from_numpy(rng.random(x.shape).astype(np.float32)) >= ratios).float()
     return nca.repair(x * known, known, steps=steps), labels[idx]
 
@@ -178,21 +258,24 @@ def finetune_loss(images, labels, bank, bank_labels, batch: int):
     def loss_fn(net, rng):
         i = torch.from_numpy(rng.integers(0, len(images), size=batch // 2))
         j = torch.from_numpy(rng.integers(0, len(bank), size=batch - batch // 2))
-        x = augment(torch.cat([images[i], bank[j]]), rng)
-        return F.cross_entropy(net(x), torch.cat([labels[i], bank_labels[j]]), label_smoothing=0.05)
+        x = augment_strong(torch.cat([images[i], bank[j]]), rng)
+        return F.cross_entropy(
+            net(x), torch.cat([labels[i], bank_labels[j]]), label_smoothing=LABEL_SMOOTHING
+        )
 
     return loss_fn
 
 
-def masked_cnn_loss(images: torch.Tensor, labels: torch.Tensor, batch: int, ratio_range=(0.1, 0.8)):
+def masked_cnn_loss(images: torch.Tensor, labels: torch.Tensor, batch: int, ratio_range=MASK_RATIOS):
     """The strong alternative to repair-then-classify: a CNN trained on masked inputs directly."""
 
     def loss_fn(net, rng):
         idx = torch.from_numpy(rng.integers(0, len(images), size=batch))
-        x = augment(images[idx], rng)
-        ratios = torch.from_numpy(rng.uniform(*ratio_range, size=(batch, 1, 1, 1)).astype(np.float32))
-        missing = (torch.from_numpy(rng.random(x.shape).astype(np.float32)) < ratios).float()
-        return F.cross_entropy(net(x * (1 - missing)), labels[idx], label_smoothing=0.05)
+        x = augment_strong(images[idx], rng)
+        missing = (
+            torch.from_numpy(rng.random(x.shape).astype(np.float32)) < mask_ratios(rng, batch, *ratio_range)
+        ).float()
+        return F.cross_entropy(net(x * (1 - missing)), labels[idx], label_smoothing=LABEL_SMOOTHING)
 
     return loss_fn
 
@@ -204,10 +287,9 @@ def train_masked_cnn(
     shipped classifier (`steps`, then `finetune_steps` more at the fine-tuning learning rate),
     all on masked inputs. Checkpointed in runs/nca-fmnist/masked-cnn{,-ft}; finished runs are reused.
     """
-    from zoo.models.small_cnn import SmallCNN
-
+    kwargs = get_entry("nca-fmnist").model_kwargs
     torch.manual_seed(cfg.seed + 1)
-    net = SmallCNN(10, get_entry("nca-fmnist").model_kwargs["width"])
+    net = build_classifier(kwargs.get("classifier", "cnn"), kwargs["width"])
     images, labels = training_images(cfg)
     base = Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / "nca-fmnist"
     loss = masked_cnn_loss(images, labels, CLASSIFIER_BATCH)
@@ -219,6 +301,7 @@ def train_masked_cnn(
             "lr": 2e-3,
             "run_dir": str(base / "masked-cnn"),
             "stop_at": None,
+            "ema": CLASSIFIER_EMA,
         }
     )
     net = train_loop("nca-fmnist/masked-cnn", net, loss, phase_cfg)

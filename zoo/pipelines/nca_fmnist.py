@@ -12,6 +12,7 @@ from .. import corruptions, images
 from ..data import FASHION_MNIST_CLASSES
 from ..models.nca import NCA
 from ..models.small_cnn import SmallCNN
+from ..models.small_resnet import SmallResNet
 from ..registry import register_model
 from ..export import ExportSpec
 from .export_graphs import RepairThenClassify, grey_inputs
@@ -20,13 +21,30 @@ from .base import Pipeline, RestorationResult
 MAX_STEPS = 200
 
 
+def build_classifier(kind: str = "cnn", width: int = 32) -> nn.Module:
+    """The classifier of nca-fmnist (and, in the evaluation, of the masked-input baseline):
+    "cnn" = SmallCNN(width), "resnet" = SmallResNet with stage widths (width, 2 width, 4 width)."""
+    if kind == "cnn":
+        return SmallCNN(10, width)
+    if kind == "resnet":
+        return SmallResNet(10, (width, 2 * width, 4 * width))
+    raise ValueError(f"unknown classifier {kind!r}: expected 'cnn' or 'resnet'")
+
+
 class NCAWithClassifier(nn.Module):
     """The two shipped networks in one state dict: `nca.*` and `classifier.*`."""
 
-    def __init__(self, channels: int = 16, hidden: int = 64, fire_rate: float = 0.5, width: int = 32) -> None:
+    def __init__(
+        self,
+        channels: int = 16,
+        hidden: int = 64,
+        fire_rate: float = 0.5,
+        width: int = 32,
+        classifier: str = "cnn",
+    ) -> None:
         super().__init__()
         self.nca = NCA(channels, hidden, fire_rate)
-        self.classifier = SmallCNN(10, width)
+        self.classifier = build_classifier(classifier, width)
 
     def forward(
         self, damaged: torch.Tensor, known: torch.Tensor, steps: int = 20
