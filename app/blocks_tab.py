@@ -52,8 +52,8 @@ def _editor_image(name: str):
 
 def _row(name: str, clean: np.ndarray, out: np.ndarray, mask: np.ndarray) -> str:
     return (
-        f"| {name} | {fmt_psnr(metrics.psnr(clean, out))} | {fmt_psnr(metrics.hole_psnr(clean, out, mask))} | "
-        f"{metrics.ssim(clean, out):.4f} |"
+        f"| {name} | {fmt_psnr(metrics.psnr(clean, out))} | {fmt_psnr(metrics.hole_psnr(clean, out, mask))} "
+        f"| {metrics.ssim(clean, out):.4f} |"
     )
 
 

@@ -151,7 +151,8 @@ def painted(editor_value) -> bool:
 
 
 def editor_mask(editor_value, shape: tuple[int, int]) -> np.ndarray:
-    """A gr.ImageEditor value -> (H, W) bool mask of where the user painted (any layer), resized to `shape`."""
+    """A gr.ImageEditor value -> (H, W) bool mask of where the user painted (any layer), resized to
+    `shape`."""
     alpha = _painted_alpha(editor_value)
     if alpha is None or not (alpha > 0).any():
         raise ValueError("nothing is painted: draw the damage on the image in the editor first")

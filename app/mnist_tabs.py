@@ -145,13 +145,15 @@ def run_ae2d(upload, sample_index):
         z[0],
         z[1],
         _plot((z[0], z[1])),
-        f"{note}\n\nencoded to z = ({z[0]:.1f}, {z[1]:.1f}); reconstruction MSE {metrics.mse(clean, recon):.4f}",
+        f"{note}\n\nencoded to z = ({z[0]:.1f}, {z[1]:.1f}); reconstruction MSE "
+        f"{metrics.mse(clean, recon):.4f}",
     )
 
 
 @friendly
 def decode_point(z1, z2):
-    """Decode any point (z1, z2) of the plane: the 28x28 digit (enlarged) and the plane with the point marked."""
+    """Decode any point (z1, z2) of the plane: the 28x28 digit (enlarged) and the plane with the point
+    marked."""
     img = pipeline("mnist-ae2d").decode([float(z1), float(z2)])
     return big(img), _plot((float(z1), float(z2)))
 

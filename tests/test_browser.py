@@ -2,8 +2,8 @@
 
 Each task tab runs on its example and the output image must appear, then change
 when a control changes. The webcam tab streams Chromium's fake camera and the
-reconstructed frames and the FPS readout must keep updating. Skipped (with the reason) where Chromium is not installed;
-`.ci/run` installs it through ./install.sh.
+reconstructed frames and the FPS readout must keep updating. Skipped (with the reason) where
+Chromium is not installed; `.ci/run` installs it through ./install.sh.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def test_tab_output_appears_and_follows_the_controls(page, tab_name, button, out
 
 
 def test_webcam_streams_reconstructions_with_a_live_fps_readout(page):
-    """Chromium's fake camera (a moving test pattern) streams into the tab; frames and the readout must update."""
+    """Chromium's fake camera (a moving test pattern) streams into the tab; frames and the readout must
+    update."""
     page.get_by_role("tab", name="Webcam").click()
     page.get_by_text("Click to Access Webcam").click()
     page.locator("button:visible", has_text="Record").click()  # its aria-label is "capture photo"

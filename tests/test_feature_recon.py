@@ -1,4 +1,5 @@
-"""feature-recon: decoder shapes and size budget, the pipeline on odd inputs, the webcam handler, the trainer."""
+"""feature-recon: decoder shapes and size budget, the pipeline on odd inputs, the webcam handler, the
+trainer."""
 
 from __future__ import annotations
 
@@ -71,8 +72,8 @@ def test_pipeline_keeps_any_size_and_mode(cat):
 
 @pytest.mark.parametrize("name", ["feature-recon", "feature-recon-s16"])
 def test_tiled_output_is_within_tolerance_of_the_whole_image(name, cat, monkeypatch):
-    """Stated tolerance (README): max |tiled - whole| <= 0.03, mean <= 1e-3 (measured: 0 at stride 8, 0.021 / 1e-4
-    at stride 16); the feature map is stitched too."""
+    """Stated tolerance (README): max |tiled - whole| <= 0.03, mean <= 1e-3 (measured: 0 at stride 8,
+    0.021 / 1e-4 at stride 16); the feature map is stitched too."""
     from zoo.pipelines import feature_recon as fr
 
     p = zoo.load(name)
@@ -93,7 +94,8 @@ def test_pipeline_refuses_bad_sizes_clearly():
     p = zoo.load("feature-recon")
     with pytest.raises(ValueError, match="over the limit of feature-recon: 4096 px a side"):
         p(np.zeros((4200, 30, 3), np.float32))
-    with pytest.raises(ValueError, match="4,194,304 pixels"):  # the area: a 2560x1600 photo fits, 3000x2000 not
+    # The area limit: a 2560x1600 photo fits, 3000x2000 does not.
+    with pytest.raises(ValueError, match="4,194,304 pixels"):
         p(np.broadcast_to(np.uint8(3), (2000, 3000, 3)))
     with pytest.raises(ValueError, match="at least 8 px"):
         p(np.zeros((4, 300, 3), np.float32))

@@ -101,7 +101,9 @@ def test_download_force_replaces_a_corrupt_blob(tiny_entry, tiny_files, hub_serv
     assert zoo.load(TINY_NAME).weights_source == "hf-cache"
 
 
-def test_a_broken_zoo_home_is_said_once_and_a_wrong_size_is_not_hashed(tiny_entry, tiny_files, tmp_path, monkeypatch):
+def test_a_broken_zoo_home_is_said_once_and_a_wrong_size_is_not_hashed(
+    tiny_entry, tiny_files, tmp_path, monkeypatch
+):
     import warnings
 
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
@@ -122,7 +124,9 @@ def test_a_broken_zoo_home_is_said_once_and_a_wrong_size_is_not_hashed(tiny_entr
     assert hashed == []
 
 
-def test_verify_reports_a_corrupt_cache_copy_even_when_load_uses_the_package(tiny_entry, tiny_files, hub_server):
+def test_verify_reports_a_corrupt_cache_copy_even_when_load_uses_the_package(
+    tiny_entry, tiny_files, hub_server
+):
     assert zoo_main(["download", TINY_NAME]) == 0
     package = hub.WEIGHTS_DIR / TINY_NAME
     package.mkdir()

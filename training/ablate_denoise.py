@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     seen, _ = data.load_mnist("train")
     seen = seen[: args.n]
     shipped, net = DEFAULTS["mnist-denoise"], zoo.load("mnist-denoise").model
-    results = {  # the shipped weights on test digits and on as many of the digits they were trained on (overfitting?)
+    # The shipped weights on test digits and on as many of the digits they were trained on (overfitting?).
+    results = {
         "shipped": dict(
             zip(("psnr", "ssim"), score(net, clean, noisy)), steps=shipped.steps, change="the shipped weights"
         ),
@@ -122,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     table = markdown_table(["probe", "change", "steps", "PSNR (dB)", "SSIM", "PSNR vs recipe probe"], rows)
     text = (
-        f"# mnist-denoise: what moves PSNR at sigma 0.5\n\n{table}\n\nFirst {len(clean)} test digits, the card's "
-        f"noise seeds. Rerun: `python -m training.ablate_denoise --steps {args.steps} --n {args.n}`.\n"
+        f"# mnist-denoise: what moves PSNR at sigma 0.5\n\n{table}\n\nFirst {len(clean)} test digits, the "
+        f"card's noise seeds. Rerun: `python -m training.ablate_denoise --steps {args.steps} --n {args.n}`.\n"
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

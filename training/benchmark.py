@@ -153,21 +153,26 @@ def markdown(results: dict) -> str:
         return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
 
     lines = [
-        "| model | metric | model | classical baseline | source project | model ms/image | baseline ms/image | images |",
+        "| model | metric | model | classical baseline | source project | model ms/image | baseline ms/image "
+        "| images |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results["tasks"]:
         lines.append(
-            f"| `{r['task']}` | {r['metric']} | **{f(r['model'])}** | {f(r['baseline'])} ({r['baseline_name']}) | "
+            f"| `{r['task']}` | {r['metric']} | **{f(r['model'])}** | {f(r['baseline'])} "
+            f"({r['baseline_name']}) | "
             f"{f(r['source'])} | {r['model_ms']:.1f} | {r['baseline_ms']:.1f} | {r['n']} |"
         )
     w, h = results["webcam"], results["hub"]
+    notes = [f"`{r['task']}`: {r['note']}" for r in results["tasks"] if r.get("note")]
+    lines += ["", *notes] if notes else []
     lines += [
         "",
         f"Webcam (feature-recon, 640x480 frame -> centre square 224x224 -> `p(frame)`): "
         f"**{w['end_to_end_fps']:.1f} FPS** end to end; encoder alone {w['encoder_only_fps']:.1f} FPS "
         f"(ratio {w['ratio']:.2f}). In Chromium (fake camera), the webcam tab received "
-        f"**{h.get('browser_fps', float('nan')):.1f} FPS** against that model's own {w['end_to_end_fps']:.1f}.",
+        f"**{h.get('browser_fps', float('nan')):.1f} FPS** against that model's own "
+        f"{w['end_to_end_fps']:.1f}.",
         f"Hub cold start (`python hub_app.py` to its first answer, `{h['first_call']}`): "
         f"**{h['first_response_s']:.1f} s**; "
         f"hub peak memory after every tab ran once: {h['peak_mb_after_every_tab']:.0f} MB; "
@@ -202,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         "n": args.n,
         "date": time.strftime("%Y-%m-%d"),
         "tasks": [],
-        "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads",
+        "machine": (
+            f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+        ),
     }
     for name in tqdm(zoo.list_models(), desc="tasks"):
         results["tasks"].append(protocols.get_protocol(name).headline(args.n))

@@ -83,7 +83,8 @@ def add_common_args(parser: argparse.ArgumentParser, defaults: TrainConfig) -> N
         "--init",
         default=None,
         metavar="SAFETENSORS",
-        help="start from these weights (e.g. the shipped ones) instead of a random init; a checkpoint to resume wins",
+        help="start from these weights (e.g. the shipped ones) instead of a random init; "
+        "a checkpoint to resume wins",
     )
 
 
@@ -151,7 +152,8 @@ def train_loop(
     if cfg.init and not resuming:
         if not Path(cfg.init).is_file():
             raise FileNotFoundError(
-                f"--init {cfg.init}: no such file (give a .safetensors file, e.g. zoo/weights/{name}/model.safetensors)"
+                f"--init {cfg.init}: no such file (give a .safetensors file, e.g. "
+                f"zoo/weights/{name}/model.safetensors)"
             )
         try:  # strict: weights of another architecture are an error, not a partial load
             model.load_state_dict(load_file(cfg.init, device=str(device)))
@@ -276,6 +278,7 @@ def export_weights(
             },
         )
     print(
-        f"[{name}] wrote {out / 'model.safetensors'} ({(out / 'model.safetensors').stat().st_size / 1e6:.2f} MB)"
+        f"[{name}] wrote {out / 'model.safetensors'} "
+        f"({(out / 'model.safetensors').stat().st_size / 1e6:.2f} MB)"
     )
     return out

@@ -42,7 +42,8 @@ class FeaturePool:
         self.encoded = 0  # crops encoded so far (for the steps/min report)
 
     def _last_drawn(self, chunk: int, block: int) -> int:
-        """The block in which `chunk` was last drawn: 0 (the initial pool) or b >= 1 with (b-1) % chunks == chunk."""
+        """The block in which `chunk` was last drawn: 0 (the initial pool) or b >= 1 with (b-1) % chunks ==
+        chunk."""
         if block < 1 + chunk:
             return 0
         return block - ((block - 1 - chunk) % self.chunks)

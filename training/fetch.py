@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         for p in problems:
             print(f"{args.name}: {p}", file=sys.stderr)
         print(
-            f"{args.name}: {'OK' if not problems else f'{len(problems)} problem(s)'} in {data_home() / args.name}"
+            f"{args.name}: {'OK' if not problems else f'{len(problems)} problem(s)'} in "
+            f"{data_home() / args.name}"
         )
         return 1 if problems else 0
     try:

@@ -81,7 +81,8 @@ class StreamWatcher:
 
 
 def one_run(calls: int, concurrency: int, warmup: float) -> dict:
-    """A fresh hub, a webcam stream, then the calls: latencies, errors and the stream's FPS idle / under load."""
+    """A fresh hub, a webcam stream, then the calls: latencies, errors and the stream's FPS idle / under
+    load."""
     from gradio_client import Client
 
     port = _free_port()
@@ -137,10 +138,11 @@ def render(runs: list[dict], calls: int, concurrency: int) -> str:
     lines = [
         "# Hub load test",
         "",
-        f"{calls} gradio_client calls across {len(CALLS)} endpoints, {concurrency} at a time, while one webcam "
-        f"stream ran (Chromium fake camera); {len(runs)} run(s), each on a freshly started hub.",
+        f"{calls} gradio_client calls across {len(CALLS)} endpoints, {concurrency} at a time, while one "
+        f"webcam stream ran (Chromium fake camera); {len(runs)} run(s), each on a freshly started hub.",
         "",
-        "| run | errors | p50 latency (s) | p95 latency (s) | max (s) | webcam FPS idle | webcam FPS under load | kept |",
+        "| run | errors | p50 latency (s) | p95 latency (s) | max (s) | webcam FPS idle | webcam FPS under "
+        "load | kept |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for i, run in enumerate(runs, 1):

@@ -1,6 +1,6 @@
 """Reliability report: fuzzed inputs, tampered weights, a stalled endpoint, the hub under load.
 
-    python -m training.reliability               # 1,000 fuzzed inputs per model; writes reports/reliability.{md,json}
+    python -m training.reliability               # 1,000 fuzzed inputs per model -> reports/reliability.*
     python -m training.reliability --fuzz 200    # a quicker run
     python -m training.reliability --readme      # also rewrite the README's reliability section
 
@@ -67,7 +67,8 @@ def fuzz_all(n: int) -> list[dict]:
 
 # ------------------------------------------------------------------ report
 def load_summary() -> str:
-    """The latest load test (reports/load.md): its setup sentence, errors over all runs, the webcam's share kept."""
+    """The latest load test (reports/load.md): its setup sentence, errors over all runs, the webcam's share
+    kept."""
     path = ROOT / "reports" / "load.md"
     if not path.is_file():
         return "no load-test report yet: run `python -m training.load_test`"
@@ -87,8 +88,9 @@ def load_summary() -> str:
     errors = sum(int(r[1]) for r in rows)
     kept = sorted(int(r[-1].rstrip("%")) for r in rows)
     return (
-        f"{setup} **{errors} errors** in {len(rows)} runs; the webcam stream kept {kept[0]}-{kept[-1]}% of its "
-        f"unloaded frame rate (`python -m training.load_test --runs {len(rows)}`, reports/load.md, {when})."
+        f"{setup} **{errors} errors** in {len(rows)} runs; the webcam stream kept {kept[0]}-{kept[-1]}% of "
+        f"its unloaded frame rate (`python -m training.load_test --runs {len(rows)}`, reports/load.md, "
+        f"{when})."
     )
 
 
@@ -101,20 +103,20 @@ def markdown(result: dict) -> str:
         f"Written by `python -m training.reliability --fuzz {fz[0]['inputs']}` on {result['date']}.",
         "",
         f"**Fuzzed inputs**: {fz[0]['inputs']:,} per model through `p(value, mask=...)`, {total:,} in all, "
-        f"extreme shapes included (1x20000 strips, 4096x4096, header-only 20000x20000 files): **{crashes} crashes**; "
-        f"the most one call allocated (numpy / Python, `tracemalloc`; the input itself not counted) "
-        f"{max(r.get('call_peak_mb', 0) for r in fz):.0f} MB. The process's peak resident memory above the "
-        f"loaded model is also given: it includes the fuzzer's own inputs (arrays up to ~120 MB) and memory "
-        f"the allocator keeps after a call.",
+        f"extreme shapes included (1x20000 strips, 4096x4096, header-only 20000x20000 files): **{crashes} "
+        "crashes**; the most one call allocated (numpy / Python, `tracemalloc`; the input itself not "
+        f"counted) {max(r.get('call_peak_mb', 0) for r in fz):.0f} MB. The process's peak resident memory "
+        "above the loaded model is also given: it includes the fuzzer's own inputs (arrays up to ~120 MB) "
+        "and memory the allocator keeps after a call.",
         "",
-        "| model | inputs | restored | refused (ValueError) | crashes | slowest call | largest call allocation "
-        "| process peak above the model |",
+        "| model | inputs | restored | refused (ValueError) | crashes | slowest call | largest call "
+        "allocation | process peak above the model |",
         "|---|---|---|---|---|---|---|---|",
     ]
     lines += [
         f"| `{r['model']}` | {r['inputs']} | {r['ok']} | {r['refused']} | {r['crash']} | "
-        f"{r['slowest_s']} s ({r['slowest_input']}) | {r.get('call_peak_mb', 0):.0f} MB ({r.get('call_peak_input', '')}) "
-        f"| {r['peak_extra_mb']:.0f} MB |"
+        f"{r['slowest_s']} s ({r['slowest_input']}) | {r.get('call_peak_mb', 0):.0f} MB "
+        f"({r.get('call_peak_input', '')}) | {r['peak_extra_mb']:.0f} MB |"
         for r in fz
     ]
     tm = result["tamper"]

@@ -70,12 +70,14 @@ INPAINTERS = {"telea": inpaint_telea, "navier-stokes": inpaint_ns, "biharmonic":
 
 
 def same_values_scale(channels: int, stride: int) -> float:
-    """Linear scale at which an RGB image holds as many numbers as a (channels, H/stride, W/stride) feature map."""
+    """Linear scale at which an RGB image holds as many numbers as a (channels, H/stride, W/stride) feature
+    map."""
     return math.sqrt(channels / 3) / stride
 
 
 def bicubic_same_values(img: np.ndarray, channels: int, stride: int) -> np.ndarray:
-    """The feature-recon reference: the image box-shrunk to as many numbers as the feature map, bicubic back up."""
+    """The feature-recon reference: the image box-shrunk to as many numbers as the feature map, bicubic back
+    up."""
     from .images import resize
 
     h, w = img.shape[:2]

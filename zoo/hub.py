@@ -298,7 +298,7 @@ def hub_resolve_and_build(entry: ModelEntry, revision: str | None = None):
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise WeightsError(
-            f"{entry.name}: the weights in {resolved.paths['model.safetensors']} ({resolved.source}) do not fit "
-            f"the registered architecture {entry.builder.__name__}({entry.model_kwargs}): {exc}"
+            f"{entry.name}: the weights in {resolved.paths['model.safetensors']} ({resolved.source}) do not "
+            f"fit the registered architecture {entry.builder.__name__}({entry.model_kwargs}): {exc}"
         ) from exc
     return model.eval(), config, resolved.source

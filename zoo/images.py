@@ -157,7 +157,8 @@ def to_array(image: Any) -> np.ndarray:
     if isinstance(image, np.ndarray):
         return _from_numpy(image)
     raise ValueError(
-        f"got {type(image).__name__}; expected a PIL image, a numpy array (HxW or HxWxC) or an image file path"
+        f"got {type(image).__name__}; expected a PIL image, a numpy array (HxW or HxWxC) or an image file "
+        "path"
     )
 
 
@@ -252,7 +253,8 @@ def to_small_grey(image: Any, size: int = 28, invert_light_background: bool = Tr
 
 
 def fit_within(arr: np.ndarray, max_side: int) -> np.ndarray:
-    """Shrink (box filter) so the long side is at most `max_side`, keeping the aspect ratio; never enlarges."""
+    """Shrink (box filter) so the long side is at most `max_side`, keeping the aspect ratio; never
+    enlarges."""
     h, w = arr.shape[:2]
     if max(h, w) <= max_side:
         return arr

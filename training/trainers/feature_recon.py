@@ -141,7 +141,8 @@ def train(name: str, cfg: TrainConfig, args=None):
     model = train_loop(name, model, loss_fn, cfg, on_start=lambda s: step.update(n=s, start=s))
     minutes = (time.time() - t0) / 60
     print(
-        f"[{name}] {(step['n'] - step['start']) / max(minutes, 1e-9):.1f} steps/min (pool {pool_size}, crop {crop})"
+        f"[{name}] {(step['n'] - step['start']) / max(minutes, 1e-9):.1f} steps/min (pool {pool_size}, crop "
+        f"{crop})"
     )
     if model is None:
         return None

@@ -4,7 +4,7 @@ cell fires every step, as at inference), phase 3 the classifier fine-tuned on cl
 plus NCA repairs (so it reads repaired images as well as clean ones).
 
     python -m training.train nca-fmnist                       # all phases, then export
-    python -m training.train nca-fmnist --classifier-steps 100 --steps 50 --sync-steps 50 --limit 512   # smoke run
+    python -m training.train nca-fmnist --classifier-steps 100 --steps 50 --sync-steps 50 --limit 512  # smoke
 
 Each phase is a resumable `train_loop` with its own checkpoint folder
 (runs/nca-fmnist/{classifier,nca,nca-sync,classifier-ft}); a finished phase is skipped on a rerun.
@@ -34,7 +34,7 @@ from zoo.registry import get_entry
 from ..common import RUNS_DIR, TrainConfig, train_loop
 
 DEFAULTS = {"nca-fmnist": TrainConfig(steps=2000, batch_size=32, lr=2e-3, ckpt_every=100)}
-CLASSIFIER_DEFAULT_STEPS = 3500
+CLASSIFIER_DEFAULT_STEPS = 4500
 FINETUNE_DEFAULT_STEPS = 1000
 SYNC_DEFAULT_STEPS = 3000
 SYNC_STEPS_RANGE = (16, 40)
@@ -210,7 +210,8 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
             return None
         lo, hi = SYNC_STEPS_RANGE
         done.append(
-            f"NCA: {args.sync_steps} steps of batch {cfg.batch_size} with every cell firing, {lo}-{hi} random steps"
+            f"NCA: {args.sync_steps} steps of batch {cfg.batch_size} with every cell firing, {lo}-{hi} "
+            "random steps"
         )
     if "classifier-ft" in phases and args.finetune_steps:
         bank, bank_labels = repair_bank(model.nca.eval(), images, labels, cfg.seed)

@@ -146,13 +146,15 @@ class Pipeline:
         return sum(p.numel() for p in self.model.parameters())
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, device={self.device}, weights={self.weights_source!r})"
+        name = type(self).__name__
+        return f"{name}(name={self.name!r}, device={self.device}, weights={self.weights_source!r})"
 
     needs_mask = False  # tasks whose damage is a mask (True = missing) need one per image
 
     @classmethod
     def verify_dependencies(cls) -> None:
-        """Check files the pipeline needs beyond the entry's weights (raises on a problem); none by default."""
+        """Check files the pipeline needs beyond the entry's weights (raises on a problem); none by
+        default."""
 
     def export_spec(self):
         """The graph `zoo.export.export_onnx` writes (a `zoo.export.ExportSpec`); tasks without one say so."""

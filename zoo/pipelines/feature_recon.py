@@ -58,7 +58,8 @@ class FeatureReconPipeline(Pipeline):
         self._check_size(h, w)
         if min(h, w) < self.stride:
             raise ValueError(
-                f"image is {w}x{h}; it must be at least {self.stride} px on each side for stride {self.stride}"
+                f"image is {w}x{h}; it must be at least {self.stride} px on each side for stride "
+                f"{self.stride}"
             )
         return rgb
 
@@ -75,11 +76,13 @@ class FeatureReconPipeline(Pipeline):
         return self.prepare(image), None
 
     def _padded(self, rgb: np.ndarray) -> tuple[torch.Tensor, int, int]:
-        """(H, W, 3) -> normalised (1, 3, H', W') channels-last, padded (reflect) to a multiple of the stride."""
+        """(H, W, 3) -> normalised (1, 3, H', W') channels-last, padded (reflect) to a multiple of the
+        stride."""
         return self._padded_batch(rgb[None])
 
     def _padded_batch(self, rgb: np.ndarray) -> tuple[torch.Tensor, int, int]:
-        """(N, H, W, 3) -> normalised (N, 3, H', W') channels-last, padded (reflect) to a multiple of the stride."""
+        """(N, H, W, 3) -> normalised (N, 3, H', W') channels-last, padded (reflect) to a multiple of the
+        stride."""
         h, w = rgb.shape[1:3]
         x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(0, 3, 1, 2).to(self.device)
         x = (x - self._mean) / self._std

@@ -16,7 +16,8 @@ DAMAGE_KINDS = ("vertical", "horizontal", "patch", "random")
 
 
 def mnist_damage(img: np.ndarray, kind: str, size: float, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """kind: vertical/horizontal stripe (size = width), square patch (size = side), random pixels (size = ratio)."""
+    """kind: vertical/horizontal stripe (size = width), square patch (size = side), random pixels (size =
+    ratio)."""
     if kind in ("vertical", "horizontal"):
         return corruptions.stripe(img, int(size), kind, seed)
     if kind == "patch":

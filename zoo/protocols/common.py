@@ -68,9 +68,11 @@ def headline_row(
     model_ms: float,
     baseline_ms: float,
     n: int,
+    note: str | None = None,
 ) -> dict:
-    """One row of the README benchmark (training.benchmark renders it)."""
+    """One row of the README benchmark (training.benchmark renders it; `note`, if any, under the table)."""
     return {
+        "note": note,
         "task": name,
         "metric": metric,
         "model": model,

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 
 
 def _sq_dist(x: torch.Tensor, weights: torch.Tensor, cands: torch.Tensor) -> torch.Tensor:
-    """sum_j w_ij (x_ij - c_kj)^2 for every image i and candidate k: (N, K). x, weights: (N, D); cands: (K, D)."""
+    """sum_j w_ij (x_ij - c_kj)^2 for every image i and candidate k: (N, K). x, weights: (N, D); cands: (K,
+    D)."""
     xw = x * weights
     return (xw * x).sum(1, keepdim=True) - 2 * xw @ cands.T + weights @ (cands**2).T
 

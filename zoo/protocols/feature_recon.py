@@ -45,7 +45,8 @@ def corpus_test_images(split: str) -> list[np.ndarray]:
 
 
 def equal_values_side(channels: int, stride: int, size: int = SIZE) -> int:
-    """Side of the RGB image holding as many numbers as the (channels, size/stride, size/stride) feature map."""
+    """Side of the RGB image holding as many numbers as the (channels, size/stride, size/stride) feature
+    map."""
     return round(size * baselines.same_values_scale(channels, stride))
 
 
@@ -113,10 +114,10 @@ def _evaluator(name: str):
         )
         values = kw["in_channels"] * (SIZE // kw["stride"]) ** 2
         table += (
-            f"\n\nDecoder: {p.num_parameters():,} parameters; it sees {kw['in_channels']}x{SIZE // kw['stride']}"
-            f"x{SIZE // kw['stride']} = {values:,} numbers per 224x224 image ({values / (SIZE * SIZE * 3):.2f}x "
-            f"the image's {SIZE * SIZE * 3:,}); the bicubic reference gets as many. Source project: "
-            f"{SOURCE['note']}."
+            f"\n\nDecoder: {p.num_parameters():,} parameters; it sees "
+            f"{kw['in_channels']}x{SIZE // kw['stride']}x{SIZE // kw['stride']} = {values:,} numbers per "
+            f"224x224 image ({values / (SIZE * SIZE * 3):.2f}x the image's {SIZE * SIZE * 3:,}); the "
+            f"bicubic reference gets as many. Source project: {SOURCE['note']}."
         )
         if not limit:
             fps, enc_fps = frames_per_second(p)

@@ -32,7 +32,8 @@ NLM_H = (0.1, 0.2, 0.3, 0.4, 0.6, 0.8)
 
 
 def noisy_digits(clean: np.ndarray, sigma: float, first_index: int = 0) -> np.ndarray:
-    """The protocol's noisy copies of clean (N, 28, 28): image i gets the noise of seed_for(first_index + i)."""
+    """The protocol's noisy copies of clean (N, 28, 28): image i gets the noise of seed_for(first_index +
+    i)."""
     return damage_each(corruptions.gaussian_noise, clean, sigma, first=first_index)[0]
 
 

@@ -110,11 +110,11 @@ def evaluate(limit: int | None = None, data_path: str | None = None, **extras) -
         rows,
     )
     table += (
-        f"\n\nWhole-image MSE over {len(x):,} test digits (5s and 7s). *Exemplar*: the mean of the k training "
-        f"digits (of {len(pool):,}) nearest on the visible pixels fills the hole, k chosen per row on {VAL_N} "
-        f"validation digits. *Oracle exemplar*: each hole filled from the one training digit (of the first "
-        f"{ORACLE_POOL:,}, each shifted by up to 2 px) that best matches the hidden pixels; it sees the answer, "
-        "so it is a reference, not a method."
+        f"\n\nWhole-image MSE over {len(x):,} test digits (5s and 7s). *Exemplar*: the mean of the k "
+        f"training digits (of {len(pool):,}) nearest on the visible pixels fills the hole, k chosen per row "
+        f"on {VAL_N} validation digits. *Oracle exemplar*: each hole filled from the one training digit (of "
+        f"the first {ORACLE_POOL:,}, each shifted by up to 2 px) that best matches the hidden pixels; it "
+        "sees the answer, so it is a reference, not a method."
     )
     table += "\n\n" + _all_classes_table(p, x_all[: limit or 1000], pool)
     dataset = f"{data.describe_mnist(data_path)}: test split, digits 5 and 7, {len(x):,} images"
