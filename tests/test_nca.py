@@ -104,7 +104,7 @@ def test_automaton_is_stable_past_the_steps_it_is_run(nca):
 def test_classifier_augmentation_crops_flips_and_erases_per_image():
     import torch
 
-    from training.trainers.nca_fmnist import augment_strong, mask_ratios
+    from training.fmnist_batches import augment_strong, mask_ratios
 
     x = torch.zeros(64, 1, 28, 28)
     x[:, :, 10:18, 10:18] = 1.0  # a centred square: shifts move it, erasing cuts holes in it

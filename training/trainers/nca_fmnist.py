@@ -5,11 +5,19 @@ plus NCA repairs (so it reads repaired images as well as clean ones).
 
     python -m training.train nca-fmnist                       # all phases, then export
     python -m training.train nca-fmnist --classifier-steps 100 --steps 50 --sync-steps 50 --limit 512  # smoke
+    # the shipped weights: three processes side by side, then one that reads them and finishes
+    python -m training.train nca-fmnist --phases classifier
+    python -m training.train nca-fmnist --phases nca-sync --sync-steps 2400 --init-nca OLD.safetensors
+    python -m training.trainers.nca_fmnist                    # the masked-input CNN baseline
+    python -m training.train nca-fmnist --phases classifier,nca-sync,classifier-ft --sync-steps 2400 \
+        --init-nca OLD.safetensors
 
 Each phase is a resumable `train_loop` with its own checkpoint folder
 (runs/nca-fmnist/{classifier,nca,nca-sync,classifier-ft}); a finished phase is skipped on a rerun.
+The classifier (a small ResNet) trains with per-image crops, flips, random erasing, label
+smoothing and a weight EMA (training/fmnist_batches.py).
 Data: the 60,000 training images of Fashion-MNIST (Debian `dataset-fashion-mnist`
-or --data PATH). The NCA sees random mask ratios U(0.1, 0.8) and random step
+or --data PATH). The NCA sees random mask ratios in [0.1, 0.9] (more of them high) and random step
 counts (12-28 in phase 2, 16-40 in phase 2b), so it stays stable past the 20 steps used
 at inference. Why phase 2b: an automaton trained only with half the cells firing per step
 runs about twice as fast when every cell fires (inference is deterministic), overshoots,
@@ -23,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from safetensors.torch import load_file
 
@@ -32,6 +39,15 @@ from zoo.pipelines.nca_fmnist import build_classifier
 from zoo.registry import get_entry
 
 from ..common import RUNS_DIR, TrainConfig, train_loop
+from ..fmnist_batches import (
+    LABEL_SMOOTHING,
+    MASK_RATIOS,
+    classifier_loss,
+    finetune_loss,
+    mask_ratios,
+    masked_cnn_loss,
+    nca_loss,
+)
 
 DEFAULTS = {"nca-fmnist": TrainConfig(steps=2000, batch_size=32, lr=2e-3, ckpt_every=100)}
 CLASSIFIER_DEFAULT_STEPS = 4500
@@ -41,9 +57,7 @@ SYNC_STEPS_RANGE = (16, 40)
 SYNC_LR = 1e-3
 CLASSIFIER_BATCH = 128
 CLASSIFIER_EMA = 0.999
-LABEL_SMOOTHING = 0.1
 REPAIR_BANK_SIZE = 24000
-MASK_RATIOS = (0.1, 0.9)  # drawn with density rising towards 0.9: more training where more is missing
 PHASES = ("classifier", "nca", "nca-sync", "classifier-ft")
 
 
@@ -85,69 +99,6 @@ def training_images(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
     if cfg.limit:
         x, y = x[: cfg.limit], y[: cfg.limit]
     return torch.from_numpy(x)[:, None], torch.from_numpy(y)
-
-
-def mask_ratios(rng: np.random.Generator, n: int, lo: float = MASK_RATIOS[0], hi: float = MASK_RATIOS[1]):
-    """n ratios in [lo, hi] with density rising linearly towards hi: (n, 1, 1, 1) float32."""
-    return torch.from_numpy((lo + (hi - lo) * np.sqrt(rng.random((n, 1, 1, 1)))).astype(np.float32))
-
-
-def augment_strong(x: torch.Tensor, rng: np.random.Generator, pad: int = 2, erase_p: float = 0.5):
-    """The classifier's augmentation, per image: a random crop of the 2-pixel-padded image, a
-    horizontal flip, and random erasing (a rectangle of 2-25% of the area set to 0, with probability
-    `erase_p`). x: (B, 1, 28, 28) -> (B, 1, 28, 28)."""
-    b, size = len(x), x.shape[-1]
-    padded = F.pad(x, (pad, pad, pad, pad))[:, 0]  # (B, 32, 32)
-    dy, dx = (torch.from_numpy(rng.integers(0, 2 * pad + 1, size=(2, b, 1))) + torch.arange(size)).unbind(0)
-    out = padded[torch.arange(b)[:, None, None], dy[:, :, None], dx[:, None, :]]  # (B, 28, 28)
-    out = torch.where(torch.from_numpy(rng.random(b) < 0.5)[:, None, None], out.flip(-1), out)
-    area = rng.uniform(0.02, 0.25, b) * size * size
-    aspect = np.exp(rng.uniform(np.log(0.3), np.log(3.3), b))
-    h = np.clip(np.sqrt(area * aspect), 1, size).astype(int)
-    w = np.clip(np.sqrt(area / aspect), 1, size).astype(int)
-    top, left = (rng.random(b) * (size - h + 1)).astype(int), (rng.random(b) * (size - w + 1)).astype(int)
-    rows, cols = np.arange(size)[None, :, None], np.arange(size)[None, None, :]
-    erase = (
-        (rows >= top[:, None, None])
-        & (rows < (top + h)[:, None, None])
-        & (cols >= left[:, None, None])
-        & (cols < (left + w)[:, None, None])
-        & (rng.random(b) < erase_p)[:, None, None]
-    )
-    return out.masked_fill(torch.from_numpy(erase), 0.0)[:, None].contiguous()
-
-
-def augment(x: torch.Tensor, rng: np.random.Generator, shift: int = 2) -> torch.Tensor:
-    """Random shift (one per batch) and per-image horizontal flips: (B, 1, 28, 28)."""
-    x = F.pad(x, (shift, shift, shift, shift))
-    dy, dx = rng.integers(0, 2 * shift + 1, size=2)
-    x = x[..., dy : dy + 28, dx : dx + 28]
-    flip = torch.from_numpy(rng.random(len(x)) < 0.5)
-    return torch.where(flip[:, None, None, None], x.flip(-1), x).contiguous()
-
-
-def classifier_loss(images: torch.Tensor, labels: torch.Tensor, batch: int):
-    def loss_fn(net, rng):
-        idx = torch.from_numpy(rng.integers(0, len(images), size=batch))
-        x = augment_strong(images[idx], rng)
-        return F.cross_entropy(net(x), labels[idx], label_smoothing=LABEL_SMOOTHING)
-
-    return loss_fn
-
-
-def nca_loss(images: torch.Tensor, batch: int, ratio_range=MASK_RATIOS, steps_range=(12, 28)):
-    def loss_fn(net, rng):
-        idx = torch.from_numpy(rng.integers(0, len(images), size=batch))
-        x = augment(images[idx], rng)
-        ratios = mask_ratios(rng, batch, *ratio_range)
-        missing = (torch.from_numpy(rng.random(x.shape).astype(np.float32)) < ratios).float()
-        steps = int(rng.integers(steps_range[0], steps_range[1] + 1))
-        torch.manual_seed(int(rng.integers(2**31)))  # the stochastic cell updates, reproducible per step
-        out = net(x * (1 - missing), 1 - missing, steps=steps)
-        # Loss on the missing pixels only, on the unclamped state (a clamp would kill the gradient).
-        return ((out - x) ** 2 * missing).sum() / missing.sum().clamp_min(1)
-
-    return loss_fn
 
 
 def _phase_cfg(cfg: TrainConfig, base: Path, phase: str, **changes) -> TrainConfig:
@@ -251,34 +202,6 @@ def repair_bank(nca: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
     ratios = mask_ratios(rng, len(x))
     known = (torch.from_numpy(rng.random(x.shape).astype(np.float32)) >= ratios).float()
     return nca.repair(x * known, known, steps=steps), labels[idx]
-
-
-def finetune_loss(images, labels, bank, bank_labels, batch: int):
-    """Half a batch of clean training images, half NCA repairs, both augmented."""
-
-    def loss_fn(net, rng):
-        i = torch.from_numpy(rng.integers(0, len(images), size=batch // 2))
-        j = torch.from_numpy(rng.integers(0, len(bank), size=batch - batch // 2))
-        x = augment_strong(torch.cat([images[i], bank[j]]), rng)
-        return F.cross_entropy(
-            net(x), torch.cat([labels[i], bank_labels[j]]), label_smoothing=LABEL_SMOOTHING
-        )
-
-    return loss_fn
-
-
-def masked_cnn_loss(images: torch.Tensor, labels: torch.Tensor, batch: int, ratio_range=MASK_RATIOS):
-    """The strong alternative to repair-then-classify: a CNN trained on masked inputs directly."""
-
-    def loss_fn(net, rng):
-        idx = torch.from_numpy(rng.integers(0, len(images), size=batch))
-        x = augment_strong(images[idx], rng)
-        missing = (
-            torch.from_numpy(rng.random(x.shape).astype(np.float32)) < mask_ratios(rng, batch, *ratio_range)
-        ).float()
-        return F.cross_entropy(net(x * (1 - missing)), labels[idx], label_smoothing=LABEL_SMOOTHING)
-
-    return loss_fn
 
 
 def train_masked_cnn(
