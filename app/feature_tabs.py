@@ -15,6 +15,7 @@ from collections import deque
 
 import gradio as gr
 import numpy as np
+import torch
 
 import zoo
 from zoo import baselines, data, images
@@ -131,8 +132,11 @@ def webcam_frame(frame, depth, times):
     times.append(now)
     fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
     own = model_fps(_check_depth(depth))
-    readout = f"**{fps:.1f} FPS** received · model latency **{1000 * (now - t0):.0f} ms** · {depth}" + (
-        f" · the model's own speed: {own:.1f} FPS (its card, 224x224 on 2 CPU cores)" if own else ""
+    ms = 1000 * (now - t0)
+    readout = (
+        f"**{fps:.1f} FPS** received · model latency **{ms:.0f} ms** ({1000 / max(ms, 1e-3):.0f} FPS alone "
+        f"on this server's {torch.get_num_threads()} torch thread(s)) · {depth}"
+        + (f" · the model's own speed: {own:.1f} FPS (its card, 224x224 on 2 CPU cores)" if own else "")
     )
     return _u8(recon), _u8(bicubic), readout, list(times)
 
@@ -192,7 +196,8 @@ def build_webcam_tab() -> None:
             f"Live reconstruction of your camera through the frozen encoder. The centre square of each "
             f"frame is encoded at {WEBCAM_SIZE}x{WEBCAM_SIZE}; a frame is sent every {every:.3f} s "
             f"(the model's measured time from its card, plus 20%), and a new frame is only taken when "
-            f"the last one has come back."
+            f"the last one has come back, so the received rate is set by the whole round trip: the "
+            f"model's latency plus the browser's capture, the upload and Gradio's processing."
         )
         depth = gr.Radio(DEPTHS, value="feature-recon", label="feature depth")
         with gr.Row():

@@ -46,7 +46,7 @@ class StreamWatcher:
     """Keeps the webcam tab streaming in Chromium and samples its FPS readout."""
 
     def __init__(self, url: str) -> None:
-        self.url, self.samples, self.stop = url, [], threading.Event()
+        self.url, self.samples, self.latencies, self.stop = url, [], [], threading.Event()
         self.ready = threading.Event()
         self.error: Exception | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -66,9 +66,12 @@ class StreamWatcher:
                 readout.wait_for(state="visible", timeout=120_000)
                 self.ready.set()
                 while not self.stop.is_set():
-                    match = re.search(r"([\d.]+) FPS", readout.inner_text())
-                    if match:
-                        self.samples.append((time.time(), float(match.group(1))))
+                    text = readout.inner_text()
+                    fps, latency = re.search(r"([\d.]+) FPS", text), re.search(r"latency (\d+) ms", text)
+                    if fps:
+                        self.samples.append((time.time(), float(fps.group(1))))
+                    if latency:
+                        self.latencies.append((time.time(), float(latency.group(1))))
                     page.wait_for_timeout(500)
                 browser.close()
         except Exception as exc:  # reported, not raised in the thread
@@ -76,7 +79,13 @@ class StreamWatcher:
             self.ready.set()
 
     def fps_between(self, t0: float, t1: float) -> float:
+        """Median of the readout's received FPS sampled between t0 and t1."""
         vals = [v for t, v in self.samples if t0 <= t <= t1]
+        return float(np.median(vals)) if vals else float("nan")
+
+    def latency_between(self, t0: float, t1: float) -> float:
+        """Median of the readout's model latency (ms per frame, in the hub's process) between t0 and t1."""
+        vals = [v for t, v in self.latencies if t0 <= t <= t1]
         return float(np.median(vals)) if vals else float("nan")
 
 
