@@ -138,9 +138,14 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
     done = []
     if "classifier" in phases:
         c_cfg = _phase_cfg(
-            cfg, base, "classifier", steps=args.classifier_steps, batch_size=CLASSIFIER_BATCH, lr=2e-3
+            cfg,
+            base,
+            "classifier",
+            steps=args.classifier_steps,
+            batch_size=CLASSIFIER_BATCH,
+            lr=2e-3,
+            ema=CLASSIFIER_EMA,
         )
-        c_cfg.ema = CLASSIFIER_EMA
         loss = classifier_loss(images, labels, CLASSIFIER_BATCH)
         if train_loop(f"{name}/classifier", model.classifier, loss, c_cfg) is None:
             return None
@@ -170,9 +175,14 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
     if "classifier-ft" in phases and args.finetune_steps:
         bank, bank_labels = repair_bank(model.nca.eval(), images, labels, cfg.seed)
         ft_cfg = _phase_cfg(
-            cfg, base, "classifier-ft", steps=args.finetune_steps, batch_size=CLASSIFIER_BATCH, lr=1e-3
+            cfg,
+            base,
+            "classifier-ft",
+            steps=args.finetune_steps,
+            batch_size=CLASSIFIER_BATCH,
+            lr=1e-3,
+            ema=CLASSIFIER_EMA,
         )
-        ft_cfg.ema = CLASSIFIER_EMA
         loss = finetune_loss(images, labels, bank, bank_labels, CLASSIFIER_BATCH)
         if train_loop(f"{name}/classifier-ft", model.classifier, loss, ft_cfg) is None:
             return None
