@@ -160,3 +160,24 @@ def test_phases_run_apart_then_export_together(tmp_path):
             zoo.registry.get_entry("nca-fmnist").builder(**zoo.registry.get_entry("nca-fmnist").model_kwargs),
             str(wrong),
         )
+
+
+def test_init_fine_tunes_the_whole_model_without_the_first_phases(tmp_path):
+    from safetensors.torch import load_file
+
+    from training.train import main as train_main
+
+    shipped = zoo.registry.WEIGHTS_DIR / "nca-fmnist" / "model.safetensors"
+    run, out = tmp_path / "run", tmp_path / "out"
+    args = ["nca-fmnist", "--init", str(shipped), "--sync-steps", "2", "--finetune-steps", "2", "--limit", "64"]
+    args += ["--run-dir", str(run), "--out-dir", str(out)]
+    # without --init, skipping the classifier and nca phases exports nothing; with it they come from the file
+    assert train_main([*args, "--phases", "nca-sync,classifier-ft"]) == 0
+    assert not (run / "classifier").exists() and not (run / "nca").exists()
+    before, after = load_file(str(shipped)), load_file(str(out / "model.safetensors"))
+    assert before.keys() == after.keys()
+    changed = {k.split(".")[0] for k in before if not (before[k] == after[k]).all()}
+    assert changed == {"nca", "classifier"}  # both fine-tuned from the shipped weights, not from scratch
+    near = [k for k in before if before[k].dtype.is_floating_point and "running_" not in k]  # BN stats move
+    assert max((before[k] - after[k]).abs().max().item() for k in near) < 0.1  # 2 steps: still the shipped
+    assert "started from model.safetensors" in (out / "config.json").read_text()

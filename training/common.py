@@ -125,6 +125,21 @@ def batch_rng(seed: int, rank: int, step: int) -> np.random.Generator:
     return np.random.default_rng([seed, rank, step])
 
 
+def load_init_weights(model: torch.nn.Module, path: str, name: str, device: str = "cpu", verbose=True) -> None:
+    """--init: the weights of a safetensors file into `model`, strictly (another architecture is an error)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(
+            f"--init {path}: no such file (give a .safetensors file, e.g. zoo/weights/{name}/model.safetensors)"
+        )
+    try:  # strict: weights of another architecture are an error, not a partial load
+        model.load_state_dict(load_file(path, device=device))
+    except (RuntimeError, OSError, ValueError) as e:
+        detail = " ".join(str(e).split())[:300]
+        raise ValueError(f"--init {path}: these weights do not fit {name}: {detail}") from e
+    if verbose:
+        print(f"[{name}] starting from the weights in {path}")
+
+
 def train_loop(
     name: str,
     model: torch.nn.Module,
@@ -150,18 +165,7 @@ def train_loop(
     start = 0
     resuming = ckpt_path.exists() and not cfg.fresh
     if cfg.init and not resuming:
-        if not Path(cfg.init).is_file():
-            raise FileNotFoundError(
-                f"--init {cfg.init}: no such file (give a .safetensors file, e.g. "
-                f"zoo/weights/{name}/model.safetensors)"
-            )
-        try:  # strict: weights of another architecture are an error, not a partial load
-            model.load_state_dict(load_file(cfg.init, device=str(device)))
-        except (RuntimeError, OSError, ValueError) as e:
-            detail = " ".join(str(e).split())[:300]
-            raise ValueError(f"--init {cfg.init}: these weights do not fit {name}: {detail}") from e
-        if rank == 0:
-            print(f"[{name}] starting from the weights in {cfg.init}")
+        load_init_weights(model, cfg.init, name, str(device), verbose=rank == 0)
     if resuming:
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])

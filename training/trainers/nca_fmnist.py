@@ -41,7 +41,7 @@ from zoo import data
 from zoo.pipelines.nca_fmnist import build_classifier
 from zoo.registry import get_entry
 
-from ..common import RUNS_DIR, TrainConfig, train_loop
+from ..common import RUNS_DIR, TrainConfig, load_init_weights, train_loop
 from ..fmnist_batches import (
     LABEL_SMOOTHING,
     MASK_RATIOS,
@@ -131,9 +131,13 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
     unknown = sorted(set(phases) - set(PHASES))
     if unknown:
         raise SystemExit(f"--phases: unknown phase(s) {', '.join(unknown)}; choose from {', '.join(PHASES)}")
+    init = cfg.init  # --init: the whole model (classifier + automaton) starts from this file
+    if init:
+        load_init_weights(model, init, name)
+        cfg = TrainConfig(**{**cfg.__dict__, "init": None})  # the phases must not load it again
     if args.init_nca:
         load_nca_init(model, args.init_nca)
-    wanted = {"classifier": True, "nca": not args.init_nca or "nca" in phases}
+    wanted = {"classifier": not init, "nca": not (args.init_nca or init)}
     wanted.update({"nca-sync": bool(args.sync_steps), "classifier-ft": bool(args.finetune_steps)})
     done = []
     if "classifier" in phases:
@@ -198,6 +202,7 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
     description = (
         f"Fashion-MNIST training split ({len(images):,} images"
         f"{' from ' + cfg.data if cfg.data else ', Debian dataset-fashion-mnist'}); "
+        + (f"started from {Path(init).name}; " if init else "")
         + (f"automaton started from {Path(args.init_nca).name}; " if args.init_nca else "")
         + "; ".join(done)
         + f". Classifier augmentation: random 2-pixel crops, flips, random erasing, label smoothing "
