@@ -169,7 +169,17 @@ def test_init_fine_tunes_the_whole_model_without_the_first_phases(tmp_path):
 
     shipped = zoo.registry.WEIGHTS_DIR / "nca-fmnist" / "model.safetensors"
     run, out = tmp_path / "run", tmp_path / "out"
-    args = ["nca-fmnist", "--init", str(shipped), "--sync-steps", "2", "--finetune-steps", "2", "--limit", "64"]
+    args = [
+        "nca-fmnist",
+        "--init",
+        str(shipped),
+        "--sync-steps",
+        "2",
+        "--finetune-steps",
+        "2",
+        "--limit",
+        "64",
+    ]
     args += ["--run-dir", str(run), "--out-dir", str(out)]
     # without --init, skipping the classifier and nca phases exports nothing; with it they come from the file
     assert train_main([*args, "--phases", "nca-sync,classifier-ft"]) == 0

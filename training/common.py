@@ -125,7 +125,9 @@ def batch_rng(seed: int, rank: int, step: int) -> np.random.Generator:
     return np.random.default_rng([seed, rank, step])
 
 
-def load_init_weights(model: torch.nn.Module, path: str, name: str, device: str = "cpu", verbose=True) -> None:
+def load_init_weights(
+    model: torch.nn.Module, path: str, name: str, device: str = "cpu", verbose=True
+) -> None:
     """--init: the weights of a safetensors file into `model`, strictly (another architecture is an error)."""
     if not Path(path).is_file():
         raise FileNotFoundError(
