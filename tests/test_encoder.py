@@ -49,3 +49,27 @@ def test_tampered_converted_copy_is_refused(cache):
         E.feature_encoder(8)
     with pytest.raises(ValueError, match="stride"):
         E.feature_encoder(5)
+
+
+@pytest.mark.parametrize("stride", [4, 16])
+def test_fused_encoder_gives_the_unfused_features(cache, stride):
+    fused, plain = E.feature_encoder(stride), E.feature_encoder(stride, fuse=False)
+    names = {type(m).__name__ for m in fused.modules()}
+    assert not any("BatchNorm" in n for n in names) and any("BatchNorm" in type(m).__name__ for m in plain.modules())
+    x = torch.rand(2, 3, 96, 128)
+    with torch.no_grad():
+        (a,), (b,) = fused(x), plain(x)
+    assert torch.allclose(a, b, atol=1e-3 * b.abs().max().item())  # the same map, to float rounding
+
+
+def test_fusion_refuses_a_training_model():
+    from zoo.models.fusion import fuse_conv_bn
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU())
+    with pytest.raises(ValueError, match="eval"):
+        fuse_conv_bn(net)
+    x = torch.randn(2, 3, 8, 8)
+    net[1].running_mean.uniform_(-1, 1), net[1].running_var.uniform_(0.5, 2)
+    want = net.eval()(x)
+    assert fuse_conv_bn(net) == 1 and isinstance(net[1], torch.nn.Identity)
+    assert torch.allclose(net(x), want, atol=1e-5)

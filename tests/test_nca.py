@@ -191,3 +191,21 @@ def test_init_fine_tunes_the_whole_model_without_the_first_phases(tmp_path):
     near = [k for k in before if before[k].dtype.is_floating_point and "running_" not in k]  # BN stats move
     assert max((before[k] - after[k]).abs().max().item() for k in near) < 0.1  # 2 steps: still the shipped
     assert "started from model.safetensors" in (out / "config.json").read_text()
+
+
+def test_masked_cnn_baseline_starts_from_the_shipped_classifier(tmp_path):
+    from safetensors.torch import load_file
+
+    from training.common import TrainConfig
+    from training.trainers.nca_fmnist import SHIPPED_WEIGHTS, train_masked_cnn
+
+    shipped = {
+        k[len("classifier.") :]: v for k, v in load_file(str(SHIPPED_WEIGHTS)).items() if "classifier." in k
+    }
+    runs = {}
+    for init in (SHIPPED_WEIGHTS, None):
+        cfg = TrainConfig(limit=64, run_dir=str(tmp_path / str(bool(init))))
+        runs[bool(init)] = train_masked_cnn(cfg, steps=1, finetune_steps=0, init=init).state_dict()
+    key = next(k for k in shipped if k.endswith("weight") and shipped[k].dim() == 4)
+    gap = {i: (sd[key] - shipped[key]).abs().mean().item() for i, sd in runs.items()}
+    assert gap[True] < 0.1 * gap[False], gap  # one step from the shipped weights, not from a random init

