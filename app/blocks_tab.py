@@ -17,7 +17,7 @@ import numpy as np
 from zoo import baselines, images, metrics
 
 from .components import UploadImage
-from .common import big, editor_mask, fmt_psnr, friendly, pipeline
+from .common import big, editor_mask, fmt_psnr, friendly, heldout_photos, pipeline
 from .tabs import register_tab
 
 UPLOAD_MAX_SIDE = 256
@@ -27,11 +27,11 @@ N_CROPS = 8
 @functools.lru_cache(maxsize=1)
 def examples() -> dict[str, np.ndarray]:
     """Held-out 32x32 crops and held-out photos at 64 px (never trained on)."""
-    from zoo import data
-    from zoo.protocols.cifar10_blocks import bundled_crops
+    from zoo.protocols.cifar10_blocks import crops_of
 
-    out = {f"held-out crop #{i}": c for i, c in enumerate(bundled_crops()[:N_CROPS])}
-    for name, img in sorted(data.photo_split("test").items()):
+    photos = heldout_photos()
+    out = {f"held-out crop #{i}": c for i, c in enumerate(crops_of(photos)[:N_CROPS])}
+    for name, img in sorted(photos.items()):
         out[f"{name} at 64 px"] = images.fit_within(img, 64)
     return out
 

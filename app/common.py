@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,6 +20,27 @@ from .compute_lanes import LANES
 gradio_cache.install()  # identical outputs served at once must not truncate each other's files
 
 ERRORS = (ValueError, zoo.WeightsError, FileNotFoundError)
+
+
+_PHOTOS_LOCK = threading.Lock()
+
+
+def heldout_photos() -> dict[str, np.ndarray]:
+    """The held-out bundled photos, decoded once per process (read-only arrays) and shared by every
+    tab: decoding them costs ~1 s of CPU, and the hub's warm-up and a first visitor may ask at once
+    (the lock makes the second wait for the first instead of decoding them again)."""
+    with _PHOTOS_LOCK:
+        return _decoded_heldout_photos()
+
+
+@functools.lru_cache(maxsize=1)
+def _decoded_heldout_photos() -> dict[str, np.ndarray]:
+    from zoo import data
+
+    photos = data.photo_split("test")
+    for img in photos.values():
+        img.setflags(write=False)  # shared: a tab that changed one in place would change it for all
+    return photos
 
 
 @functools.lru_cache(maxsize=None)

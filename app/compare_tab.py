@@ -17,7 +17,16 @@ import numpy as np
 import zoo
 from zoo import baselines, corruptions, images, metrics
 
-from .common import big, fmt_psnr, friendly, input_line, mnist_test_digits, pick_input, pipeline
+from .common import (
+    big,
+    fmt_psnr,
+    friendly,
+    heldout_photos,
+    input_line,
+    mnist_test_digits,
+    pick_input,
+    pipeline,
+)
 from .components import UploadImage
 from .tabs import register_tab
 
@@ -104,11 +113,9 @@ def example_names() -> list[str]:
 @functools.lru_cache(maxsize=1)
 def examples() -> dict[str, np.ndarray]:
     """name -> image, decoded on first use: five MNIST test digits and the held-out bundled photos."""
-    from zoo import data
-
     x, y = mnist_test_digits()
     out = {f"test digit #{i} (a {int(y[i])})": x[i] for i in range(5)}
-    for name, img in sorted(data.photo_split("test").items()):
+    for name, img in sorted(heldout_photos().items()):
         out[f"photo {name}"] = images.fit_within(img, PHOTO_SIDE)
     return out
 

@@ -23,7 +23,7 @@ from zoo.cards import card_metrics
 from zoo.plots import feature_pca_rgb
 
 from .components import UploadImage
-from .common import friendly, metrics_table, pipeline
+from .common import friendly, heldout_photos, metrics_table, pipeline
 from .tabs import register_tab
 
 DEPTHS = [
@@ -51,7 +51,7 @@ def _samples() -> dict[str, np.ndarray]:
 
     Decoding them takes ~1 s of CPU: the hub's warm-up calls `preload()` so the first visitor
     (or a burst of callers) does not pay it while a webcam stream runs."""
-    return {name: images.fit_within(img, 448) for name, img in sorted(data.photo_split("test").items())}
+    return {name: images.fit_within(img, 448) for name, img in sorted(heldout_photos().items())}
 
 
 def preload() -> None:

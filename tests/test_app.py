@@ -257,3 +257,30 @@ def test_api_listing_offers_only_callable_endpoints(client):
     endpoints = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
     assert "/webcam" not in endpoints  # the stream is browser-only; frames go to /feature-recon
     assert {"/feature-recon", "/compare", "/mnist-masked"} <= endpoints
+
+
+def test_heldout_photos_are_decoded_once_and_shared_read_only(monkeypatch):
+    import threading
+    import time
+
+    from app import common
+    from zoo import data
+
+    calls = []
+
+    def slow_split(split):
+        calls.append(split)
+        time.sleep(0.2)  # long enough for the second caller to arrive while the first decodes
+        return {"a": np.zeros((4, 4, 3), np.float32)}
+
+    monkeypatch.setattr(data, "photo_split", slow_split)
+    common._decoded_heldout_photos.cache_clear()
+    try:
+        got = []
+        threads = [threading.Thread(target=lambda: got.append(common.heldout_photos())) for _ in range(3)]
+        [t.start() for t in threads], [t.join() for t in threads]
+        assert calls == ["test"] and all(g is got[0] for g in got)  # one decode, one shared dict
+        with pytest.raises(ValueError, match="read-only"):
+            got[0]["a"][0, 0, 0] = 1.0
+    finally:
+        common._decoded_heldout_photos.cache_clear()
