@@ -13,8 +13,10 @@ plus NCA repairs (so it reads repaired images as well as clean ones).
     python -m training.train nca-fmnist --phases classifier,nca-sync,classifier-ft --sync-steps 2400 \
         --init-nca OLD.safetensors
 
-The shipped weights predate these defaults (SmallCNN width 48, 6,000 + 3,000 classifier steps,
-label smoothing 0.05, ratios U(0.1, 0.8), no EMA; their card says so).
+The shipped weights: a first run before these defaults (SmallCNN width 48, 6,000 + 3,000 classifier
+steps, label smoothing 0.05, ratios U(0.1, 0.8), no EMA), then fine-tuned with the defaults:
+    python -m training.train nca-fmnist --init OLD.safetensors --phases nca-sync,classifier-ft \
+        --sync-steps 2400 --finetune-steps 1000
 Each phase is a resumable `train_loop` with its own checkpoint folder
 (runs/nca-fmnist/{classifier,nca,nca-sync,classifier-ft}); a finished phase is skipped on a rerun.
 The classifier (a small ResNet) trains with per-image crops, flips, random erasing, label
