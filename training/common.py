@@ -131,7 +131,8 @@ def load_init_weights(
     """--init: the weights of a safetensors file into `model`, strictly (another architecture is an error)."""
     if not Path(path).is_file():
         raise FileNotFoundError(
-            f"--init {path}: no such file (give a .safetensors file, e.g. zoo/weights/{name}/model.safetensors)"
+            f"--init {path}: no such file (give a .safetensors file, e.g. "
+            f"zoo/weights/{name}/model.safetensors)"
         )
     try:  # strict: weights of another architecture are an error, not a partial load
         model.load_state_dict(load_file(path, device=device))

@@ -19,8 +19,8 @@ steps, label smoothing 0.05, ratios U(0.1, 0.8), no EMA), then fine-tuned with t
         --sync-steps 2400 --finetune-steps 1000
 Each phase is a resumable `train_loop` with its own checkpoint folder
 (runs/nca-fmnist/{classifier,nca,nca-sync,classifier-ft}); a finished phase is skipped on a rerun.
-The classifier (a small ResNet) trains with per-image crops, flips, random erasing, label
-smoothing and a weight EMA (training/fmnist_batches.py).
+The classifier (`build_classifier`: the SmallCNN by default, or a small ResNet) trains with
+per-image crops, flips, random erasing, label smoothing and a weight EMA (training/fmnist_batches.py).
 Data: the 60,000 training images of Fashion-MNIST (Debian `dataset-fashion-mnist`
 or --data PATH). The NCA sees random mask ratios in [0.1, 0.9] (more of them high) and random step
 counts (12-28 in phase 2, 16-40 in phase 2b), so it stays stable past the 20 steps used
@@ -111,17 +111,21 @@ def _phase_cfg(cfg: TrainConfig, base: Path, phase: str, **changes) -> TrainConf
     return TrainConfig(**{**cfg.__dict__, "run_dir": str(base / phase), **changes})
 
 
-def load_nca_init(model: torch.nn.Module, path: str) -> None:
-    """The nca.* tensors of a shipped nca-fmnist file into model.nca (strict: same automaton)."""
+def load_part(module: torch.nn.Module, path: str | Path, prefix: str, what: str) -> None:
+    """The `prefix`* tensors of a shipped nca-fmnist file into `module` (strict: the same network)."""
     if not Path(path).is_file():
-        raise FileNotFoundError(f"--init-nca {path}: no such file")
-    tensors = load_file(path)
-    nca = {k[len("nca.") :]: v for k, v in tensors.items() if k.startswith("nca.")}
+        raise FileNotFoundError(f"{what} {path}: no such file")
+    part = {k[len(prefix) :]: v for k, v in load_file(str(path)).items() if k.startswith(prefix)}
     try:
-        model.nca.load_state_dict(nca)
+        module.load_state_dict(part)
     except RuntimeError as e:
-        raise ValueError(f"--init-nca {path}: its nca.* weights do not fit this automaton: {e}") from e
-    print(f"[nca-fmnist] automaton starts from the nca.* weights of {path}")
+        raise ValueError(f"{what} {path}: its {prefix}* weights do not fit this network: {e}") from e
+    print(f"[nca-fmnist] {type(module).__name__} starts from the {prefix}* weights of {path}")
+
+
+def load_nca_init(model: torch.nn.Module, path: str) -> None:
+    """--init-nca: the nca.* tensors of a shipped nca-fmnist file into model.nca."""
+    load_part(model.nca, path, "nca.", "--init-nca")
 
 
 def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
@@ -240,10 +244,7 @@ def train_masked_cnn(
     torch.manual_seed(cfg.seed + 1)
     net = build_classifier(kwargs.get("classifier", "cnn"), kwargs["width"])
     if init:
-        tensors = load_file(str(init))
-        net.load_state_dict(
-            {k[len("classifier.") :]: v for k, v in tensors.items() if k.startswith("classifier.")}
-        )
+        load_part(net, init, "classifier.", "masked-CNN init")
     images, labels = training_images(cfg)
     base = Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / "nca-fmnist"
     loss = masked_cnn_loss(images, labels, CLASSIFIER_BATCH)
