@@ -1,0 +1,92 @@
+"""The MNIST trainers' own options: affine jitter, the mask mix, the SSIM term, and their record."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from training.train import main as train_main
+from training.trainers.mnist_family import (
+    affine_jitter,
+    denoise_loss,
+    mixed_masks,
+    parse_mix,
+)
+
+
+def _digit() -> torch.Tensor:
+    x = torch.zeros(1, 1, 28, 28)
+    x[..., 6:22, 12:16] = 1.0  # a vertical bar, like a "1": (1, 1, 28, 28)
+    return x
+
+
+def test_affine_jitter_is_the_identity_when_off_and_moves_pixels_when_on():
+    x = _digit().repeat(4, 1, 1, 1)
+    assert affine_jitter(x, np.random.default_rng(0), 0, 0) is x
+    y = affine_jitter(x, np.random.default_rng(0), 20, 0.2)
+    assert y.shape == x.shape and torch.isfinite(y).all()
+    assert all(not torch.allclose(y[i], x[i], atol=0.05) for i in range(4))  # each image changed
+    assert not torch.allclose(y[0], y[1])  # per image, not one transform for the batch
+    assert float(y.min()) >= 0.0 and float(y.max()) <= 1.0 + 1e-6  # bilinear: stays in range
+
+
+def test_affine_jitter_rotates_a_bar_the_way_the_angle_says():
+    x = _digit()
+    rng = np.random.default_rng(1)
+    y = affine_jitter(x, rng, 90, 0)  # some angle in [-90, 90]
+    angle = np.random.default_rng(1).uniform(-90, 90)
+    # the bar's horizontal extent grows with |sin(angle)|: its column spread says it turned
+    cols = (y[0, 0] > 0.5).any(dim=0).sum().item()
+    assert (cols > 6) == (abs(np.sin(np.deg2rad(angle))) > 0.3)
+
+
+def test_parse_mix_normalises_and_names_what_is_wrong():
+    assert parse_mix("1,1,0,0") == (0.5, 0.5, 0.0, 0.0)
+    for bad in ("1,1,1", "a,b,c,d", "-1,1,1,1", "0,0,0,0"):
+        with pytest.raises(ValueError, match="stripes, squares, pixels, strokes"):
+            parse_mix(bad)
+
+
+def test_mixed_masks_follow_the_shares():
+    rng = np.random.default_rng(0)
+    only_squares = mixed_masks(rng, 64, (0.0, 1.0, 0.0, 0.0))
+    # a square mask is one filled axis-aligned box: its bounding box is all missing
+    for m in only_squares:
+        ys, xs = np.nonzero(m)
+        assert m[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].all()
+        assert (ys.max() - ys.min()) == (xs.max() - xs.min())
+    only_stripes = mixed_masks(rng, 64, (1.0, 0.0, 0.0, 0.0))
+    full_rows = only_stripes.all(axis=1).any(axis=1) | only_stripes.all(axis=2).any(axis=1)
+    assert full_rows.all()  # every stripe crosses the whole digit
+    # the old default (a quarter each) draws exactly what it drew before the option existed
+    a = mixed_masks(np.random.default_rng(3), 64)
+    b = mixed_masks(np.random.default_rng(3), 64, (0.25,) * 4)
+    assert np.array_equal(a, b)
+
+
+class _Echo(torch.nn.Module):
+    def forward(self, x):
+        return x
+
+
+def test_ssim_weight_adds_a_structural_term():
+    images = torch.rand(16, 1, 28, 28)
+    mse = denoise_loss(images, 8)(_Echo(), np.random.default_rng(0)).item()
+    both = denoise_loss(images, 8, ssim_weight=0.5)(_Echo(), np.random.default_rng(0)).item()
+    assert both > mse + 0.01  # noisy echo: SSIM < 1, so the term is positive
+
+
+def test_options_reach_the_run_and_its_record(tmp_path):
+    out = tmp_path / "out"
+    args = ["--steps", "2", "--batch-size", "8", "--limit", "64", "--run-dir", str(tmp_path / "r")]
+    code = train_main(
+        ["mnist-masked", *args, "--out-dir", str(out), "--mix", "0,1,0,0", "--rotate", "5", "--zoom", "0.05"]
+    )
+    assert code == 0
+    data = json.loads((out / "config.json").read_text())["data"]
+    assert "squares 100%" in data and "rotation up to +-5 deg" in data
+    with pytest.raises(ValueError, match="--mix"):
+        train_main(["mnist-masked", *args, "--out-dir", str(tmp_path / "o2"), "--fresh", "--mix", "1,2"])
