@@ -30,7 +30,7 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from zoo.hub import file_record
-from zoo.registry import WEIGHTS_DIR, get_entry, read_manifest, write_manifest_entry
+from zoo.registry import MANIFEST_PATH, WEIGHTS_DIR, get_entry, read_manifest, write_manifest_entry
 
 RUNS_DIR = Path(os.environ.get("ZOO_RUNS", "runs"))
 
@@ -271,21 +271,29 @@ def export_weights(
     }
     (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     if cfg.out_dir is None:  # only the shipped folder defines the registry's hashes
-        old = read_manifest().get(name, {})
-        files = {}
-        for fn in ("model.safetensors", "config.json"):
-            rec = file_record(out / fn)
-            files[fn] = {"sha256": rec.sha256, "size": rec.size}
-        write_manifest_entry(
-            name,
-            {
-                "repo_id": old.get("repo_id", entry.repo_id),
-                "revision": old.get("revision", entry.revision),
-                "files": files,
-            },
-        )
+        record_shipped(name)
     print(
         f"[{name}] wrote {out / 'model.safetensors'} "
         f"({(out / 'model.safetensors').stat().st_size / 1e6:.2f} MB)"
     )
     return out
+
+
+def record_shipped(name: str, weights_dir: Path = WEIGHTS_DIR, manifest: Path = MANIFEST_PATH) -> None:
+    """Record the sha256 and size of <weights_dir>/<name>/{model.safetensors,config.json} in the
+    manifest, keeping the entry's Hub location (repo_id, pinned revision)."""
+    entry = get_entry(name)
+    old = read_manifest(manifest).get(name, {})
+    files = {}
+    for fn in ("model.safetensors", "config.json"):
+        rec = file_record(Path(weights_dir) / name / fn)
+        files[fn] = {"sha256": rec.sha256, "size": rec.size}
+    write_manifest_entry(
+        name,
+        {
+            "repo_id": old.get("repo_id", entry.repo_id),
+            "revision": old.get("revision", entry.revision),
+            "files": files,
+        },
+        manifest,
+    )

@@ -1,0 +1,78 @@
+"""Ship a candidate run's weights: copy an `--out-dir` folder into the package and record its hashes.
+
+    python -m training.train mnist-ae2d --init zoo/weights/mnist-ae2d/model.safetensors \\
+        --rotate 6 --zoom 0.06 --out-dir runs/ae-aff/out      # a candidate, the package untouched
+    python -m training.promote mnist-ae2d runs/ae-aff/out     # now the shipped weights
+    python -m training.evaluate mnist-ae2d                    # and the card says what they score
+
+The candidate must be a run of that very model: its config.json names it, its `model_kwargs`
+equal the registry's, and its tensors load strictly into the model. Anything else is refused
+before a file of the package changes. The previous shipped files stay in git.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from safetensors.torch import load_file
+
+from zoo.registry import MANIFEST_PATH, WEIGHTS_DIR, get_entry
+
+from .common import record_shipped
+
+FILES = ("model.safetensors", "config.json")
+
+
+def check_candidate(name: str, folder: Path) -> None:
+    """ValueError naming what is wrong unless `folder` holds weights + config of `name`."""
+    entry = get_entry(name)
+    missing = [f for f in FILES if not (folder / f).is_file()]
+    if missing:
+        raise ValueError(f"{folder}: {', '.join(missing)} missing (an --out-dir of training.train holds both)")
+    config = json.loads((folder / "config.json").read_text())
+    if config.get("name") != name:
+        raise ValueError(f"{folder}/config.json is a run of {config.get('name')!r}, not {name!r}")
+    if config.get("model_kwargs") != entry.model_kwargs:
+        raise ValueError(
+            f"{folder}/config.json: model_kwargs {config.get('model_kwargs')} differ from the registry's "
+            f"{entry.model_kwargs}; change the registry entry first"
+        )
+    try:
+        entry.builder(**entry.model_kwargs).load_state_dict(load_file(str(folder / "model.safetensors")))
+    except (RuntimeError, OSError, ValueError) as e:
+        raise ValueError(f"{folder}/model.safetensors does not load into {name}: {str(e)[:300]}") from e
+
+
+def promote(name: str, folder: Path, weights_dir: Path = WEIGHTS_DIR, manifest: Path = MANIFEST_PATH) -> Path:
+    """Copy the candidate's files into <weights_dir>/<name>/ and record them in the manifest."""
+    folder = Path(folder)
+    check_candidate(name, folder)
+    target = Path(weights_dir) / name
+    if folder.resolve() != target.resolve():
+        target.mkdir(parents=True, exist_ok=True)
+        for f in FILES:
+            shutil.copyfile(folder / f, target / f)
+    record_shipped(name, weights_dir, manifest)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.promote", description=__doc__.split("\n")[0])
+    parser.add_argument("name", help="registry name, e.g. mnist-ae2d")
+    parser.add_argument("folder", type=Path, help="the candidate's --out-dir")
+    args = parser.parse_args(argv)
+    try:
+        target = promote(args.name, args.folder)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"[{args.name}] shipped {args.folder} -> {target}; run `python -m training.evaluate {args.name}`")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
