@@ -32,3 +32,13 @@ def test_write_results_round_trips_through_model_card(tmp_path):
     assert cards.card_metrics(card) == {"PSNR sigma=0.5": 30.0}
     assert cards.results_section(card) == "| new |"
     assert card.text.count(cards.RESULTS_START) == 1
+
+
+def test_small_metrics_keep_four_significant_digits():
+    from zoo.protocols.common import markdown_table
+
+    assert cards.card_value(0.029981) == 0.02998  # not 0.03: the mnist-ae2d target is <= 0.03
+    assert cards.card_value(0.00041234) == 0.0004123
+    assert cards.card_value(27.481234) == 27.4812 and cards.card_value(0.93064) == 0.9306
+    table = markdown_table(["m", "mse"], [["a", 0.029981], ["b", 0.00041234], ["c", 24.7712]])
+    assert "| a | 0.02998 |" in table and "| b | 0.0004123 |" in table and "| c | 24.77 |" in table

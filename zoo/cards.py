@@ -97,6 +97,13 @@ def mirror_cards() -> list[Path]:
     return copied
 
 
+def card_value(value: float) -> float:
+    """A metric as the card stores it: 4 decimals, or 4 significant digits below 1 (an MSE of
+    0.029981 must not read as 0.03 beside a target of 0.03)."""
+    value = float(value)
+    return float(f"{value:.4g}") if abs(value) < 1 else round(value, 4)
+
+
 def write_results(path: str | Path, model_name: str, report: EvalReport) -> ModelCard:
     """Rewrite a card's model-index, zoo_check and results table from one evaluation run."""
     path = Path(path)
@@ -110,7 +117,7 @@ def write_results(path: str | Path, model_name: str, report: EvalReport) -> Mode
             dataset_split=report.dataset_split,
             metric_type=m.type,
             metric_name=m.name,
-            metric_value=round(float(m.value), 4),
+            metric_value=card_value(m.value),
             metric_config=m.config,
         )
         for m in report.metrics
