@@ -130,3 +130,26 @@ def test_init_with_wrong_or_missing_weights_is_a_clear_error(tmp_path):
         _train(tmp_path, "w", "w", "--init", str(wrong))
     with pytest.raises(FileNotFoundError, match="no such file"):
         _train(tmp_path, "m", "m", "--init", str(tmp_path / "missing.safetensors"))
+
+
+def test_init_new_lets_only_the_named_modules_be_missing(tmp_path):
+    from training.common import load_init_weights
+    from zoo.models.unet import UNet
+
+    trained = UNet(in_channels=2)  # (B, 2, 28, 28) -> (B, 1, 28, 28)
+    for p in trained.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    state = tmp_path / "trained.safetensors"
+    save_file(trained.state_dict(), str(state))
+    partial = tmp_path / "partial.safetensors"
+    save_file({k: v for k, v in trained.state_dict().items() if not k.startswith("head")}, str(partial))
+    grown = UNet(in_channels=2, context=32)
+    with pytest.raises(ValueError, match="do not fit"):  # strict by default
+        load_init_weights(grown, str(state), "mnist-masked", verbose=False)
+    load_init_weights(grown, str(state), "mnist-masked", verbose=False, new="context")
+    x = torch.rand(2, 2, 28, 28)
+    assert torch.equal(grown(x), trained(x))  # the added block starts as the identity
+    with pytest.raises(ValueError, match="no module of that name"):
+        load_init_weights(UNet(in_channels=2, context=32), str(state), "mnist-masked", verbose=False, new="ctx")
+    with pytest.raises(ValueError, match="do not fit"):  # a missing key outside the prefixes
+        load_init_weights(UNet(in_channels=2, context=32), str(partial), "mnist-masked", verbose=False, new="context")

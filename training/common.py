@@ -56,6 +56,7 @@ class TrainConfig:
         None  # start from the weights in this safetensors file (fine-tuning) instead of a random init
     )
     ema: float | None = None  # keep an exponential moving average of the weights (decay) and return it
+    init_new: str | None = None  # comma-separated module prefixes the --init file may lack (added blocks)
 
 
 def add_common_args(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
@@ -86,6 +87,13 @@ def add_common_args(parser: argparse.ArgumentParser, defaults: TrainConfig) -> N
         help="start from these weights (e.g. the shipped ones) instead of a random init; "
         "a checkpoint to resume wins",
     )
+    parser.add_argument(
+        "--init-new",
+        default=None,
+        metavar="PREFIXES",
+        help="modules (comma-separated name prefixes, e.g. context) that the --init file may lack: "
+        "blocks added to a trained net keep their fresh initialisation; every other key must match",
+    )
 
 
 def config_from_args(args: argparse.Namespace, defaults: TrainConfig) -> TrainConfig:
@@ -105,6 +113,7 @@ def config_from_args(args: argparse.Namespace, defaults: TrainConfig) -> TrainCo
         "run_dir",
         "init",
         "ema",
+        "init_new",
     ):
         setattr(cfg, key, getattr(args, key))
     return cfg
@@ -126,16 +135,32 @@ def batch_rng(seed: int, rank: int, step: int) -> np.random.Generator:
 
 
 def load_init_weights(
-    model: torch.nn.Module, path: str, name: str, device: str = "cpu", verbose=True
+    model: torch.nn.Module,
+    path: str,
+    name: str,
+    device: str = "cpu",
+    verbose=True,
+    new: str | None = None,
 ) -> None:
-    """--init: the weights of a safetensors file into `model`, strictly (another architecture is an error)."""
+    """--init: the weights of a safetensors file into `model`, strictly (another architecture is an error).
+
+    `new` (comma-separated prefixes): keys under them may be missing from the file (a block added to a
+    trained net); they keep the model's own initialisation. Any other missing or extra key is an error.
+    """
     if not Path(path).is_file():
         raise FileNotFoundError(
             f"--init {path}: no such file (give a .safetensors file, e.g. "
             f"zoo/weights/{name}/model.safetensors)"
         )
     try:  # strict: weights of another architecture are an error, not a partial load
-        model.load_state_dict(load_file(path, device=device))
+        state = load_file(path, device=device)
+        prefixes = tuple(p.strip() + "." for p in new.split(",") if p.strip()) if new else ()
+        if prefixes:
+            own = model.state_dict()
+            if not any(k.startswith(prefixes) for k in own):
+                raise ValueError(f"--init-new {new}: the model has no module of that name")
+            state = {**{k: v for k, v in own.items() if k.startswith(prefixes) and k not in state}, **state}
+        model.load_state_dict(state)
     except (RuntimeError, OSError, ValueError) as e:
         detail = " ".join(str(e).split())[:300]
         raise ValueError(f"--init {path}: these weights do not fit {name}: {detail}") from e
@@ -168,7 +193,7 @@ def train_loop(
     start = 0
     resuming = ckpt_path.exists() and not cfg.fresh
     if cfg.init and not resuming:
-        load_init_weights(model, cfg.init, name, str(device), verbose=rank == 0)
+        load_init_weights(model, cfg.init, name, str(device), verbose=rank == 0, new=cfg.init_new)
     if resuming:
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
@@ -252,7 +277,13 @@ def export_weights(
     out.mkdir(parents=True, exist_ok=True)
     # Hash the starting weights before saving: they may be the very file about to be replaced.
     init_record = (
-        {"init": {"file": Path(cfg.init).name, "sha256": file_record(Path(cfg.init)).sha256}}
+        {
+            "init": {
+                "file": Path(cfg.init).name,
+                "sha256": file_record(Path(cfg.init)).sha256,
+                **({"new_modules": cfg.init_new} if cfg.init_new else {}),
+            }
+        }
         if cfg.init
         else {}
     )

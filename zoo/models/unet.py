@@ -3,6 +3,11 @@
 Used by `mnist-denoise` (1 channel in, the noisy digit) and `mnist-masked`
 (2 channels in: the damaged digit and the mask). Any input size works: the
 input is reflect-padded to a multiple of 2**depth and cropped back.
+
+`context=N` adds a global-context block at the bottleneck: the whole feature map,
+pooled to a fixed grid, goes through an N-unit MLP and comes back as a correction
+everywhere. A 3x3 stack sees ~20 px around each pixel; a stripe 21 px wide in a
+28 px digit needs the far side of the digit too.
 """
 
 from __future__ import annotations
@@ -31,9 +36,42 @@ class ConvBlock(nn.Sequential):
         )
 
 
+class GlobalContext(nn.Module):
+    """(B, C, h, w) -> the same plus a correction computed from the whole map.
+
+    1x1 conv to `reduce` channels, adaptive average pool to `grid` x `grid`, an MLP over all
+    grid cells at once (the only place where distant pixels meet), back to (h, w) and C
+    channels. The last conv starts at zero, so adding the block leaves a trained net unchanged.
+    """
+
+    def __init__(self, channels: int, hidden: int, grid: int = 7, reduce: int = 16) -> None:
+        super().__init__()
+        self.grid, self.reduce = grid, reduce
+        self.squeeze = nn.Conv2d(channels, reduce, 1)
+        self.mlp = nn.Sequential(
+            nn.Linear(reduce * grid * grid, hidden), nn.GELU(), nn.Linear(hidden, reduce * grid * grid)
+        )
+        self.expand = nn.Conv2d(reduce, channels, 1)
+        nn.init.zeros_(self.expand.weight)
+        nn.init.zeros_(self.expand.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        g = F.adaptive_avg_pool2d(self.squeeze(x), self.grid)  # (B, reduce, grid, grid)
+        g = self.mlp(g.flatten(1)).view(-1, self.reduce, self.grid, self.grid)
+        if (h, w) != (self.grid, self.grid):  # 28x28 digits: the bottleneck is the grid itself
+            g = F.interpolate(g, size=(h, w), mode="bilinear", align_corners=False)
+        return x + self.expand(F.gelu(g))
+
+
 class UNet(nn.Module):
     def __init__(
-        self, in_channels: int = 1, out_channels: int = 1, base_channels: int = 32, depth: int = 2
+        self,
+        in_channels: int = 1,
+        out_channels: int = 1,
+        base_channels: int = 32,
+        depth: int = 2,
+        context: int = 0,
     ) -> None:
         super().__init__()
         self.depth = depth
@@ -44,6 +82,8 @@ class UNet(nn.Module):
             self.down.append(ConvBlock(prev, c))
             prev = c
         self.bottleneck = ConvBlock(chans[-2], chans[-1])
+        # 28 px input, depth 2: a 7x7 bottleneck, pooled to the same grid
+        self.context = GlobalContext(chans[-1], context, grid=28 // 2**depth) if context else None
         self.up = nn.ModuleList(
             nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2) for i in reversed(range(depth))
         )
@@ -72,7 +112,9 @@ class UNet(nn.Module):
             x = block(x)
             skips.append(x)
             x = F.max_pool2d(x, 2)
-        x = self.bottleneck(x)
+        x = self.bottleneck(x)  # (B, chans[-1], H/2**depth, W/2**depth)
+        if self.context is not None:
+            x = self.context(x)
         for up, dec, skip in zip(self.up, self.dec, reversed(skips)):
             x = dec(torch.cat([up(x), skip], dim=1))
         return base + self.head(x)[..., :h, :w]

@@ -1,0 +1,28 @@
+"""The U-Net's global-context block: identity when added, any input size, distant pixels meet."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from zoo.models.unet import GlobalContext, UNet
+
+
+@pytest.mark.parametrize("size", [(28, 28), (40, 33), (9, 12)])
+def test_context_unet_keeps_the_input_size(size):
+    net = UNet(in_channels=2, context=16).eval()
+    out = net(torch.rand(2, 2, *size))
+    assert out.shape == (2, 1, *size) and torch.isfinite(out).all()
+
+
+def test_global_context_block_links_opposite_corners_and_starts_as_identity():
+    torch.manual_seed(0)
+    block = GlobalContext(channels=8, hidden=16, grid=7)
+    x = torch.rand(1, 8, 7, 7)  # a bottleneck map: (B, C, 7, 7)
+    assert torch.equal(block(x), x)  # zero-initialised last conv: adding it changes nothing
+    torch.nn.init.normal_(block.expand.weight, std=0.1)  # as after training
+    y = x.clone()
+    y[..., 0, 0] += 1.0  # change the top-left cell only
+    assert (block(y) - block(x))[..., -1, -1].abs().max().item() > 1e-4  # the bottom-right one moves
+    conv = torch.nn.Conv2d(8, 8, 3, padding=1)
+    assert torch.equal(conv(y)[..., -1, -1], conv(x)[..., -1, -1])  # a 3x3 conv's would not
