@@ -30,7 +30,7 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from zoo.hub import file_record
-from zoo.registry import MANIFEST_PATH, WEIGHTS_DIR, get_entry, read_manifest, write_manifest_entry
+from zoo.registry import WEIGHTS_DIR, get_entry, read_manifest, write_manifest_entry
 
 RUNS_DIR = Path(os.environ.get("ZOO_RUNS", "runs"))
 
@@ -310,21 +310,20 @@ def export_weights(
     return out
 
 
-def record_shipped(name: str, weights_dir: Path = WEIGHTS_DIR, manifest: Path = MANIFEST_PATH) -> None:
+def record_shipped(name: str, weights_dir: Path | None = None, manifest: Path | None = None) -> None:
     """Record the sha256 and size of <weights_dir>/<name>/{model.safetensors,config.json} in the
-    manifest, keeping the entry's Hub location (repo_id, pinned revision)."""
+    manifest (default: the package's), keeping the entry's Hub location (repo_id, pinned revision)."""
     entry = get_entry(name)
-    old = read_manifest(manifest).get(name, {})
+    folder = Path(weights_dir if weights_dir is not None else WEIGHTS_DIR) / name
+    where = (manifest,) if manifest is not None else ()  # the default path is read at call time
+    old = read_manifest(*where).get(name, {})
     files = {}
     for fn in ("model.safetensors", "config.json"):
-        rec = file_record(Path(weights_dir) / name / fn)
+        rec = file_record(folder / fn)
         files[fn] = {"sha256": rec.sha256, "size": rec.size}
-    write_manifest_entry(
-        name,
-        {
-            "repo_id": old.get("repo_id", entry.repo_id),
-            "revision": old.get("revision", entry.revision),
-            "files": files,
-        },
-        manifest,
-    )
+    record = {
+        "repo_id": old.get("repo_id", entry.repo_id),
+        "revision": old.get("revision", entry.revision),
+        "files": files,
+    }
+    write_manifest_entry(name, record, *where)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
-from zoo.registry import MANIFEST_PATH, WEIGHTS_DIR, get_entry
+from zoo.registry import WEIGHTS_DIR, get_entry
 
 from .common import record_shipped
 
@@ -47,11 +47,12 @@ def check_candidate(name: str, folder: Path) -> None:
         raise ValueError(f"{folder}/model.safetensors does not load into {name}: {str(e)[:300]}") from e
 
 
-def promote(name: str, folder: Path, weights_dir: Path = WEIGHTS_DIR, manifest: Path = MANIFEST_PATH) -> Path:
-    """Copy the candidate's files into <weights_dir>/<name>/ and record them in the manifest."""
+def promote(name: str, folder: Path, weights_dir: Path | None = None, manifest: Path | None = None) -> Path:
+    """Copy the candidate's files into <weights_dir>/<name>/ (default: the package's) and record them
+    in the manifest."""
     folder = Path(folder)
     check_candidate(name, folder)
-    target = Path(weights_dir) / name
+    target = Path(weights_dir if weights_dir is not None else WEIGHTS_DIR) / name
     if folder.resolve() != target.resolve():
         target.mkdir(parents=True, exist_ok=True)
         for f in FILES:

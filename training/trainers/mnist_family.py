@@ -137,7 +137,7 @@ def denoise_loss(
 
 
 def augmentation_note(opts) -> str:
-    parts = [f"random shifts up to {opts.shift} px"]
+    parts = [f"random shifts up to {opts.shift} px" if opts.shift else "no shifts"]
     if opts.rotate or opts.zoom:
         parts.append(f"rotation up to +-{opts.rotate:g} deg and scaling up to +-{opts.zoom:g} per image")
     return "; augmentation: " + ", ".join(parts)
