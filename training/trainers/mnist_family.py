@@ -9,8 +9,12 @@ Augmentation: random shifts of up to 2 pixels (digits stay inside the frame), an
 Options beyond the common ones (each recorded in the weights' data description):
 
     --rotate 8 --zoom 0.08        # per-image affine jitter, off by default
-    --mix 0.35,0.35,0.15,0.15     # mnist-masked: stripes, squares, scattered pixels, strokes
     --shift 1                     # largest random shift in pixels (default 2; mnist-ae2d 1)
+    --mix 0.35,0.35,0.15,0.15     # mnist-masked: stripes, squares, scattered pixels, strokes
+    --ssim-weight 0.03            # mnist-denoise: adds 0.03 x (1 - SSIM) to the MSE
+
+The defaults rebuild each model's first run from scratch; the cards give the fine-tuning
+runs (`--init`) that followed.
 """
 
 from __future__ import annotations
@@ -136,10 +140,10 @@ def denoise_loss(
     return loss_fn
 
 
-def augmentation_note(opts) -> str:
-    parts = [f"random shifts up to {opts.shift} px" if opts.shift else "no shifts"]
-    if opts.rotate or opts.zoom:
-        parts.append(f"rotation up to +-{opts.rotate:g} deg and scaling up to +-{opts.zoom:g} per image")
+def augmentation_note(shift: int, rotate: float, zoom: float) -> str:
+    parts = [f"random shifts up to {shift} px" if shift else "no shifts"]
+    if rotate or zoom:
+        parts.append(f"rotation up to +-{rotate:g} deg and scaling up to +-{zoom:g} per image")
     return "; augmentation: " + ", ".join(parts)
 
 
@@ -149,15 +153,14 @@ def build(name: str, cfg: TrainConfig, opts=None):
     `opts` carries the trainer's own options (see `add_args`); None means their defaults.
     """
     opts = opts if opts is not None else option_defaults()
-    if opts.shift is None:
-        opts.shift = 1 if name == "mnist-ae2d" else 2  # the 2-D code has no room for position
+    shift = opts.shift if opts.shift is not None else (1 if name == "mnist-ae2d" else 2)
     entry = get_entry(name)
     model = entry.builder(**entry.model_kwargs)
 
     def batch(images: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:  # (B, 1, 28, 28)
-        return affine_jitter(sample(images, rng, cfg.batch_size, opts.shift), rng, opts.rotate, opts.zoom)
+        return affine_jitter(sample(images, rng, cfg.batch_size, shift), rng, opts.rotate, opts.zoom)
 
-    note = augmentation_note(opts)
+    note = augmentation_note(shift, opts.rotate, opts.zoom)
     if name == "mnist-denoise":
         images = training_digits(cfg)
         loss_fn = denoise_loss(
@@ -201,7 +204,7 @@ def build(name: str, cfg: TrainConfig, opts=None):
 
 
 def add_args(parser) -> None:
-    """Augmentation and mask-mix options; their defaults are the ones the shipped weights used."""
+    """Augmentation, mask-mix and loss options; the defaults are those of each model's first run."""
     d = option_defaults()
     parser.add_argument(
         "--shift", type=int, default=d.shift, help="largest random shift in pixels (default 2; mnist-ae2d 1)"
