@@ -40,5 +40,7 @@ def test_small_metrics_keep_four_significant_digits():
     assert cards.card_value(0.029981) == 0.02998  # not 0.03: the mnist-ae2d target is <= 0.03
     assert cards.card_value(0.00041234) == 0.0004123
     assert cards.card_value(27.481234) == 27.4812 and cards.card_value(0.93064) == 0.9306
-    table = markdown_table(["m", "mse"], [["a", 0.029981], ["b", 0.00041234], ["c", 24.7712]])
+    rows = [["a", 0.029981], ["b", 0.00041234], ["c", 24.7712], ["d", 0.528]]
+    table = markdown_table(["m", "mse"], rows)
     assert "| a | 0.02998 |" in table and "| b | 0.0004123 |" in table and "| c | 24.77 |" in table
+    assert "| d | 0.5280 |" in table  # trailing zeros kept: columns stay aligned by digits

@@ -46,7 +46,7 @@ def images_of(results) -> np.ndarray:
 def markdown_table(headers: list[str], rows: list[list]) -> str:
     def fmt(v):
         if isinstance(v, float):  # 4 significant digits below 1: small MSEs keep their precision
-            return f"{v:.4g}" if abs(v) < 1 else f"{v:.2f}"
+            return f"{v:#.4g}" if abs(v) < 1 else f"{v:.2f}"
         return str(v)
 
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
