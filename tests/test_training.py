@@ -149,7 +149,8 @@ def test_init_new_lets_only_the_named_modules_be_missing(tmp_path):
     load_init_weights(grown, str(state), "mnist-masked", verbose=False, new="context")
     x = torch.rand(2, 2, 28, 28)
     assert torch.equal(grown(x), trained(x))  # the added block starts as the identity
+    fresh = UNet(in_channels=2, context=32)
     with pytest.raises(ValueError, match="no module of that name"):
-        load_init_weights(UNet(in_channels=2, context=32), str(state), "mnist-masked", verbose=False, new="ctx")
+        load_init_weights(fresh, str(state), "mnist-masked", verbose=False, new="ctx")
     with pytest.raises(ValueError, match="do not fit"):  # a missing key outside the prefixes
-        load_init_weights(UNet(in_channels=2, context=32), str(partial), "mnist-masked", verbose=False, new="context")
+        load_init_weights(fresh, str(partial), "mnist-masked", verbose=False, new="context")

@@ -32,7 +32,9 @@ def check_candidate(name: str, folder: Path) -> None:
     entry = get_entry(name)
     missing = [f for f in FILES if not (folder / f).is_file()]
     if missing:
-        raise ValueError(f"{folder}: {', '.join(missing)} missing (an --out-dir of training.train holds both)")
+        raise ValueError(
+            f"{folder}: {', '.join(missing)} missing (an --out-dir of training.train holds both)"
+        )
     config = json.loads((folder / "config.json").read_text())
     if config.get("name") != name:
         raise ValueError(f"{folder}/config.json is a run of {config.get('name')!r}, not {name!r}")
