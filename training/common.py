@@ -310,6 +310,9 @@ def export_weights(
     return out
 
 
+SHIPPED_FILES = ("model.safetensors", "config.json")  # what a model's weights folder holds
+
+
 def record_shipped(name: str, weights_dir: Path | None = None, manifest: Path | None = None) -> None:
     """Record the sha256 and size of <weights_dir>/<name>/{model.safetensors,config.json} in the
     manifest (default: the package's), keeping the entry's Hub location (repo_id, pinned revision)."""
@@ -318,7 +321,7 @@ def record_shipped(name: str, weights_dir: Path | None = None, manifest: Path | 
     where = (manifest,) if manifest is not None else ()  # the default path is read at call time
     old = read_manifest(*where).get(name, {})
     files = {}
-    for fn in ("model.safetensors", "config.json"):
+    for fn in SHIPPED_FILES:
         rec = file_record(folder / fn)
         files[fn] = {"sha256": rec.sha256, "size": rec.size}
     record = {

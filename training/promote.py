@@ -20,17 +20,16 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
+from zoo.hub import ResolvedWeights, WeightsError, model_kwargs_from_config
 from zoo.registry import WEIGHTS_DIR, get_entry
 
-from .common import record_shipped
-
-FILES = ("model.safetensors", "config.json")
+from .common import SHIPPED_FILES, record_shipped
 
 
 def check_candidate(name: str, folder: Path) -> None:
     """ValueError naming what is wrong unless `folder` holds weights + config of `name`."""
     entry = get_entry(name)
-    missing = [f for f in FILES if not (folder / f).is_file()]
+    missing = [f for f in SHIPPED_FILES if not (folder / f).is_file()]
     if missing:
         raise ValueError(
             f"{folder}: {', '.join(missing)} missing (an --out-dir of training.train holds both)"
@@ -38,11 +37,14 @@ def check_candidate(name: str, folder: Path) -> None:
     config = json.loads((folder / "config.json").read_text())
     if config.get("name") != name:
         raise ValueError(f"{folder}/config.json is a run of {config.get('name')!r}, not {name!r}")
-    if config.get("model_kwargs") != entry.model_kwargs:
+    try:  # the same check zoo.load makes on shipped weights (tuples compared as config.json stores them)
+        candidate = ResolvedWeights("candidate", {"config.json": folder / "config.json"})
+        model_kwargs_from_config(entry, config, candidate)
+    except WeightsError as e:
         raise ValueError(
-            f"{folder}/config.json: model_kwargs {config.get('model_kwargs')} differ from the registry's "
-            f"{entry.model_kwargs}; change the registry entry first"
-        )
+            f"{folder}/config.json: model_kwargs differ from the registry's; change the registry entry "
+            f"first. {e}"
+        ) from e
     try:
         entry.builder(**entry.model_kwargs).load_state_dict(load_file(str(folder / "model.safetensors")))
     except (RuntimeError, OSError, ValueError) as e:
@@ -57,7 +59,7 @@ def promote(name: str, folder: Path, weights_dir: Path | None = None, manifest: 
     target = Path(weights_dir if weights_dir is not None else WEIGHTS_DIR) / name
     if folder.resolve() != target.resolve():
         target.mkdir(parents=True, exist_ok=True)
-        for f in FILES:
+        for f in SHIPPED_FILES:
             shutil.copyfile(folder / f, target / f)
     record_shipped(name, weights_dir, manifest)
     return target
