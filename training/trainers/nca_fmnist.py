@@ -140,7 +140,7 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
         raise SystemExit(f"--phases: unknown phase(s) {', '.join(unknown)}; choose from {', '.join(PHASES)}")
     init = cfg.init  # --init: the whole model (classifier + automaton) starts from this file
     if init:
-        load_init_weights(model, init, name)
+        load_init_weights(model, init, name, new=cfg.init_new)
         cfg = TrainConfig(**{**cfg.__dict__, "init": None})  # the phases must not load it again
     if args.init_nca:
         load_nca_init(model, args.init_nca)

@@ -11,6 +11,13 @@ the mask of known pixels (1 = known), the rest are hidden. One step:
   3. stochastic update in training (each cell fires with probability `fire_rate`);
   4. known pixels are clamped back to their values and the mask channel is restored.
 The state is never clamped to [0,1] inside the loop, so the loss keeps its gradient.
+
+Two optional additions for heavily masked images, both zero-initialised so that a trained
+automaton loaded into them (with `--init-new`) starts out computing exactly what it did:
+  - `deep_perception`: a second 3x3 conv on the ReLU of the first, added to it (a 5x5 view per
+    step, so information crosses wide holes in fewer steps);
+  - `ratio_embedding`: the image's fraction of missing pixels (from the mask channel) shifts the
+    update MLP's hidden units, so the rule can differ between 10% and 90% missing.
 """
 
 from __future__ import annotations
@@ -20,17 +27,30 @@ from torch import nn
 
 
 class NCA(nn.Module):
-    def __init__(self, channels: int = 16, hidden: int = 64, fire_rate: float = 0.5) -> None:
+    def __init__(
+        self,
+        channels: int = 16,
+        hidden: int = 64,
+        fire_rate: float = 0.5,
+        deep_perception: bool = False,
+        ratio_embedding: bool = False,
+    ) -> None:
         super().__init__()
         self.channels = channels
         self.fire_rate = fire_rate
         self.perceive = nn.Conv2d(channels, 2 * channels, 3, padding=1, padding_mode="zeros")
+        self.perceive2 = nn.Conv2d(2 * channels, 2 * channels, 3, padding=1) if deep_perception else None
+        self.ratio = nn.Linear(1, hidden) if ratio_embedding else None
         self.update = nn.Sequential(
             nn.Conv2d(3 * channels, hidden, 1),
             nn.ReLU(),
             nn.Conv2d(hidden, channels, 1, bias=False),
         )
-        nn.init.zeros_(self.update[-1].weight)
+        for layer in (self.update[-1], self.perceive2, self.ratio):
+            if layer is not None:  # zero: the automaton starts as the identity / as the loaded one
+                nn.init.zeros_(layer.weight)
+                if layer.bias is not None:
+                    nn.init.zeros_(layer.bias)
 
     def seed_state(self, damaged: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         """damaged, known: (B, 1, H, W) -> initial state (B, C, H, W)."""
@@ -40,8 +60,16 @@ class NCA(nn.Module):
 
     def step(self, state: torch.Tensor, damaged: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         """One update of every cell: state (B, C, H, W) -> (B, C, H, W)."""
-        features = torch.cat([state, self.perceive(state)], dim=1)  # (B, 3C, H, W)
-        delta = self.update(features)  # (B, C, H, W)
+        seen = self.perceive(state)  # (B, 2C, H, W)
+        if self.perceive2 is not None:
+            seen = seen + self.perceive2(torch.relu(seen))
+        features = torch.cat([state, seen], dim=1)  # (B, 3C, H, W)
+        if self.ratio is None:
+            delta = self.update(features)  # (B, C, H, W)
+        else:
+            missing = 1 - known.mean(dim=(1, 2, 3))[:, None]  # (B, 1): fraction of pixels to fill
+            hidden = self.update[0](features) + self.ratio(missing)[:, :, None, None]  # (B, hidden, H, W)
+            delta = self.update[2](self.update[1](hidden))
         if self.training and self.fire_rate < 1.0:
             fire = (torch.rand_like(state[:, :1]) < self.fire_rate).to(state.dtype)
             delta = delta * fire

@@ -41,9 +41,11 @@ class NCAWithClassifier(nn.Module):
         fire_rate: float = 0.5,
         width: int = 32,
         classifier: str = "cnn",
+        deep_perception: bool = False,
+        ratio_embedding: bool = False,
     ) -> None:
         super().__init__()
-        self.nca = NCA(channels, hidden, fire_rate)
+        self.nca = NCA(channels, hidden, fire_rate, deep_perception, ratio_embedding)
         self.classifier = build_classifier(classifier, width)
 
     def forward(

@@ -1,0 +1,89 @@
+"""The automaton's optional blocks (deep perception, mask-ratio embedding): they start as no-ops on a
+trained automaton, then do what they are for; the trainer adds them to shipped weights with --init-new."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import zoo
+from zoo.models.nca import NCA
+
+SHIPPED = zoo.registry.WEIGHTS_DIR / "nca-fmnist" / "model.safetensors"
+
+
+def _shipped_nca(**options) -> NCA:
+    state = {k[4:]: v for k, v in load_file(str(SHIPPED)).items() if k.startswith("nca.")}
+    nca = NCA(16, 64, **options).eval()
+    missing, unexpected = nca.load_state_dict(state, strict=False)
+    assert not unexpected and all(k.startswith(("perceive2.", "ratio.")) for k in missing)
+    return nca
+
+
+def test_added_blocks_leave_a_trained_automaton_unchanged():
+    torch.manual_seed(0)
+    x = torch.rand(4, 1, 28, 28)
+    known = (torch.rand_like(x) > 0.7).float()
+    plain = _shipped_nca()(x * known, known)
+    grown = _shipped_nca(deep_perception=True, ratio_embedding=True)(x * known, known)
+    assert torch.equal(plain, grown)
+
+
+def test_deep_perception_sees_two_pixels_away_in_one_step():
+    torch.manual_seed(0)
+    known = torch.zeros(1, 1, 28, 28)  # every pixel missing: the state is free to move
+    moved = {}
+    for deep in (False, True):
+        nca = NCA(16, 64, deep_perception=deep).eval()
+        for p in nca.parameters():  # as after training: no zero-initialised layer left
+            torch.nn.init.normal_(p, std=0.3)
+        a = torch.zeros(1, 16, 28, 28)
+        b = a.clone()
+        b[0, 3, 10, 10] = 1.0  # one hidden value of one cell
+        with torch.no_grad():
+            diff = (nca.step(b, a[:, :1], known) - nca.step(a, a[:, :1], known))[0, 0]
+        moved[deep] = diff[10, 12].abs().item()  # the image value two cells to the right
+    assert moved[False] == 0 and moved[True] > 1e-4
+
+
+def test_ratio_embedding_makes_the_update_depend_on_how_much_is_missing():
+    torch.manual_seed(0)
+    nca = NCA(16, 64, ratio_embedding=True).eval()
+    for p in nca.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    x = torch.rand(1, 1, 28, 28)
+    sparse, dense = torch.ones_like(x), torch.ones_like(x)
+    sparse[..., 14, 14] = 0  # one pixel missing
+    dense[..., :, :20] = 0  # 71% missing, pixel (14, 14) among them and its 3x3 view the same as above
+    dense[..., 13:16, 13:16] = sparse[..., 13:16, 13:16]
+    with torch.no_grad():
+        a = nca(x * sparse, sparse, steps=1)[0, 0, 14, 14]
+        b = nca(x * dense, dense, steps=1)[0, 0, 14, 14]
+    assert (a - b).abs().item() > 1e-4
+    nca.ratio = None  # without the embedding the same cell, seeing the same 3x3, updates the same way
+    with torch.no_grad():
+        a, b = (nca(x * m, m, steps=1)[0, 0, 14, 14] for m in (sparse, dense))
+    assert torch.equal(a, b)
+
+
+def test_trainer_grows_the_shipped_automaton_with_init_new(tmp_path, monkeypatch):
+    from training.train import main as train_main
+
+    monkeypatch.setitem(zoo.registry.get_entry("nca-fmnist").model_kwargs, "ratio_embedding", True)
+    out = tmp_path / "out"
+    args = ["nca-fmnist", "--init", str(SHIPPED), "--phases", "nca-sync", "--sync-steps", "2"]
+    args += ["--finetune-steps", "0", "--limit", "64", "--run-dir", str(tmp_path / "run")]
+    args += ["--out-dir", str(out)]
+    with pytest.raises(ValueError, match="do not fit"):  # the shipped file lacks nca.ratio.*
+        train_main(args)
+    assert train_main([*args, "--init-new", "nca.ratio", "--run-dir", str(tmp_path / "run2")]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_kwargs"]["ratio_embedding"] is True and config["init"]["new_modules"] == "nca.ratio"
+    trained = load_file(str(out / "model.safetensors"))
+    assert trained["nca.ratio.weight"].abs().max() > 0  # two steps moved the block off zero
+    shipped = load_file(str(SHIPPED))
+    last = "classifier.head.5.weight"
+    assert torch.equal(trained[last], shipped[last])  # no classifier phase ran
