@@ -41,14 +41,24 @@ def build_demo() -> gr.Blocks:
 demo = build_demo()
 
 
-def warm_up() -> None:
+FIRST_ANSWER_WAIT = 30.0  # seconds the warm-up waits for the first answer before loading the rest
+
+
+def warm_up(first_answer_wait: float = FIRST_ANSWER_WAIT) -> list[str]:
     """Load every model and the example photos once in the background, so the first visitor of a tab
-    does not wait for imports and weight checks (feature-recon's first load imports timm: several seconds)."""
+    does not wait for imports and weight checks (feature-recon's first load imports timm: several
+    seconds). The first screen's model comes first; the rest waits until the hub has given its first
+    answer (or `first_answer_wait` seconds have passed), so as not to slow that answer down.
+    Returns the models in the order they were loaded."""
     import zoo
-    from app.common import pipeline
+    from app.common import FIRST_ANSWER, pipeline
     from app.feature_tabs import preload
 
-    for name in zoo.list_models():
+    names = tabs.in_tab_order(zoo.list_models())  # the first screen's model(s) first
+    first_screen = sum(tabs.tab_for(n) is tabs.tab_for(names[0]) for n in names)
+    for i, name in enumerate(names):
+        if i == first_screen:
+            FIRST_ANSWER.wait(first_answer_wait)
         try:
             pipeline(name)
         except Exception:  # the tab reports a missing or broken model clearly when it is used
@@ -60,6 +70,7 @@ def warm_up() -> None:
             decode()
         except Exception:  # the tab says what is missing when it is used
             pass
+    return names
 
 
 if __name__ == "__main__":

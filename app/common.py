@@ -43,9 +43,23 @@ def _decoded_heldout_photos() -> dict[str, np.ndarray]:
     return photos
 
 
-@functools.lru_cache(maxsize=None)
+_LOAD_LOCKS: dict[str, threading.Lock] = {}
+# Set when the hub has given its first answer (or failed to): the background warm-up waits for it
+# before loading the models the first screen does not use, so that it does not compete with the
+# first visitor for the 2 cores and the GIL (measured: 2-3 s first answer after start-up without
+# the warm-up, 5-8 s with it, on a busy machine).
+FIRST_ANSWER = threading.Event()
+
+
 def pipeline(name: str) -> zoo.Pipeline:
-    """Load each model once per process (weights verified on first use)."""
+    """Load each model once per process (weights verified on first use). The warm-up and a visitor
+    asking for the same model at once: the second waits for the first instead of loading it again."""
+    with _LOAD_LOCKS.setdefault(name, threading.Lock()):
+        return _loaded(name)
+
+
+@functools.lru_cache(maxsize=None)
+def _loaded(name: str) -> zoo.Pipeline:
     return zoo.load(name)
 
 
@@ -67,6 +81,8 @@ def friendly(fn: Callable | None = None, *, urgent: bool = False) -> Callable:
             raise user_error(str(exc)) from None
         except Exception as exc:  # unexpected: say so plainly, the server log keeps the details
             raise gr.Error(f"Unexpected {type(exc).__name__}: {exc}") from exc
+        finally:
+            FIRST_ANSWER.set()
 
     return wrapper
 

@@ -55,9 +55,19 @@ def registered() -> list[TabSpec]:
     return sorted(_tabs.values(), key=lambda t: (t.order, t.builder.__name__))
 
 
+def in_tab_order(names: list[str]) -> list[str]:
+    """`names` in the order their tabs appear (names no tab serves last): the first screen's first."""
+    specs = registered()
+    return sorted(names, key=lambda n: next((i for i, t in enumerate(specs) if _serves(t, n)), len(specs)))
+
+
+def _serves(tab: TabSpec, name: str) -> bool:
+    return any(fnmatch.fnmatch(name, p) for p in tab.patterns)
+
+
 def tab_for(name: str) -> TabSpec | None:
     """The tab that serves registry name `name`, or None."""
-    return next((t for t in registered() if any(fnmatch.fnmatch(name, p) for p in t.patterns)), None)
+    return next((t for t in registered() if _serves(t, name)), None)
 
 
 def build_all() -> None:
