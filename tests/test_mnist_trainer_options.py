@@ -88,3 +88,27 @@ def test_options_reach_the_run_and_its_record(tmp_path):
     assert "squares 100%" in data and "rotation up to +-5 deg" in data
     with pytest.raises(ValueError, match="--mix"):
         train_main(["mnist-masked", *args, "--out-dir", str(tmp_path / "o2"), "--fresh", "--mix", "1,2"])
+
+
+def test_screen_builds_each_denoise_candidate_from_its_config(tmp_path):
+    """A grown copy of the shipped denoiser (context block added, still zero) scores exactly the same."""
+    from safetensors.torch import load_file, save_file
+
+    import zoo
+    from training.screen import main as screen_main
+
+    shipped = zoo.registry.WEIGHTS_DIR / "mnist-denoise"
+    grown = tmp_path / "grown"
+    grown.mkdir()
+    config = json.loads((shipped / "config.json").read_text())
+    config["model_kwargs"]["context"] = 64
+    (grown / "config.json").write_text(json.dumps(config))
+    model = zoo.registry.get_entry("mnist-denoise").builder(**config["model_kwargs"])
+    model.load_state_dict(load_file(str(shipped / "model.safetensors")), strict=False)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(grown / "model.safetensors"))
+    out = tmp_path / "report"
+    args = ["mnist-denoise", str(shipped), str(grown), "--n", "8", "--levels", "0.5", "--out", str(out)]
+    assert screen_main(args) == 0
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    assert rows[1]["what"].startswith("context=64") and rows[0]["what"].startswith("registry network")
+    assert rows[0]["PSNR 0.5"] == rows[1]["PSNR 0.5"] > 15 and 0 < rows[0]["SSIM 0.5"] <= 1

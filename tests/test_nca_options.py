@@ -92,7 +92,7 @@ def test_trainer_grows_the_shipped_automaton_with_init_new(tmp_path, monkeypatch
 def test_screen_scores_candidates_built_from_their_own_config(tmp_path, capsys):
     from safetensors.torch import save_file
 
-    from training.screen_nca import main as screen_main
+    from training.screen import main as screen_main
 
     shipped_dir = SHIPPED.parent
     grown = tmp_path / "grown"
@@ -105,12 +105,13 @@ def test_screen_scores_candidates_built_from_their_own_config(tmp_path, capsys):
     model.load_state_dict(load_file(str(SHIPPED)), strict=False)  # the new block stays zero
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(grown / "model.safetensors"))
     out = tmp_path / "report"
-    assert screen_main([str(shipped_dir), str(grown), "--n", "16", "--ratios", "0.8", "--out", str(out)]) == 0
+    args = ["nca-fmnist", str(shipped_dir), str(grown), "--n", "16", "--levels", "0.8", "--out", str(out)]
+    assert screen_main(args) == 0
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
     assert rows[1]["what"].startswith("deep_perception=True") and "new nca.perceive2" in rows[1]["what"]
-    assert rows[0]["psnr_0.8"] == rows[1]["psnr_0.8"] > 10  # a zero block: the same repairs
+    assert rows[0]["PSNR 0.8"] == rows[1]["PSNR 0.8"] > 10  # a zero block: the same repairs
     assert "| acc 0.8 |" in capsys.readouterr().out
     config["name"] = "mnist-masked"
     (grown / "config.json").write_text(json.dumps(config))
     with pytest.raises(SystemExit, match="not nca-fmnist"):
-        screen_main([str(grown), "--n", "4"])
+        screen_main(["nca-fmnist", str(grown), "--n", "4"])

@@ -1,0 +1,132 @@
+"""Candidate weights side by side on a model's protocol, on its first test images, before a full
+evaluation (and for the levers that were measured but not shipped, which the cards quote).
+
+    python -m training.screen nca-fmnist zoo/weights/nca-fmnist runs/nca-deep/out --n 2000
+    python -m training.screen mnist-denoise zoo/weights/mnist-denoise runs/dn-ctx/out --n 2000
+
+Each folder holds a model.safetensors and its config.json (a training run's --out-dir, or the shipped
+folder); the network is built from that config's model_kwargs, so candidates with added blocks are
+scored as they were trained. Scored with the card's damage and seeds (image i's from
+default_rng(1000 + i)) on the first --n test images:
+  nca-fmnist: per mask ratio, the PSNR of the 20-step repair and the candidate's own classifier's
+    accuracy on it, and its clean accuracy;
+  mnist-denoise: per noise sigma, PSNR and SSIM.
+The table goes to stdout and, with --out, to OUT.md and OUT.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from safetensors.torch import load_file
+from tqdm.auto import tqdm
+
+from zoo import data, metrics
+from zoo.protocols import mnist_denoise, nca_fmnist
+from zoo.protocols.common import images_of, markdown_table, mean_metric
+from zoo.registry import get_entry
+
+
+def candidate(name: str, folder: Path):
+    """The pipeline of the weights in `folder`, built from its own config.json."""
+    config = json.loads((folder / "config.json").read_text())
+    if config.get("name") != name:
+        raise SystemExit(f"{folder}: config.json is for {config.get('name')!r}, not {name}")
+    entry = dataclasses.replace(get_entry(name), model_kwargs=config["model_kwargs"])
+    model = entry.builder(**entry.model_kwargs)
+    model.load_state_dict(load_file(str(folder / "model.safetensors")))  # strict: the config's network
+    return entry.pipeline_cls(entry, model, config=config), config
+
+
+def describe(name: str, config: dict) -> str:
+    """What distinguishes a candidate: its options beyond the registry's network, and its start."""
+    registry = json.loads(json.dumps(get_entry(name).model_kwargs))  # tuples as config.json stores them
+    options = [f"{k}={v}" for k, v in config["model_kwargs"].items() if registry.get(k) != v]
+    init = config.get("init", {})
+    start = f"from {init['file']} ({init['sha256'][:8]})" if init else "from scratch"
+    new = f", new {init['new_modules']}" if init.get("new_modules") else ""
+    return f"{', '.join(options) or 'registry network'}; {start}{new}"
+
+
+def nca_scorer(n: int, ratios: list[float]) -> Callable:
+    x, y = data.load_fashion_mnist("test")
+    x, y = x[:n], y[:n]
+    sets = {r: nca_fmnist.damaged_set(x, r) for r in ratios}
+
+    def score(p) -> dict[str, float]:
+        row = {}
+        for r, (damaged, masks) in sets.items():
+            repaired = images_of(nca_fmnist.repair(p, damaged, masks)[0])
+            row[f"PSNR {r}"] = mean_metric(metrics.psnr, x, repaired)
+            row[f"acc {r}"] = float((p.classify_batch(repaired).argmax(1) == y).mean())
+        return {**row, "acc clean": float((p.classify_batch(x).argmax(1) == y).mean())}
+
+    return score
+
+
+def denoise_scorer(n: int, sigmas: list[float]) -> Callable:
+    x = data.load_mnist("test")[0][:n]
+    noisy = {s: mnist_denoise.noisy_digits(x, s) for s in sigmas}
+
+    def score(p) -> dict[str, float]:
+        row = {}
+        for s, batch in noisy.items():
+            out = images_of(p.batch(batch, batch_size=256))
+            row[f"PSNR {s}"] = mean_metric(metrics.psnr, x, out)
+            row[f"SSIM {s}"] = mean_metric(metrics.ssim, x, out)
+        return row
+
+    return score
+
+
+# name -> (scorer factory, what --levels means, its default)
+SCORERS = {
+    "nca-fmnist": (nca_scorer, "mask ratios", "0.4,0.6,0.8"),
+    "mnist-denoise": (denoise_scorer, "noise sigmas", ",".join(map(str, mnist_denoise.SIGMAS))),
+}
+
+
+def screen(name: str, folders: list[Path], n: int, levels: list[float]) -> list[dict]:
+    score = SCORERS[name][0](n, levels)
+    rows = []
+    for folder in tqdm(folders, desc="candidates"):
+        p, config = candidate(name, folder)
+        rows.append({"weights": str(folder), "what": describe(name, config), **score(p)})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.screen", description=__doc__.split("\n")[0])
+    parser.add_argument("name", choices=sorted(SCORERS), help="the model whose candidates are compared")
+    parser.add_argument("folders", nargs="+", type=Path, help="folders with model.safetensors + config.json")
+    parser.add_argument("--n", type=int, default=2000, help="first N test images")
+    parser.add_argument(
+        "--levels",
+        default=None,
+        help="comma-separated: nca-fmnist's mask ratios (0.4,0.6,0.8), mnist-denoise's sigmas (0.3,0.5,0.7)",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="write OUT.md and OUT.json too")
+    args = parser.parse_args(argv)
+    for folder in args.folders:
+        if not (folder / "model.safetensors").is_file() or not (folder / "config.json").is_file():
+            parser.error(f"{folder}: needs model.safetensors and config.json (a training --out-dir)")
+    _, what, default = SCORERS[args.name]
+    levels = [float(v) for v in (args.levels or default).split(",")]
+    rows = screen(args.name, args.folders, args.n, levels)
+    table = markdown_table(list(rows[0]), [list(row.values()) for row in rows])
+    text = f"{args.name}: first {args.n} test images, the protocol's damage and seeds ({what}).\n\n{table}\n"
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".md").write_text(text)
+        args.out.with_suffix(".json").write_text(json.dumps({"n": args.n, "rows": rows}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
