@@ -15,8 +15,7 @@ from zoo.models.nca import NCA
 SHIPPED = zoo.registry.WEIGHTS_DIR / "nca-fmnist" / "model.safetensors"
 
 
-def _shipped_nca(**options) -> NCA:
-    state = {k[4:]: v for k, v in load_file(str(SHIPPED)).items() if k.startswith("nca.")}
+def _automaton(state: dict, **options) -> NCA:
     nca = NCA(16, 64, **options).eval()
     missing, unexpected = nca.load_state_dict(state, strict=False)
     assert not unexpected and all(k.startswith(("perceive2.", "ratio.")) for k in missing)
@@ -24,12 +23,18 @@ def _shipped_nca(**options) -> NCA:
 
 
 def test_added_blocks_leave_a_trained_automaton_unchanged():
+    shipped = {k[4:]: v for k, v in load_file(str(SHIPPED)).items() if k.startswith("nca.")}
+    before = {k: v for k, v in shipped.items() if not k.startswith("perceive2.")}  # before it grew
     torch.manual_seed(0)
     x = torch.rand(4, 1, 28, 28)
     known = (torch.rand_like(x) > 0.7).float()
-    plain = _shipped_nca()(x * known, known)
-    grown = _shipped_nca(deep_perception=True, ratio_embedding=True)(x * known, known)
+    plain = _automaton(before)(x * known, known)
+    grown = _automaton(before, deep_perception=True, ratio_embedding=True)(x * known, known)
     assert torch.equal(plain, grown)
+    as_shipped = _automaton(shipped, deep_perception=True)(x * known, known)
+    with_ratio = _automaton(shipped, deep_perception=True, ratio_embedding=True)(x * known, known)
+    assert torch.equal(as_shipped, with_ratio)
+    assert not torch.equal(plain, as_shipped)  # the shipped second perception conv is trained, not zero
 
 
 def test_deep_perception_sees_two_pixels_away_in_one_step():
@@ -98,8 +103,8 @@ def test_screen_scores_candidates_built_from_their_own_config(tmp_path, capsys):
     grown = tmp_path / "grown"
     grown.mkdir()
     config = json.loads((shipped_dir / "config.json").read_text())
-    config["model_kwargs"]["deep_perception"] = True
-    config["init"] = {"file": "model.safetensors", "sha256": "ab" * 32, "new_modules": "nca.perceive2"}
+    config["model_kwargs"]["ratio_embedding"] = True
+    config["init"] = {"file": "model.safetensors", "sha256": "ab" * 32, "new_modules": "nca.ratio"}
     (grown / "config.json").write_text(json.dumps(config))
     model = zoo.registry.get_entry("nca-fmnist").builder(**config["model_kwargs"])
     model.load_state_dict(load_file(str(SHIPPED)), strict=False)  # the new block stays zero
@@ -108,7 +113,7 @@ def test_screen_scores_candidates_built_from_their_own_config(tmp_path, capsys):
     args = ["nca-fmnist", str(shipped_dir), str(grown), "--n", "16", "--levels", "0.8", "--out", str(out)]
     assert screen_main(args) == 0
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
-    assert rows[1]["what"].startswith("deep_perception=True") and "new nca.perceive2" in rows[1]["what"]
+    assert rows[1]["what"].startswith("ratio_embedding=True") and "new nca.ratio" in rows[1]["what"]
     assert rows[0]["PSNR 0.8"] == rows[1]["PSNR 0.8"] > 10  # a zero block: the same repairs
     assert "| acc 0.8 |" in capsys.readouterr().out
     config["name"] = "mnist-masked"

@@ -17,6 +17,11 @@ The shipped weights: a first run before these defaults (SmallCNN width 48, 6,000
 steps, label smoothing 0.05, ratios U(0.1, 0.8), no EMA), then fine-tuned with the defaults:
     python -m training.train nca-fmnist --init OLD.safetensors --phases nca-sync,classifier-ft \
         --sync-steps 2400 --finetune-steps 1000
+then the automaton grown a second perception conv (registry deep_perception=True), 2026-12-03:
+    python -m training.train nca-fmnist --init OLD.safetensors --init-new nca.perceive2 \
+        --phases nca-sync --sync-steps 400 --finetune-steps 0 --out-dir runs/nca-deep/out
+    python -m training.train nca-fmnist --init runs/nca-deep/out/model.safetensors \
+        --phases nca-sync,classifier-ft --sync-steps 1000 --finetune-steps 1500
 Each phase is a resumable `train_loop` with its own checkpoint folder
 (runs/nca-fmnist/{classifier,nca,nca-sync,classifier-ft}); a finished phase is skipped on a rerun.
 The classifier (`build_classifier`: the SmallCNN by default, or a small ResNet) trains with
