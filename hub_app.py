@@ -55,7 +55,8 @@ def warm_up(first_answer_wait: float = FIRST_ANSWER_WAIT) -> list[str]:
     from app.feature_tabs import preload
 
     names = tabs.in_tab_order(zoo.list_models())  # the first screen's model(s) first
-    first_screen = sum(tabs.tab_for(n) is tabs.tab_for(names[0]) for n in names)
+    first_tab = tabs.tab_for(names[0]) if names else None
+    first_screen = sum(tabs.tab_for(n) is first_tab for n in names)
     for i, name in enumerate(names):
         if i == first_screen:
             FIRST_ANSWER.wait(first_answer_wait)

@@ -22,7 +22,6 @@ import json
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
@@ -30,6 +29,8 @@ from zoo import data, metrics
 from zoo.protocols import mnist_denoise, nca_fmnist
 from zoo.protocols.common import images_of, markdown_table, mean_metric
 from zoo.registry import get_entry
+
+from .common import SHIPPED_FILES
 
 
 def candidate(name: str, folder: Path):
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="write OUT.md and OUT.json too")
     args = parser.parse_args(argv)
     for folder in args.folders:
-        if not (folder / "model.safetensors").is_file() or not (folder / "config.json").is_file():
+        if not all((folder / f).is_file() for f in SHIPPED_FILES):
             parser.error(f"{folder}: needs model.safetensors and config.json (a training --out-dir)")
     _, what, default = SCORERS[args.name]
     levels = [float(v) for v in (args.levels or default).split(",")]
