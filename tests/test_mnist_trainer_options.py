@@ -112,3 +112,56 @@ def test_screen_builds_each_denoise_candidate_from_its_config(tmp_path):
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
     assert rows[1]["what"].startswith("context=64") and rows[0]["what"].startswith("registry network")
     assert rows[0]["PSNR 0.5"] == rows[1]["PSNR 0.5"] > 15 and 0 < rows[0]["SSIM 0.5"] <= 1
+
+
+def test_hole_min_spends_stripes_and_squares_on_wide_holes():
+    rng = np.random.default_rng(0)
+    stripes = mixed_masks(rng, 200, (1.0, 0.0, 0.0, 0.0), hole_min=9)
+    widths = [max(m.all(axis=0).sum(), m.all(axis=1).sum()) for m in stripes]  # full columns or full rows
+    assert min(widths) >= 9 and max(widths) <= 21
+    squares = mixed_masks(rng, 200, (0.0, 1.0, 0.0, 0.0), hole_min=9)
+    sides = [np.sqrt(m.sum()) for m in squares]
+    assert min(sides) >= 9
+    narrow = mixed_masks(np.random.default_rng(0), 200, (1.0, 0.0, 0.0, 0.0))
+    assert min(m.sum() for m in narrow) < 9 * 28  # the default still draws narrow stripes
+    for bad in (0, 22):
+        with pytest.raises(ValueError, match="--hole-min"):
+            mixed_masks(rng, 4, hole_min=bad)
+
+
+def test_l1_weight_and_hole_min_reach_the_loss_and_the_record(tmp_path):
+    from training.common import TrainConfig
+    from training.trainers.mnist_family import build, option_defaults
+
+    cfg = TrainConfig(steps=1, batch_size=8, limit=64)
+    losses = {}
+    for w in (0.0, 0.5):
+        opts = option_defaults()
+        opts.l1_weight = w
+        _, loss_fn, note = build("mnist-masked", cfg, opts)
+        losses[w] = loss_fn(lambda x: torch.zeros_like(x[:, :1]), np.random.default_rng(0)).item()
+        assert ("L1" in note) == bool(w)
+    assert losses[0.5] > losses[0.0] > 0  # same batch and holes: the L1 term adds
+    out = tmp_path / "out"
+    args = ["--steps", "1", "--batch-size", "8", "--limit", "64", "--run-dir", str(tmp_path / "r")]
+    options = ["--hole-min", "9", "--l1-weight", "0"]
+    assert train_main(["mnist-masked", *args, "--out-dir", str(out), *options]) == 0
+    data = json.loads((out / "config.json").read_text())["data"]
+    assert "stripes 9-21 px, squares 9-21 px" in data and "loss MSE;" in data
+    with pytest.raises(ValueError, match="--hole-min"):
+        train_main(["mnist-masked", *args, "--out-dir", str(tmp_path / "o2"), "--fresh", "--hole-min", "30"])
+
+
+def test_screen_scores_masked_candidates_per_hole(tmp_path, capsys):
+    import zoo
+    from training.screen import main as screen_main
+
+    shipped = zoo.registry.WEIGHTS_DIR / "mnist-masked"
+    out = tmp_path / "report"
+    args = ["mnist-masked", str(shipped), "--n", "8", "--levels", "vertical:15,patch:5", "--out", str(out)]
+    assert screen_main(args) == 0
+    row = json.loads(out.with_suffix(".json").read_text())["rows"][0]
+    assert 0 < row["MSE patch 5"] < row["MSE vertical 15"] < 0.2  # a wider hole costs more
+    with pytest.raises(SystemExit):
+        screen_main(["mnist-masked", str(shipped), "--n", "8", "--levels", "vertical:4"])
+    assert "not one of the protocol's holes" in capsys.readouterr().err

@@ -9,9 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def stripe_masks(rng: np.random.Generator, n: int, size: int, max_width: int) -> np.ndarray:
+def stripe_masks(
+    rng: np.random.Generator, n: int, size: int, max_width: int, min_width: int = 1
+) -> np.ndarray:
     masks = np.zeros((n, size, size), dtype=bool)
-    widths = rng.integers(1, max_width + 1, size=n)
+    widths = rng.integers(min_width, max_width + 1, size=n)
     vertical = rng.random(n) < 0.5
     for i in range(n):
         s = rng.integers(0, size - widths[i] + 1)

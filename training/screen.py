@@ -3,6 +3,7 @@ evaluation (and for the levers that were measured but not shipped, which the car
 
     python -m training.screen nca-fmnist zoo/weights/nca-fmnist runs/nca-deep/out --n 2000
     python -m training.screen mnist-denoise zoo/weights/mnist-denoise runs/dn-ctx/out --n 2000
+    python -m training.screen mnist-masked zoo/weights/mnist-masked runs/mm-mse/out --n 1920
 
 Each folder holds a model.safetensors and its config.json (a training run's --out-dir, or the shipped
 folder); the network is built from that config's model_kwargs, so candidates with added blocks are
@@ -10,7 +11,8 @@ scored as they were trained. Scored with the card's damage and seeds (image i's 
 default_rng(1000 + i)) on the first --n test images:
   nca-fmnist: per mask ratio, the PSNR of the 20-step repair and the candidate's own classifier's
     accuracy on it, and its clean accuracy;
-  mnist-denoise: per noise sigma, PSNR and SSIM.
+  mnist-denoise: per noise sigma, PSNR and SSIM;
+  mnist-masked: per hole (kind:size, e.g. vertical:15), the whole-image MSE on the test 5s and 7s.
 The table goes to stdout and, with --out, to OUT.md and OUT.json.
 """
 
@@ -26,7 +28,7 @@ from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
 from zoo import data, metrics
-from zoo.protocols import mnist_denoise, nca_fmnist
+from zoo.protocols import mnist_denoise, mnist_masked, nca_fmnist
 from zoo.protocols.common import images_of, markdown_table, mean_metric
 from zoo.registry import get_entry
 
@@ -85,10 +87,45 @@ def denoise_scorer(n: int, sigmas: list[float]) -> Callable:
     return score
 
 
-# name -> (scorer factory, what --levels means, its default)
+def masked_scorer(n: int, holes: list[tuple[str, int]]) -> Callable:
+    x, y = data.load_mnist("test")
+    x = x[(y == 5) | (y == 7)][:n]
+    sets = {(kind, size): mnist_masked.damaged_set(x, kind, size) for kind, size in holes}
+
+    def score(p) -> dict[str, float]:
+        row = {}
+        for (kind, size), (damaged, masks) in sets.items():
+            restored = images_of(p.batch(damaged, masks, batch_size=256))
+            row[f"MSE {kind} {size}"] = mean_metric(metrics.mse, x, restored)
+        return row
+
+    return score
+
+
+def parse_holes(text: str) -> list[tuple[str, int]]:
+    """'vertical:15,patch:21' -> [("vertical", 15), ("patch", 21)]."""
+    holes = []
+    for item in text.split(","):
+        kind, _, size = item.partition(":")
+        if (kind, int(size or 0)) not in mnist_masked.SETTINGS:
+            raise ValueError(f"{item!r} is not one of the protocol's holes (kind:size, e.g. vertical:15)")
+        holes.append((kind, int(size)))
+    return holes
+
+
+def parse_floats(text: str) -> list[float]:
+    return [float(v) for v in text.split(",")]
+
+
+# name -> (scorer factory, what --levels means, its default, its parser)
 SCORERS = {
-    "nca-fmnist": (nca_scorer, "mask ratios", "0.4,0.6,0.8"),
-    "mnist-denoise": (denoise_scorer, "noise sigmas", ",".join(map(str, mnist_denoise.SIGMAS))),
+    "nca-fmnist": (nca_scorer, "mask ratios", "0.4,0.6,0.8", parse_floats),
+    "mnist-denoise": (
+        denoise_scorer, "noise sigmas", ",".join(map(str, mnist_denoise.SIGMAS)), parse_floats
+    ),
+    "mnist-masked": (
+        masked_scorer, "holes", ",".join(f"{k}:{s}" for k, s in mnist_masked.SETTINGS), parse_holes
+    ),
 }
 
 
@@ -109,15 +146,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--levels",
         default=None,
-        help="comma-separated: nca-fmnist's mask ratios (0.4,0.6,0.8), mnist-denoise's sigmas (0.3,0.5,0.7)",
+        help="comma-separated: nca-fmnist's mask ratios (0.4,0.6,0.8), mnist-denoise's sigmas (0.3,0.5,0.7), "
+        "mnist-masked's holes (vertical:15,horizontal:21,patch:21; default all 22)",
     )
     parser.add_argument("--out", type=Path, default=None, help="write OUT.md and OUT.json too")
     args = parser.parse_args(argv)
     for folder in args.folders:
         if not all((folder / f).is_file() for f in SHIPPED_FILES):
             parser.error(f"{folder}: needs model.safetensors and config.json (a training --out-dir)")
-    _, what, default = SCORERS[args.name]
-    levels = [float(v) for v in (args.levels or default).split(",")]
+    _, what, default, parse = SCORERS[args.name]
+    try:
+        levels = parse(args.levels or default)
+    except ValueError as err:
+        parser.error(f"--levels: {err}")
     rows = screen(args.name, args.folders, args.n, levels)
     table = markdown_table(list(rows[0]), [list(row.values()) for row in rows])
     text = f"{args.name}: first {args.n} test images, the protocol's damage and seeds ({what}).\n\n{table}\n"

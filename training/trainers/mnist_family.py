@@ -12,6 +12,8 @@ Options beyond the common ones (each recorded in the weights' data description):
     --shift 1                     # largest random shift in pixels (default 2; mnist-ae2d 1)
     --mix 0.35,0.35,0.15,0.15     # mnist-masked: stripes, squares, scattered pixels, strokes
     --ssim-weight 0.03            # mnist-denoise: adds 0.03 x (1 - SSIM) to the MSE
+    --hole-min 9                  # mnist-masked: stripes and squares at least 9 px wide
+    --l1-weight 0                 # mnist-masked: MSE alone (default MSE + 0.1 L1)
 
 The defaults rebuild each model's first run from scratch; the cards give the fine-tuning
 runs (`--init`) that followed.
@@ -97,13 +99,18 @@ def parse_mix(text: str) -> tuple[float, ...]:
     return tuple(w / sum(weights) for w in weights)
 
 
-def mixed_masks(rng: np.random.Generator, n: int, mix: tuple[float, ...] = (0.25,) * 4) -> np.ndarray:
-    """Stripes (width 1-21), squares (3-21), scattered pixels (10-80%), strokes, in the shares `mix`."""
+def mixed_masks(
+    rng: np.random.Generator, n: int, mix: tuple[float, ...] = (0.25,) * 4, hole_min: int = 1
+) -> np.ndarray:
+    """Stripes (width hole_min-21), squares (max(3, hole_min)-21), scattered pixels (10-80%), strokes,
+    in the shares `mix`. A larger `hole_min` spends the stripes and squares on the wide holes."""
+    if not 1 <= hole_min <= 21:
+        raise ValueError(f"--hole-min must be between 1 and 21 px, got {hole_min}")
     bounds = np.round(np.cumsum((0.0, *mix)) * n).astype(int)  # (5,) part boundaries over 0..n
     parts = [np.arange(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
     out = np.zeros((n, 28, 28), dtype=bool)
-    out[parts[0]] = M.stripe_masks(rng, len(parts[0]), 28, 21)
-    out[parts[1]] = M.square_masks(rng, len(parts[1]), 28, 3, 21)
+    out[parts[0]] = M.stripe_masks(rng, len(parts[0]), 28, 21, min_width=hole_min)
+    out[parts[1]] = M.square_masks(rng, len(parts[1]), 28, max(3, hole_min), 21)
     out[parts[2]] = M.pixel_masks(rng, len(parts[2]), 28, 0.1, 0.8)
     out[parts[3]] = M.stroke_masks(rng, len(parts[3]), 28)
     return out[rng.permutation(n)]
@@ -175,21 +182,28 @@ def build(name: str, cfg: TrainConfig, opts=None):
     if name == "mnist-masked":
         images = training_digits(cfg)
         mix = parse_mix(opts.mix)
+        hole_min, l1_weight = opts.hole_min, opts.l1_weight
+        mixed_masks(np.random.default_rng(0), 1, mix, hole_min)  # a bad --hole-min fails before training
 
         def loss_fn(net, rng):
             x = batch(images, rng)
-            m = torch.from_numpy(mixed_masks(rng, len(x), mix))[:, None].float()  # (B, 1, 28, 28)
+            m = torch.from_numpy(mixed_masks(rng, len(x), mix, hole_min))[:, None].float()  # (B, 1, 28, 28)
             damaged = x * (1 - m)
             pred = net(torch.cat([damaged, m], dim=1))
             restored = damaged + m * pred  # known pixels pasted back, so the loss is the whole-image MSE
-            return F.mse_loss(restored, x) + 0.1 * F.l1_loss(restored, x)
+            # The L1 term pulls toward the median fill: sharper strokes, but a higher MSE where a wide
+            # hole leaves several digits possible (the protocol scores MSE).
+            return F.mse_loss(restored, x) + l1_weight * F.l1_loss(restored, x)
 
         shares = ", ".join(f"{k} {w:.0%}" for k, w in zip(MASK_KINDS, mix))
+        loss_note = f"; loss MSE + {l1_weight:g} L1" if l1_weight else "; loss MSE"
         return (
             model,
             loss_fn,
             describe_data(cfg)
-            + f"; masks: stripes 1-21 px, squares 3-21 px, 10-80% pixels, strokes ({shares})"
+            + f"; masks: stripes {hole_min}-21 px, squares {max(3, hole_min)}-21 px, 10-80% pixels, "
+            + f"strokes ({shares})"
+            + loss_note
             + note,
         )
     if name == "mnist-ae2d":
@@ -217,11 +231,18 @@ def add_args(parser) -> None:
     parser.add_argument(
         "--mix", default=d.mix, help="mnist-masked: shares of stripes,squares,pixels,strokes masks"
     )
+    parser.add_argument(
+        "--hole-min", type=int, default=d.hole_min, help="mnist-masked: narrowest stripe / square side (px)"
+    )
+    parser.add_argument(
+        "--l1-weight", type=float, default=d.l1_weight, help="mnist-masked: weight of the L1 term beside MSE"
+    )
 
 
 def option_defaults() -> argparse.Namespace:
     return argparse.Namespace(
-        shift=None, rotate=0.0, zoom=0.0, ssim_weight=0.0, mix="0.25,0.25,0.25,0.25"
+        shift=None, rotate=0.0, zoom=0.0, ssim_weight=0.0, mix="0.25,0.25,0.25,0.25", hole_min=1,
+        l1_weight=0.1,
     )
 
 
