@@ -9,7 +9,7 @@ classical method a user would pick, the source project's figure, and millisecond
 image of each through the public call. Then: webcam frames per second (a 640x480 frame
 through `p(center_square(frame))`) against the encoder alone, `zoo.load` time per model,
 the hub's cold start to its first answer (a fresh `python hub_app.py` polled with
-gradio_client, then every protocol's example call), and peak memory.
+gradio_client; the median of three), then every protocol's example call, and peak memory.
 Results go to reports/benchmark.{md,json} and between the README's
 `zoo:benchmark` markers. The full protocols and tables are in each card.
 """
