@@ -40,6 +40,25 @@ def test_feature_encoder_shapes_and_frozen(cache, stride, channels):
     assert not any(p.requires_grad for p in enc.parameters())
 
 
+@pytest.mark.parametrize("stride,stages", [(4, 2), (8, 3), (16, 5)])
+def test_encoder_runs_only_the_stages_its_stride_needs(cache, stride, stages):
+    """The cut-off encoder gives exactly the features of timm's whole features_only model."""
+    import timm
+
+    enc = E.feature_encoder(stride, fuse=False)
+    assert len(enc.blocks) == stages
+    whole = timm.create_model(
+        E.TIMM_NAME, pretrained=False, features_only=True, out_indices=(E.STRIDE_TO_INDEX[stride],)
+    )
+    assert len(whole.blocks) == 7  # what timm builds: every stage, whatever out_indices asks for
+    full = E._state_dict()
+    whole.load_state_dict({k: full[k] for k in whole.state_dict()}, strict=True)
+    x = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        (ours,), (theirs,) = enc(x), whole.eval()(x)
+    assert torch.equal(ours, theirs)
+
+
 def test_tampered_converted_copy_is_refused(cache):
     path = E.converted_weights_path()
     data = bytearray(path.read_bytes())
