@@ -37,7 +37,7 @@ def soup(name: str, out: Path, folders: list[Path]) -> Path:
     for folder in folders:
         check_candidate(name, folder)
         configs.append(json.loads((folder / "config.json").read_text()))
-    starts = {json.dumps(c.get("init", {}).get("sha256")) for c in configs}
+    starts = {c.get("init", {}).get("sha256") for c in configs}
     if len(starts) != 1:
         raise ValueError(
             "the ingredients started from different weights (config.json 'init'); only runs "
