@@ -50,6 +50,9 @@ def test_soup_refuses_runs_from_different_starts_and_writes_nothing(tmp_path, ca
     with pytest.raises(ValueError, match="different weights"):
         soup("mnist-ae2d", tmp_path / "soup", [a, scratch])
     assert not (tmp_path / "soup").exists()
+    with pytest.raises(ValueError, match="must be a fine-tune"):
+        soup("mnist-ae2d", tmp_path / "soup", [scratch, scratch])
+    assert not (tmp_path / "soup").exists()
     assert soup_main(["mnist-ae2d", str(tmp_path / "soup"), str(a)]) == 2
     assert "at least two" in capsys.readouterr().err
     with pytest.raises(ValueError, match="run of 'mnist-ae2d', not 'mnist-denoise'"):

@@ -43,6 +43,8 @@ def soup(name: str, out: Path, folders: list[Path]) -> Path:
             "the ingredients started from different weights (config.json 'init'); only runs "
             "fine-tuned from one start average into a working model"
         )
+    if starts == {None}:  # from scratch: each run's random start is its own, whatever its seed
+        raise ValueError("every ingredient must be a fine-tune (--init): runs from scratch share no start")
     states = [load_file(str(f / "model.safetensors")) for f in folders]
     averaged = {}
     for key, first in states[0].items():
