@@ -39,6 +39,17 @@ def test_registered_decoders_fit_the_budget_and_shapes(name):
 def test_decoder_rejects_a_bad_stride():
     with pytest.raises(ValueError, match="power of two"):
         FeatureDecoder(40, stride=6)
+    with pytest.raises(ValueError, match="up_blocks must be 0..3"):
+        FeatureDecoder(40, stride=8, up_blocks=4)
+
+
+def test_refinement_blocks_add_detail_layers_at_the_upsampled_resolutions():
+    plain = FeatureDecoder(40, stride=8, width=32)
+    refined = FeatureDecoder(40, stride=8, width=32, up_blocks=2)
+    assert refined(torch.randn(1, 40, 3, 5)).shape == (1, 3, 24, 40)
+    added = {k.split(".")[1] for k in set(refined.state_dict()) - set(plain.state_dict())}
+    assert added == {"0", "1"}  # a residual block after the first two upsamplings, none after the last
+    assert set(plain.state_dict()) <= set(refined.state_dict())  # old keys unchanged: --init-new can grow it
 
 
 @pytest.mark.parametrize("name", FEATURE_NAMES)
@@ -161,6 +172,44 @@ def test_trainer_runs_a_few_steps(tmp_path, pool):
     config = json.loads((tmp_path / "out" / "config.json").read_text())
     assert "random crops of 2 photos from the image folder" in config["data"]
     assert ("features cached for a pool of 8 crops" in config["data"]) == (pool == "8")
+
+
+def test_trainer_grows_a_decoder_that_starts_as_the_one_it_grew_from(tmp_path):
+    """--model-kwargs builds a deeper decoder; --init-new loads the smaller one into it, the added residual
+    blocks zeroed (zero_init_last), so before any step the grown decoder reconstructs exactly as before."""
+    from PIL import Image
+    from safetensors.torch import load_file, save_file
+
+    from training.train import main as train_main
+
+    small = FeatureDecoder(112, stride=16, width=96, blocks=3)
+    for p in small.parameters():  # a "trained" decoder: nothing zero, so identity is not an accident
+        torch.nn.init.normal_(p, std=0.05)
+    init = tmp_path / "small.safetensors"
+    save_file(small.state_dict(), str(init))
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(folder / "p.png")
+    args = ["feature-recon-s16", "--steps", "2", "--batch-size", "2", "--crop", "64", "--pool", "0"]
+    args += ["--data", str(folder), "--run-dir", str(tmp_path / "run"), "--out-dir", str(tmp_path / "out")]
+    args += ["--model-kwargs", "blocks=5", "up_blocks=1", "--init", str(init)]
+    with pytest.raises(ValueError, match="do not fit"):  # the added blocks must be named
+        train_main(args)
+    assert train_main([*args, "--init-new", "blocks.3,blocks.4,refine", "--steps", "0"]) == 0
+    grown = FeatureDecoder(112, stride=16, width=96, blocks=5, up_blocks=1).eval()
+    grown.load_state_dict(load_file(str(tmp_path / "out" / "model.safetensors")))
+    feats = torch.randn(1, 112, 4, 4)
+    with torch.no_grad():
+        assert torch.equal(grown(feats), small.eval()(feats))
+    grow = ["--init-new", "blocks.3,blocks.4,refine", "--run-dir", str(tmp_path / "r2")]
+    assert train_main([*args, *grow]) == 0
+    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert config["model_kwargs"] == dict(in_channels=112, stride=16, width=96, blocks=5, up_blocks=1)
+    trained = load_file(str(tmp_path / "out" / "model.safetensors"))
+    assert trained["blocks.4.body.2.weight"].abs().max() > 0  # two steps moved the zeroed conv
+    with pytest.raises(SystemExit, match="unexpected keyword argument .depth"):
+        train_main([*args[:-5], "--model-kwargs", "depth=3"])
 
 
 def test_trainer_without_the_corpus_names_the_fetch_command(tmp_path):

@@ -57,6 +57,7 @@ class TrainConfig:
     )
     ema: float | None = None  # keep an exponential moving average of the weights (decay) and return it
     init_new: str | None = None  # comma-separated module prefixes the --init file may lack (added blocks)
+    model_kwargs: dict[str, Any] | None = None  # --model-kwargs: overrides of the registry's network
 
 
 def add_common_args(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
@@ -92,7 +93,16 @@ def add_common_args(parser: argparse.ArgumentParser, defaults: TrainConfig) -> N
         default=None,
         metavar="PREFIXES",
         help="modules (comma-separated name prefixes, e.g. context) that the --init file may lack: "
-        "blocks added to a trained net keep their fresh initialisation; every other key must match",
+        "blocks added to a trained net keep their fresh initialisation, residual blocks zeroed to start "
+        "as the identity; every other key must match",
+    )
+    parser.add_argument(
+        "--model-kwargs",
+        nargs="+",
+        default=None,
+        metavar="KEY=VALUE",
+        help="build the network with these arguments instead of the registry's (as timm's train.py), "
+        "e.g. blocks=6 up_blocks=2; written into config.json",
     )
 
 
@@ -116,7 +126,41 @@ def config_from_args(args: argparse.Namespace, defaults: TrainConfig) -> TrainCo
         "init_new",
     ):
         setattr(cfg, key, getattr(args, key))
+    cfg.model_kwargs = parse_model_kwargs(args.model_kwargs) if args.model_kwargs else None
     return cfg
+
+
+def parse_model_kwargs(pairs: list[str]) -> dict[str, Any]:
+    """["blocks=6", "up_blocks=2"] -> {"blocks": 6, "up_blocks": 2}; values are JSON (else strings)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--model-kwargs: expected KEY=VALUE, got {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def network_kwargs(name: str, cfg: TrainConfig) -> dict[str, Any]:
+    """The registry's model_kwargs for `name`, with the run's --model-kwargs over them."""
+    return {**get_entry(name).model_kwargs, **(cfg.model_kwargs or {})}
+
+
+def build_model(name: str, cfg: TrainConfig) -> torch.nn.Module:
+    """The network a run trains: the registry's builder with network_kwargs (a clear error for an
+    argument the builder does not take)."""
+    entry = get_entry(name)
+    try:
+        return entry.builder(**network_kwargs(name, cfg))
+    except TypeError as e:
+        if not cfg.model_kwargs:
+            raise
+        raise SystemExit(
+            f"--model-kwargs {cfg.model_kwargs}: {e}; the registry builds {name} with {entry.model_kwargs}"
+        ) from e
 
 
 def dist_info() -> tuple[int, int]:
@@ -161,11 +205,20 @@ def load_init_weights(
                 raise ValueError(f"--init-new {new}: the model has no module of that name")
             state = {**{k: v for k, v in own.items() if k.startswith(prefixes) and k not in state}, **state}
         model.load_state_dict(state)
+        start_new_modules_as_identity(model, prefixes)
     except (RuntimeError, OSError, ValueError) as e:
         detail = " ".join(str(e).split())[:300]
         raise ValueError(f"--init {path}: these weights do not fit {name}: {detail}") from e
     if verbose:
         print(f"[{name}] starting from the weights in {path}")
+
+
+def start_new_modules_as_identity(model: torch.nn.Module, prefixes: tuple[str, ...]) -> None:
+    """Blocks added by --init-new that can start as the identity (timm's `zero_init_last()`: a residual
+    block whose last layer is zeroed) do, so the grown net first computes what the trained one did."""
+    for mod_name, module in model.named_modules():
+        if (mod_name + ".").startswith(prefixes) and hasattr(module, "zero_init_last"):
+            module.zero_init_last()
 
 
 def train_loop(
@@ -294,7 +347,7 @@ def export_weights(
     config = {
         "name": name,
         "architecture": entry.builder.__name__,
-        "model_kwargs": entry.model_kwargs,
+        "model_kwargs": network_kwargs(name, cfg),
         "data": data_description,
         "training": {k: getattr(cfg, k) for k in ("steps", "batch_size", "lr", "seed", "limit")},
         **init_record,

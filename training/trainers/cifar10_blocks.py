@@ -15,10 +15,9 @@ import torch
 
 from zoo import baselines, data, images
 from zoo.pipelines.cifar10_blocks import network_input
-from zoo.registry import get_entry
 
 from .. import masks as M
-from ..common import TrainConfig, train_loop
+from ..common import TrainConfig, build_model, train_loop
 
 DEFAULTS = {"cifar10-blocks": TrainConfig(steps=4000, batch_size=48, lr=2e-3)}
 SHORT_SIDES = (32, 40, 48, 56, 64, 80, 96, 112, 128)
@@ -81,8 +80,7 @@ def training_images(cfg: TrainConfig) -> tuple[list[np.ndarray], str]:
 
 
 def build(name: str, cfg: TrainConfig):
-    entry = get_entry(name)
-    model = entry.builder(**entry.model_kwargs)
+    model = build_model(name, cfg)
     pool, description = training_images(cfg)
 
     def loss_fn(net, rng):

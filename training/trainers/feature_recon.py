@@ -20,9 +20,8 @@ import torch
 
 from zoo import data, images
 from zoo.models.efficientnet_encoder import feature_encoder
-from zoo.registry import get_entry
 
-from ..common import TrainConfig, train_loop
+from ..common import TrainConfig, build_model, network_kwargs, train_loop
 from ..feature_cache import FeaturePool
 from ..losses import l1_ssim
 
@@ -98,13 +97,12 @@ def crop_sampler(pool: list[np.ndarray], weights: np.ndarray, crop: int):
 
 
 def train(name: str, cfg: TrainConfig, args=None):
-    entry = get_entry(name)
-    stride = entry.model_kwargs["stride"]
+    stride = network_kwargs(name, cfg)["stride"]
     crop = getattr(args, "crop", 128)
     pool_size = getattr(args, "pool", 2048)
     if crop % 16:
         raise ValueError(f"--crop must be a multiple of 16, got {crop}")
-    model = entry.builder(**entry.model_kwargs)
+    model = build_model(name, cfg)
     encoder = feature_encoder(stride)
 
     @torch.no_grad()

@@ -29,10 +29,9 @@ import torch
 import torch.nn.functional as F
 
 from zoo import data
-from zoo.registry import get_entry
 
 from .. import masks as M
-from ..common import TrainConfig, train_loop
+from ..common import TrainConfig, build_model, train_loop
 from ..losses import ssim
 
 DEFAULTS = {
@@ -161,8 +160,7 @@ def build(name: str, cfg: TrainConfig, opts=None):
     """
     opts = opts if opts is not None else option_defaults()
     shift = opts.shift if opts.shift is not None else (1 if name == "mnist-ae2d" else 2)
-    entry = get_entry(name)
-    model = entry.builder(**entry.model_kwargs)
+    model = build_model(name, cfg)
 
     def batch(images: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:  # (B, 1, 28, 28)
         return affine_jitter(sample(images, rng, cfg.batch_size, shift), rng, opts.rotate, opts.zoom)

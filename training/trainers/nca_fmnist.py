@@ -48,7 +48,7 @@ from zoo import data
 from zoo.pipelines.nca_fmnist import build_classifier
 from zoo.registry import WEIGHTS_DIR, get_entry
 
-from ..common import RUNS_DIR, TrainConfig, load_init_weights, train_loop
+from ..common import RUNS_DIR, TrainConfig, build_model, load_init_weights, train_loop
 from ..fmnist_batches import (
     LABEL_SMOOTHING,
     MASK_RATIOS,
@@ -135,8 +135,7 @@ def load_nca_init(model: torch.nn.Module, path: str) -> None:
 
 def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
     """Runs the phases named in --phases; exports only when every phase with steps > 0 was run."""
-    entry = get_entry(name)
-    model = entry.builder(**entry.model_kwargs)
+    model = build_model(name, cfg)
     images, labels = training_images(cfg)
     base = Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / name
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
