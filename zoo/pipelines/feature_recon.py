@@ -150,13 +150,22 @@ class FeatureReconPipeline(Pipeline):
         return RestorationResult(image=image, features=feats)
 
 
-def _register(name: str, stride: int, channels: int, width: int, blocks: int, summary: str) -> None:
+def _register(
+    name: str, stride: int, channels: int, width: int, blocks: int, summary: str, up_blocks: int = 0
+) -> None:
     register_model(
         name,
         task="feature-reconstruction",
         summary=summary,
         builder=feature_decoder,
-        model_kwargs=dict(in_channels=channels, stride=stride, width=width, blocks=blocks),
+        # up_blocks only where used: the configs of decoders without them do not name it
+        model_kwargs=dict(
+            in_channels=channels,
+            stride=stride,
+            width=width,
+            blocks=blocks,
+            **({"up_blocks": up_blocks} if up_blocks else {}),
+        ),
         pipeline_cls=FeatureReconPipeline,
         tags=("photos", "feature-inversion", "efficientnet", "webcam"),
     )
@@ -167,16 +176,18 @@ _register(
     8,
     40,
     80,
-    3,
+    6,
     "Reconstructs a photo from frozen EfficientNet-Lite0 features at stride 8 (40 x H/8 x W/8)",
+    up_blocks=2,
 )
 _register(
     "feature-recon-s4",
     4,
     24,
     48,
-    3,
+    8,
     "Reconstructs a photo from frozen EfficientNet-Lite0 features at stride 4 (24 x H/4 x W/4)",
+    up_blocks=1,
 )
 _register(
     "feature-recon-s16",
