@@ -154,3 +154,23 @@ def test_init_new_lets_only_the_named_modules_be_missing(tmp_path):
         load_init_weights(fresh, str(state), "mnist-masked", verbose=False, new="ctx")
     with pytest.raises(ValueError, match="do not fit"):  # a missing key outside the prefixes
         load_init_weights(fresh, str(partial), "mnist-masked", verbose=False, new="context")
+
+
+def test_model_kwargs_are_parsed_as_json_values_and_bad_pairs_are_refused():
+    from training.common import parse_model_kwargs
+
+    assert parse_model_kwargs(["blocks=6", "hidden=[512, 64]", "act=relu", "on=true"]) == {
+        "blocks": 6,
+        "hidden": [512, 64],
+        "act": "relu",
+        "on": True,
+    }
+    with pytest.raises(SystemExit, match="expected KEY=VALUE, got 'blocks'"):
+        parse_model_kwargs(["blocks"])
+
+
+def test_model_kwargs_build_the_run_network_and_are_recorded(tmp_path):
+    assert _train(tmp_path, "r", "o", "--model-kwargs", "hidden=[64,16]") == 0
+    config = json.loads((tmp_path / "o" / "config.json").read_text())
+    assert config["model_kwargs"]["hidden"] == [64, 16]
+    assert load_file(str(tmp_path / "o" / "model.safetensors"))["encoder.0.weight"].shape == (64, 784)
