@@ -1,10 +1,11 @@
-"""The U-Net's global-context block: identity when added, any input size, distant pixels meet."""
+"""The U-Net's added blocks: identity when added, any input size, distant pixels meet."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
+from training.common import start_new_modules_as_identity
 from zoo.models.unet import GlobalContext, UNet
 
 
@@ -26,3 +27,20 @@ def test_global_context_block_links_opposite_corners_and_starts_as_identity():
     assert (block(y) - block(x))[..., -1, -1].abs().max().item() > 1e-4  # the bottom-right one moves
     conv = torch.nn.Conv2d(8, 8, 3, padding=1)
     assert torch.equal(conv(y)[..., -1, -1], conv(x)[..., -1, -1])  # a 3x3 conv's would not
+
+
+def test_refine_blocks_grow_a_trained_unet_without_changing_its_output():
+    """`refine=N` adds full-resolution residual blocks under new keys only: the plain net's weights load
+    (strict=False reports exactly the added keys) and, zeroed as --init-new does, the output is unchanged."""
+    torch.manual_seed(0)
+    plain = UNet().eval()
+    for p in plain.parameters():  # "trained": nothing zero, so an equal output is not an accident
+        torch.nn.init.normal_(p, std=0.05)
+    grown = UNet(refine=2).eval()
+    missing, unexpected = grown.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith("refine.") for k in missing)
+    x = torch.rand(2, 1, 28, 28)  # (B, 1, H, W) noisy digits
+    assert not torch.allclose(grown(x), plain(x))  # fresh blocks change the output...
+    start_new_modules_as_identity(grown, ("refine",))
+    assert torch.equal(grown(x), plain(x))  # ...zeroed, they compute the identity
+    assert grown(torch.rand(1, 1, 30, 17)).shape == (1, 1, 30, 17)

@@ -8,6 +8,10 @@ input is reflect-padded to a multiple of 2**depth and cropped back.
 pooled to a fixed grid, goes through an N-unit MLP and comes back as a correction
 everywhere. A 3x3 stack sees ~20 px around each pixel; a stripe 21 px wide in a
 28 px digit needs the far side of the digit too.
+
+`refine=N` adds N residual blocks at full resolution after the last decoder level (more depth
+where the pixels are, for denoising). Both options add keys only when used, so weights of the
+plain net still load, and `--init-new context` / `--init-new refine` grows a trained one.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .blocks import ResBlock
 
 
 def _norm(ch: int) -> nn.GroupNorm:
@@ -72,6 +78,7 @@ class UNet(nn.Module):
         base_channels: int = 32,
         depth: int = 2,
         context: int = 0,
+        refine: int = 0,
     ) -> None:
         super().__init__()
         self.depth = depth
@@ -88,6 +95,8 @@ class UNet(nn.Module):
             nn.ConvTranspose2d(chans[i + 1], chans[i], 2, stride=2) for i in reversed(range(depth))
         )
         self.dec = nn.ModuleList(ConvBlock(2 * chans[i], chans[i]) for i in reversed(range(depth)))
+        # (B, chans[0], H, W) -> the same, N residual blocks deep
+        self.refine = nn.Sequential(*[ResBlock(chans[0]) for _ in range(refine)]) if refine else None
         self.head = nn.Conv2d(chans[0], out_channels, 1)
         nn.init.zeros_(self.head.weight)  # start as the identity on the first channels
         nn.init.zeros_(self.head.bias)
@@ -117,6 +126,8 @@ class UNet(nn.Module):
             x = self.context(x)
         for up, dec, skip in zip(self.up, self.dec, reversed(skips)):
             x = dec(torch.cat([up(x), skip], dim=1))
+        if self.refine is not None:
+            x = self.refine(x)
         return base + self.head(x)[..., :h, :w]
 
 
