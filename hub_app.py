@@ -54,9 +54,6 @@ def warm_up(first_answer_wait: float = FIRST_ANSWER_WAIT) -> list[str]:
     from app.common import FIRST_ANSWER, pipeline
     from app.feature_tabs import preload
 
-    from zoo import baselines
-
-    baselines.preload()  # scikit-image (its biharmonic fill and metrics): the first tab's answer needs it
     names = tabs.in_tab_order(zoo.list_models())  # the first screen's model(s) first
     first_tab = tabs.tab_for(names[0]) if names else None
     first_screen = sum(tabs.tab_for(n) is first_tab for n in names)

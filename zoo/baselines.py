@@ -12,16 +12,7 @@ import math
 
 import cv2
 import numpy as np
-
-# scikit-image's restoration module is imported where it is used: it pulls in scipy.stats (~0.8 s),
-# which the hub's cold start would otherwise pay before its first screen is up. `preload()` imports it.
-
-
-def preload() -> None:
-    """Import the scikit-image methods and metrics now (the hub's warm-up does, in the background)."""
-    # skimage loads its submodules lazily: naming the functions is what imports them
-    from skimage.metrics import peak_signal_noise_ratio, structural_similarity  # noqa: F401
-    from skimage.restoration import denoise_nl_means, denoise_tv_chambolle, inpaint_biharmonic  # noqa: F401
+from skimage.restoration import denoise_nl_means, denoise_tv_chambolle, inpaint_biharmonic
 
 
 def _as_uint8(img: np.ndarray) -> np.ndarray:
@@ -55,16 +46,12 @@ def inpaint_biharmonic_(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if mask.all():
         return np.zeros_like(img, dtype=np.float32)  # nothing to interpolate from
     channel_axis = -1 if img.ndim == 3 else None
-    from skimage.restoration import inpaint_biharmonic
-
     out = inpaint_biharmonic(img.astype(np.float64), mask, channel_axis=channel_axis)
     return np.clip(out, 0, 1).astype(np.float32)
 
 
 def denoise_tv(img: np.ndarray, weight: float = 0.1) -> np.ndarray:
     channel_axis = -1 if img.ndim == 3 else None
-    from skimage.restoration import denoise_tv_chambolle
-
     return np.clip(denoise_tv_chambolle(img, weight=weight, channel_axis=channel_axis), 0, 1).astype(
         np.float32
     )
@@ -73,8 +60,6 @@ def denoise_tv(img: np.ndarray, weight: float = 0.1) -> np.ndarray:
 def denoise_nlm(img: np.ndarray, h: float = 0.3, sigma: float = 0.0) -> np.ndarray:
     """Non-local means with filtering strength `h` (in image units); fast mode, 5x5 patches."""
     channel_axis = -1 if img.ndim == 3 else None
-    from skimage.restoration import denoise_nl_means
-
     out = denoise_nl_means(
         img, h=h, sigma=sigma, patch_size=5, patch_distance=6, fast_mode=True, channel_axis=channel_axis
     )
