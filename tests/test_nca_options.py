@@ -120,3 +120,23 @@ def test_screen_scores_candidates_built_from_their_own_config(tmp_path, capsys):
     (grown / "config.json").write_text(json.dumps(config))
     with pytest.raises(SystemExit, match="not nca-fmnist"):
         screen_main(["nca-fmnist", str(grown), "--n", "4"])
+
+
+def test_flip_tta_averages_the_classifier_over_the_mirror_image():
+    from zoo.pipelines.nca_fmnist import NCAWithClassifier
+
+    torch.manual_seed(0)
+    plain = NCAWithClassifier(width=8).eval()
+    flipped = NCAWithClassifier(width=8, flip_tta=True).eval()
+    flipped.load_state_dict(plain.state_dict())  # same weights: the option adds no parameters
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        one, mirror = plain.classify(x), plain.classify(x.flip(-1))
+        averaged = flipped.classify(x)
+        assert not torch.allclose(one, mirror)  # the plain classifier tells an image from its mirror
+        torch.testing.assert_close(averaged, (one + mirror) / 2)
+        torch.testing.assert_close(flipped.classify(x.flip(-1)), averaged)  # mirror-invariant
+        known = (torch.rand_like(x) > 0.5).float()
+        _, logits = flipped(x * known, known, steps=2)  # the forward pass classifies the same way
+        repaired = flipped.nca(x * known, known, steps=2).clamp(0, 1)
+        torch.testing.assert_close(logits, flipped.classify(repaired))

@@ -45,7 +45,7 @@ import torch
 from safetensors.torch import load_file
 
 from zoo import data
-from zoo.pipelines.nca_fmnist import build_classifier
+from zoo.pipelines.nca_fmnist import build_classifier, flip_averaged
 from zoo.registry import WEIGHTS_DIR, get_entry
 
 from ..common import RUNS_DIR, TrainConfig, build_model, load_init_weights, train_loop
@@ -280,11 +280,14 @@ def train_masked_cnn(
 def evaluation_extras(name: str, data_path: str | None = None) -> dict:
     """What the nca-fmnist protocol cannot build itself: the masked-input CNN baseline, as a labeller."""
     net = train_masked_cnn(TrainConfig(data=data_path)).eval()
+    # the same test-time flip averaging as the shipped classifier, so the comparison stays fair
+    flip = get_entry("nca-fmnist").model_kwargs.get("flip_tta", False)
 
     @torch.inference_mode()
     def masked_cnn(damaged: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(np.asarray(damaged, dtype=np.float32))[:, None]
-        return torch.cat([net(x[i : i + 1000]).argmax(1) for i in range(0, len(x), 1000)]).numpy()
+        logits = [flip_averaged(net, b) if flip else net(b) for b in x.split(1000)]
+        return torch.cat(logits).argmax(1).numpy()
 
     return {"masked_cnn": masked_cnn}
 

@@ -77,7 +77,7 @@ class RepairThenClassify(nn.Module):
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         known = 1 - mask
         repaired = self.model.nca(image * known, known, steps=self.steps).clamp(0, 1)
-        return repaired, torch.softmax(self.model.classifier(repaired), dim=1)
+        return repaired, torch.softmax(self.model.classify(repaired), dim=1)
 
 
 def grey_inputs(image, mask=None) -> dict:

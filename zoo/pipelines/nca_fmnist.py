@@ -21,6 +21,11 @@ from .base import Pipeline, RestorationResult
 MAX_STEPS = 200
 
 
+def flip_averaged(classifier: nn.Module, image: torch.Tensor) -> torch.Tensor:
+    """Test-time augmentation: logits (B, 10) averaged over image (B, 1, H, W) and its left-right mirror."""
+    return (classifier(image) + classifier(image.flip(-1))) / 2
+
+
 def build_classifier(kind: str = "cnn", width: int = 32) -> nn.Module:
     """The classifier of nca-fmnist (and, in the evaluation, of the masked-input baseline):
     "cnn" = SmallCNN(width), "resnet" = SmallResNet with stage widths (width, 2 width, 4 width)."""
@@ -43,17 +48,24 @@ class NCAWithClassifier(nn.Module):
         classifier: str = "cnn",
         deep_perception: bool = False,
         ratio_embedding: bool = False,
+        flip_tta: bool = False,
     ) -> None:
         super().__init__()
         self.nca = NCA(channels, hidden, fire_rate, deep_perception, ratio_embedding)
         self.classifier = build_classifier(classifier, width)
+        self.flip_tta = flip_tta
+
+    def classify(self, image: torch.Tensor) -> torch.Tensor:
+        """image (B, 1, 28, 28) in [0, 1] -> class logits (B, 10); with `flip_tta`, the mean of the
+        logits of the image and its mirror (garments are left-right symmetric classes)."""
+        return flip_averaged(self.classifier, image) if self.flip_tta else self.classifier(image)
 
     def forward(
         self, damaged: torch.Tensor, known: torch.Tensor, steps: int = 20
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """damaged, known: (B, 1, 28, 28) -> (repaired image (B, 1, 28, 28), class logits (B, 10))."""
         repaired = self.nca(damaged, known, steps=steps)
-        return repaired, self.classifier(repaired.clamp(0, 1))
+        return repaired, self.classify(repaired.clamp(0, 1))
 
 
 def nca_with_classifier(**kwargs) -> NCAWithClassifier:
@@ -103,7 +115,7 @@ class NCAPipeline(Pipeline):
         """Class probabilities (N, 10) of many images as they are, without repair."""
         x = np.stack([self.prepare(img) for img in images])[:, None]  # (N, 1, 28, 28)
         probs = [
-            torch.softmax(self.model.classifier(torch.from_numpy(x[i : i + batch_size]).to(self.device)), 1)
+            torch.softmax(self.model.classify(torch.from_numpy(x[i : i + batch_size]).to(self.device)), 1)
             for i in range(0, len(x), batch_size)
         ]
         return torch.cat(probs).cpu().numpy()
@@ -128,7 +140,7 @@ class NCAPipeline(Pipeline):
         )
         out, steps_seen = ran if frames else (ran, None)
         out = out.clamp(0, 1).contiguous()  # (N, 1, 28, 28)
-        probs = torch.softmax(self.model.classifier(out), dim=1).cpu().numpy().astype(np.float32)
+        probs = torch.softmax(self.model.classify(out), dim=1).cpu().numpy().astype(np.float32)
         images = out[:, 0].cpu().numpy()
         per_step = None if not frames else torch.stack(steps_seen, 1)[:, :, 0].clamp(0, 1).cpu().numpy()
         return [
