@@ -22,6 +22,10 @@ then the automaton grown a second perception conv (registry deep_perception=True
         --phases nca-sync --sync-steps 400 --finetune-steps 0 --out-dir runs/nca-deep/out
     python -m training.train nca-fmnist --init runs/nca-deep/out/model.safetensors \
         --phases nca-sync,classifier-ft --sync-steps 1000 --finetune-steps 1500
+then that command twice more, each --init the previous round's output (2026-12-04), then the automaton alone:
+    python -m training.train nca-fmnist --init runs/nca-deep4/out/model.safetensors --phases nca-sync \
+        --sync-steps 2500 --finetune-steps 0 --seed 5 --run-dir runs/nca-deep5 --out-dir runs/nca-deep5/out
+The registry's flip_tta=True (test-time mirror averaging of the classifier) adds no weights.
 Each phase is a resumable `train_loop` with its own checkpoint folder
 (runs/nca-fmnist/{classifier,nca,nca-sync,classifier-ft}); a finished phase is skipped on a rerun.
 The classifier (`build_classifier`: the SmallCNN by default, or a small ResNet) trains with

@@ -160,7 +160,7 @@ register_model(
     task="inpainting+classification",
     summary="Neural Cellular Automaton repairs 40%-masked Fashion-MNIST, then a small CNN classifies it",
     builder=nca_with_classifier,
-    model_kwargs=dict(channels=16, hidden=64, fire_rate=0.5, width=48, deep_perception=True),
+    model_kwargs=dict(channels=16, hidden=64, fire_rate=0.5, width=48, deep_perception=True, flip_tta=True),
     pipeline_cls=NCAPipeline,
     tags=("fashion-mnist", "neural-cellular-automata", "inpainting", "classification"),
 )
