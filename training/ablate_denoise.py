@@ -14,7 +14,6 @@ reports/mnist-denoise-ablation.{md,json}; the card's Limitations quote them.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ import zoo
 from zoo import data, metrics
 from zoo.registry import get_entry
 
-from .common import RUNS_DIR, TrainConfig, train_loop
+from .common import RUNS_DIR, TrainConfig, train_loop, write_report
 from zoo.protocols.common import markdown_table, mean_metric
 from zoo.protocols.mnist_denoise import noisy_digits
 
@@ -126,10 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         f"# mnist-denoise: what moves PSNR at sigma 0.5\n\n{table}\n\nFirst {len(clean)} test digits, the "
         f"card's noise seeds. Rerun: `python -m training.ablate_denoise --steps {args.steps} --n {args.n}`.\n"
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".md").write_text(text)
-    out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    write_report(Path(args.out), text, results)
     print(text)
     return 0
 

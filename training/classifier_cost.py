@@ -13,7 +13,6 @@ same run, so they hold even when the machine is busy; the absolute minutes do no
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -23,6 +22,8 @@ from torch import nn
 
 from zoo.pipelines.nca_fmnist import build_classifier
 from zoo.protocols.common import markdown_table
+
+from .common import write_report
 
 BATCH = 128
 EPOCH = 60_000
@@ -100,10 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(text)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.with_suffix(".md").write_text(text)
-        record = {"steps": args.steps, "batch": args.batch, "rows": rows}
-        args.out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+        write_report(args.out, text, {"steps": args.steps, "batch": args.batch, "rows": rows})
     return 0
 
 

@@ -383,3 +383,12 @@ def record_shipped(name: str, weights_dir: Path | None = None, manifest: Path | 
         "files": files,
     }
     write_manifest_entry(name, record, *where)
+
+
+def write_report(out: Path, text: str, record: Any) -> None:
+    """A measurement script's report: OUT.md (the markdown `text`) and OUT.json (`record`, the figures
+    behind it), its folder created if needed."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".md").write_text(text)
+    out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")

@@ -32,7 +32,7 @@ from zoo.protocols import mnist_denoise, mnist_masked, nca_fmnist
 from zoo.protocols.common import images_of, markdown_table, mean_metric
 from zoo.registry import get_entry
 
-from .common import SHIPPED_FILES
+from .common import SHIPPED_FILES, write_report
 
 
 def candidate(name: str, folder: Path):
@@ -164,9 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     text = f"{args.name}: first {args.n} test images, the protocol's damage and seeds ({what}).\n\n{table}\n"
     print(text)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.with_suffix(".md").write_text(text)
-        args.out.with_suffix(".json").write_text(json.dumps({"n": args.n, "rows": rows}, indent=2) + "\n")
+        write_report(args.out, text, {"n": args.n, "rows": rows})
     return 0
 
 
