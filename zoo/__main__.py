@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import cli_export, cli_run, hub, list_models
 from .cards import card_metrics, load_card
+from .data import DatasetNotFoundError
 from .registry import WEIGHTS_DIR, get_entry
 
 
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.fn(args)
-    except (ValueError, hub.WeightsError) as exc:
+    except (ValueError, hub.WeightsError, DatasetNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -3,6 +3,7 @@
     zoo run feature-recon photos/ --recursive --out recon/
     zoo run mnist-masked digits/*.png --mask stripe.png --out restored/
     zoo run mnist-denoise digits/ --corrupt --damage sigma=0.7 --out demo/   # damage, then restore
+    zoo run mnist-masked digits/ --mask hole.png --exemplars --out restored/  # + nearest training digits
 
 Outputs mirror the input folders and are PNGs (16-bit where a 16-bit PNG came in and the
 output has the input's size). A file that cannot be read or restored is reported and
@@ -121,6 +122,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .pipelines.base import check_mask
 
     p = load(args.name, device=args.device)
+    if args.exemplars:
+        if not hasattr(p, "with_exemplars"):
+            raise ValueError(f"--exemplars is an option of mnist-masked, not of {args.name}")
+        p = p.with_exemplars()  # the full MNIST's training digits; an error names the fetch command
     damage = parse_damage(p, args.damage)
     if damage and not args.corrupt:
         raise ValueError("--damage is used with --corrupt (damage each input, then restore it)")
@@ -206,6 +211,12 @@ def add_parser(sub) -> None:
     p.add_argument("--corrupt", action="store_true", help="damage each input first (as the hub's tabs do)")
     p.add_argument("--damage", action="append", default=[], metavar="KEY=VALUE", help="damage options")
     p.add_argument("--seed", type=int, default=0, help="seed of the first input's damage (+1 per file)")
+    p.add_argument(
+        "--exemplars",
+        action="store_true",
+        help="mnist-masked: blend each hole with the nearest training digits (the full MNIST: "
+        "`python -m training.fetch mnist` first)",
+    )
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output exists (resume)")

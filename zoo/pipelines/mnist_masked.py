@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
-from .. import corruptions, images
+from .. import corruptions, data, images
+from ..exemplars import ExemplarBank
 from ..models.unet import unet
 from ..registry import register_model
 from ..export import ExportSpec
@@ -13,6 +15,18 @@ from .export_graphs import MaskedFill, grey_inputs
 from .base import Pipeline, RestorationResult
 
 DAMAGE_KINDS = ("vertical", "horizontal", "patch", "random")
+# The exemplar blend's defaults, chosen on validation digits by `python -m training.tune_exemplar_blend`
+# (reports/mnist-masked-exemplar-blend.md): neighbours averaged, and the U-Net's share of a hole by the
+# hole's share of the image (bands: fraction of the 784 pixels missing <= bound).
+EXEMPLAR_K = 10
+EXEMPLAR_BANDS = (0.1, 0.2, 0.35, 1.0)
+EXEMPLAR_WEIGHTS = (0.9, 0.85, 0.7, 0.55)
+
+
+def band_weights(masks: np.ndarray, weights: tuple[float, ...]) -> np.ndarray:
+    """(N, 28, 28) masks -> (N, 1, 1) the U-Net's weight for each image's hole, by its EXEMPLAR_BANDS band."""
+    band = np.searchsorted(EXEMPLAR_BANDS, masks.reshape(len(masks), -1).mean(1), side="left")
+    return np.asarray(weights, dtype=np.float32)[np.minimum(band, len(weights) - 1)][:, None, None]
 
 
 def mnist_damage(img: np.ndarray, kind: str, size: float, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -31,6 +45,32 @@ class MaskedPipeline(Pipeline):
     task = "inpainting"
     needs_mask = True
     image_size = 28
+    exemplars: ExemplarBank | None = None  # set by `with_exemplars`
+    exemplar_k = EXEMPLAR_K
+    exemplar_weights = EXEMPLAR_WEIGHTS
+
+    def with_exemplars(
+        self, digits: np.ndarray | None = None, k: int = EXEMPLAR_K, weight: float | None = None
+    ) -> "MaskedPipeline":
+        """A copy of this pipeline that blends each hole with exemplar inpainting (this one is unchanged).
+
+        hole = w * U-Net + (1 - w) * mean of the k training digits nearest on the visible pixels.
+        w: `weight` for every hole, or by default EXEMPLAR_WEIGHTS by the hole's size (tuned on
+        validation digits). digits: (N, 28, 28) floats in [0, 1]; default the full MNIST's 60,000
+        training digits (`python -m training.fetch mnist` first). The bank stays in memory (188 MB
+        for 60,000) and is searched on every call.
+        """
+        if weight is not None and not 0.0 <= weight <= 1.0:
+            raise ValueError(f"weight is the U-Net's share of each hole, between 0 and 1; got {weight}")
+        if digits is None:
+            digits, _ = data.load_mnist("train", source="full")
+        bank = ExemplarBank(digits)
+        if not 1 <= k <= len(bank):
+            raise ValueError(f"k must be between 1 and the {len(bank):,} exemplar digits, got {k}")
+        blended = copy.copy(self)
+        blended.exemplars, blended.exemplar_k = bank, int(k)
+        blended.exemplar_weights = EXEMPLAR_WEIGHTS if weight is None else (float(weight),)
+        return blended
 
     def prepare(self, image: Any) -> np.ndarray:
         """Any accepted input -> 28x28 grey, light-on-dark (see `zoo.images.to_small_grey`)."""
@@ -41,6 +81,11 @@ class MaskedPipeline(Pipeline):
 
     def export_spec(self):
         """ONNX graph: (image, mask) (N, 1, 28, 28) each, mask 1 = missing -> restored (N, 1, 28, 28)."""
+        if self.exemplars is not None:
+            raise ValueError(
+                "the exemplar blend searches the training digits in Python and has no ONNX graph; "
+                "export the pipeline that `zoo.load` returns, before `with_exemplars()`"
+            )
         axes = {k: {0: "batch"} for k in ("image", "mask", "restored")}
         return ExportSpec(
             MaskedFill(self.model),
@@ -52,9 +97,13 @@ class MaskedPipeline(Pipeline):
 
     def _forward(self, x: np.ndarray, masks: np.ndarray | None, **kwargs) -> list[RestorationResult]:
         # x, masks: (N, 28, 28). 1. holes are zero, as in training; 2. the U-Net sees (damaged, mask);
-        # 3. the known pixels are pasted back.
+        # 3. with exemplars, each hole is blended with the exemplar fill; 4. known pixels are pasted back.
         x = np.where(masks, 0.0, x).astype(np.float32)
         pred = self._run(np.stack([x, masks.astype(np.float32)], axis=1))[:, 0]  # (N, 28, 28)
+        if self.exemplars is not None:
+            fill = self.exemplars.fill(x, masks, self.exemplar_k)  # (N, 28, 28)
+            w = band_weights(masks, self.exemplar_weights)  # (N, 1, 1)
+            pred = w * pred + (1.0 - w) * fill
         return [RestorationResult(image=img) for img in np.where(masks, pred, x).astype(np.float32)]
 
 

@@ -66,6 +66,7 @@ def evaluate(limit: int | None = None, data_path: str | None = None, **extras) -
     x = x_all[np.isin(y_all, (5, 7))][:limit] if limit else x_all[np.isin(y_all, (5, 7))]
     train, _ = data.load_mnist("train", data_path)
     val, pool = train[-VAL_N:], train[:-VAL_N]  # k is tuned on digits the exemplar search never sees
+    blended = p.with_exemplars(pool)  # the pipeline's option, searching the same digits as the baseline
     rows, found = [], []
     for kind, size in tqdm(SETTINGS, desc="mnist-masked settings"):
         damaged, masks = damaged_set(x, kind, size)
@@ -73,6 +74,7 @@ def evaluate(limit: int | None = None, data_path: str | None = None, **extras) -
         vd, vm = damaged_set(val, kind, size, first=20_000)
         k = min(K_GRID, key=lambda kk: mean_metric(metrics.mse, val, exemplar_fill(vd, vm, pool, kk)))
         model_mse = mean_metric(metrics.mse, x, restored)
+        blend_mse = mean_metric(metrics.mse, x, images_of(blended.batch(damaged, masks, batch_size=256)))
         exemplar_mse = mean_metric(metrics.mse, x, exemplar_fill(damaged, masks, pool, k))
         bih_mse = mean_metric(
             metrics.mse, x, [baselines.inpaint_biharmonic_(d, m) for d, m in zip(damaged, masks)]
@@ -90,6 +92,9 @@ def evaluate(limit: int | None = None, data_path: str | None = None, **extras) -
                 src,
                 model_mse / src,
                 "yes" if model_mse < exemplar_mse else "NO",
+                blend_mse,
+                blend_mse / src,
+                "yes" if blend_mse < exemplar_mse else "NO",
                 oracle,
             ]
         )
@@ -105,6 +110,9 @@ def evaluate(limit: int | None = None, data_path: str | None = None, **extras) -
             "source MSE",
             "model / source",
             "below exemplar",
+            "+ exemplar blend MSE",
+            "blend / source",
+            "blend below exemplar",
             "oracle exemplar MSE",
         ],
         rows,
@@ -112,7 +120,11 @@ def evaluate(limit: int | None = None, data_path: str | None = None, **extras) -
     table += (
         f"\n\nWhole-image MSE over {len(x):,} test digits (5s and 7s). *Exemplar*: the mean of the k "
         f"training digits (of {len(pool):,}) nearest on the visible pixels fills the hole, k chosen per row "
-        f"on {VAL_N} validation digits. *Oracle exemplar*: each hole filled from the one training digit (of "
+        f"on {VAL_N} validation digits. *+ exemplar blend*: the pipeline's option `with_exemplars` "
+        "searching the same digits (each hole a weighted mean of the U-Net's fill and the mean of the "
+        f"{blended.exemplar_k} nearest digits, the weight by the hole's size, chosen on validation digits "
+        "by `python -m training.tune_exemplar_blend`). *Oracle exemplar*: each hole filled from the one "
+        "training digit (of "
         f"the first {ORACLE_POOL:,}, each shifted by up to 2 px) that best matches the hidden pixels; it "
         "sees the answer, so it is a reference, not a method."
     )

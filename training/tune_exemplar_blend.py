@@ -1,0 +1,111 @@
+"""Choose mnist-masked's exemplar blend (k neighbours, the U-Net's share of each hole) on validation digits.
+
+    python -m training.tune_exemplar_blend --out reports/mnist-masked-exemplar-blend
+
+Validation: the last --n training digits of the full MNIST (all ten classes), damaged with every
+hole of the card's table; the exemplar bank is the training digits before them, so no digit finds
+itself. The U-Net's weight is chosen per band of the hole's share of the image (small holes need
+the exemplars less), minimising the squared error of the digits in that band; k is the one whose
+blend has the lowest geometric mean, over the 22 holes, of its MSE over the U-Net's alone. The test
+digits are never read. The result is what `zoo.pipelines.mnist_masked` sets as EXEMPLAR_K and
+EXEMPLAR_WEIGHTS.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import zoo
+from tqdm.auto import tqdm
+
+from zoo import data
+from zoo.exemplars import ExemplarBank
+from zoo.protocols.common import images_of, markdown_table
+from zoo.pipelines.mnist_masked import EXEMPLAR_BANDS as BANDS
+from zoo.pipelines.mnist_masked import band_weights
+from zoo.protocols.mnist_masked import SETTINGS, damaged_set
+
+from .common import write_report
+
+K_GRID = (3, 10, 30)
+WEIGHT_GRID = tuple(round(float(w), 2) for w in np.arange(0.3, 1.0001, 0.05))
+
+
+def _band(masks: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) masks -> (N,) each image's band index, as the pipeline bands them."""
+    return band_weights(masks, tuple(range(len(BANDS))))[:, 0, 0].astype(int)
+
+
+def tune(n: int = 1000, data_path: str | None = None) -> dict:
+    p = zoo.load("mnist-masked")
+    train, _ = data.load_mnist("train", data_path, source="full")  # a given path wins over the cache
+    val, bank = train[-n:], ExemplarBank(train[:-n])
+    holes, band, unet_err = [], [], []
+    err = {(k, w): [] for k in K_GRID for w in WEIGHT_GRID}  # per-image squared error, hole after hole
+    for kind, size in tqdm(SETTINGS, desc="holes"):
+        damaged, masks = damaged_set(val, kind, size, first=50_000)  # seeds apart from the test digits'
+        unet = np.stack(images_of(p.batch(damaged, masks, batch_size=256)))  # (n, 28, 28)
+        holes.append(f"{kind} {size}")
+        band.append(_band(masks))
+        unet_err.append(((unet - val) ** 2).mean((1, 2)))
+        nearest = bank.nearest(damaged, masks, max(K_GRID))
+        for k in K_GRID:
+            fill = bank.fill(damaged, masks, k, nearest=nearest)
+            for w in WEIGHT_GRID:
+                err[(k, w)].append((((w * unet + (1 - w) * fill) - val) ** 2).mean((1, 2)))
+    band_all = np.concatenate(band)
+    best = {}
+    for k in K_GRID:  # per band, the weight with the least squared error; then this k's score
+        weights = [
+            min(WEIGHT_GRID, key=lambda w: float(np.concatenate(err[(k, w)])[band_all == b].sum()))
+            if (band_all == b).any()
+            else 1.0
+            for b in range(len(BANDS))
+        ]
+        per_hole = [
+            float(np.choose(band[h], [err[(k, w)][h] for w in weights]).mean() / unet_err[h].mean())
+            for h in range(len(holes))
+        ]
+        best[k] = (float(np.exp(np.mean(np.log(per_hole)))), weights, per_hole)
+    k = min(best, key=lambda kk: best[kk][0])
+    score, weights, ratios = best[k]
+    return dict(
+        n=n, bank=len(bank), k=k, weights=list(zip(BANDS, weights)), score=score,
+        scores={kk: best[kk][0] for kk in K_GRID},
+        holes=[dict(hole=h, unet_mse=float(u.mean()), ratio=r) for h, u, r in zip(holes, unet_err, ratios)],
+    )
+
+
+def report(r: dict) -> str:
+    rows = [[h["hole"], h["unet_mse"], h["unet_mse"] * h["ratio"], h["ratio"]] for h in r["holes"]]
+    bands = ", ".join(f"<= {b:.0%} of the pixels: {w}" for b, w in r["weights"])
+    return (
+        f"# mnist-masked: the exemplar blend, chosen on validation digits\n\n"
+        f"`python -m training.tune_exemplar_blend`: the last {r['n']:,} training digits of the full MNIST "
+        f"(all ten classes) as validation, the {r['bank']:,} before them as the exemplar bank. "
+        f"Chosen: **k = {r['k']}**; the U-Net's weight by the hole's share of the image: {bands}. "
+        f"Geometric mean of the blend's MSE over the U-Net's alone, over the 22 holes: "
+        f"{r['score']:.4f} (k 3, 10, 30: {', '.join(f'{s:.4f}' for s in r['scores'].values())}).\n\n"
+        + markdown_table(["hole (validation digits)", "U-Net MSE", "blend MSE", "blend / U-Net"], rows)
+        + "\n"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=1000, help="validation digits (the last n training digits)")
+    parser.add_argument("--data", default=None, help="an MNIST IDX folder (default: the fetched full MNIST)")
+    parser.add_argument("--out", default=None, help="write OUT.md and OUT.json")
+    args = parser.parse_args()
+    r = tune(args.n, args.data)
+    text = report(r)
+    print(text)
+    if args.out:
+        write_report(args.out, text, r)
+
+
+if __name__ == "__main__":
+    main()
