@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
+import struct
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -26,6 +28,13 @@ TINY_NAME = "tiny-denoise"
 TINY_REPO = "test-org/tiny-denoise"
 TINY_COMMIT = "a" * 40
 TINY_KWARGS = dict(in_channels=1, out_channels=1, base_channels=2, depth=1)
+
+
+def write_idx(path, arr) -> None:
+    """An IDX file of uint8 values (MNIST's format), gzipped when the name ends in .gz."""
+    header = struct.pack(">BBBB", 0, 0, 0x08, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    body = header + np.asarray(arr).astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(body) if str(path).endswith(".gz") else body)
 
 
 @pytest.fixture(autouse=True)

@@ -2,24 +2,19 @@ from __future__ import annotations
 
 import gzip
 import pickle
-import struct
 
 import numpy as np
 import pytest
 
 from zoo import data
 
-
-def _write_idx(path, arr):
-    header = struct.pack(">BBBB", 0, 0, 0x08, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
-    with gzip.open(path, "wb") as fh:
-        fh.write(header + arr.astype(np.uint8).tobytes())
+from .conftest import write_idx
 
 
 def test_idx_reader_and_mnist_from_a_user_path(tmp_path):
     imgs = np.arange(3 * 28 * 28).reshape(3, 28, 28) % 256
-    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", imgs)
-    _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.array([1, 2, 3]))
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", imgs)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.array([1, 2, 3]))
     x, y = data.load_mnist("test", tmp_path)
     assert x.shape == (3, 28, 28) and x.dtype == np.float32 and x.max() <= 1
     assert y.tolist() == [1, 2, 3]

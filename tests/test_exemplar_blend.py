@@ -1,7 +1,5 @@
 """mnist-masked's exemplar blend: each hole a weighted mean of the U-Net's fill and the nearest digits'."""
 
-import struct
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -10,6 +8,8 @@ import zoo
 from zoo import data
 from zoo.__main__ import main as cli
 from zoo.pipelines.mnist_masked import EXEMPLAR_BANDS, EXEMPLAR_WEIGHTS, band_weights
+
+from .conftest import write_idx
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +66,6 @@ def test_blend_errors_say_what_to_fix(digits):
         p.with_exemplars(digits).export_spec()
 
 
-def _write_idx(path, arr):
-    header = struct.pack(">BBBB", 0, 0, 0x08, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
-    path.write_bytes(header + arr.astype(np.uint8).tobytes())
-
-
 def test_cli_exemplars_option_matches_the_api_and_explains_a_missing_dataset(
     tmp_path, digits, capsys, monkeypatch
 ):
@@ -86,8 +81,8 @@ def test_cli_exemplars_option_matches_the_api_and_explains_a_missing_dataset(
     assert "option of mnist-masked" in capsys.readouterr().err
     # A user's MNIST folder ($ZOO_MNIST) whose training digits are ten copies of this digit.
     bank = np.repeat((clean * 255).round()[None], 10, axis=0)
-    _write_idx(tmp_path / "train-images-idx3-ubyte", bank)
-    _write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(10))
+    write_idx(tmp_path / "train-images-idx3-ubyte", bank)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(10))
     monkeypatch.setenv("ZOO_MNIST", str(tmp_path))
     assert cli([*args, "--exemplars", "--quiet", "--out", str(tmp_path / "out")]) == 0
     got = np.asarray(Image.open(tmp_path / "out" / "digit.png"), dtype=np.float32) / 255

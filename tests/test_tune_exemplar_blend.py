@@ -1,25 +1,21 @@
 """training.tune_exemplar_blend on a tiny MNIST folder: the blend's weights are chosen from validation digits."""
 
 import json
-import struct
 
 import numpy as np
 
 from training import tune_exemplar_blend as tuner
 from zoo import data
 
-
-def _write_idx(path, arr):
-    header = struct.pack(">BBBB", 0, 0, 0x08, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
-    path.write_bytes(header + arr.astype(np.uint8).tobytes())
+from .conftest import write_idx
 
 
 def test_exemplars_that_hold_the_answer_win_the_large_holes(tmp_path, monkeypatch):
     digits, _ = data.load_mnist("test", source="subset")
     a = (digits[:40] * 255).round()
     # Training file = the same 40 digits twice: validation (the last 40) finds its own copy in the bank.
-    _write_idx(tmp_path / "train-images-idx3-ubyte", np.concatenate([a, a]))
-    _write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(80))
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.concatenate([a, a]))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(80))
     monkeypatch.setattr(tuner, "K_GRID", (1, 3))
     r = tuner.tune(n=40, data_path=str(tmp_path))
     assert r["bank"] == 40 and r["k"] == 1  # the nearest on the visible pixels is the digit itself
