@@ -1,4 +1,4 @@
-"""training.tune_exemplar_blend on a tiny MNIST folder: the blend's weights are chosen from validation digits."""
+"""training.tune_exemplar_blend on a tiny MNIST: the blend weights are chosen on validation digits."""
 
 import json
 
