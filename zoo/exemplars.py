@@ -29,7 +29,8 @@ class ExemplarBank:
             raise ValueError(f"exemplar digits must be an (N, 28, 28) array, N >= 1; got {digits.shape}")
         if not np.issubdtype(digits.dtype, np.floating) or digits.min() < 0 or digits.max() > 1:
             raise ValueError("exemplar digits must be floats in [0, 1] (as `zoo.data.load_mnist` gives)")
-        self.cands = torch.from_numpy(digits.reshape(len(digits), -1).astype(np.float32))  # (M, 784)
+        # (M, 784), a copy: later changes to the caller's array do not reach the bank
+        self.cands = torch.from_numpy(digits.reshape(len(digits), -1).astype(np.float32))
         self.cands_sq = self.cands**2  # kept: each search needs it, and it is as big as the bank
         self.chunk = chunk
 
