@@ -25,6 +25,13 @@ then the automaton grown a second perception conv (registry deep_perception=True
 then that command twice more, each --init the previous round's output (2026-12-04), then the automaton alone:
     python -m training.train nca-fmnist --init runs/nca-deep4/out/model.safetensors --phases nca-sync \
         --sync-steps 2500 --finetune-steps 0 --seed 5 --run-dir runs/nca-deep5 --out-dir runs/nca-deep5/out
+then one more round of both, of which the automaton was kept with the round-before classifier:
+    python -m training.train nca-fmnist --init runs/nca-deep5/out/model.safetensors \
+        --phases nca-sync,classifier-ft --sync-steps 1500 --finetune-steps 1500 --seed 6 \
+        --run-dir runs/nca-deep6 --out-dir runs/nca-deep6/out
+    python -m training.train nca-fmnist --init runs/nca-deep5/out/model.safetensors \
+        --init-nca runs/nca-deep6/out/model.safetensors --phases "" --sync-steps 0 --finetune-steps 0 \
+        --run-dir runs/nca-hybrid-cmd --out-dir runs/nca-hybrid-cmd/out
 The registry's flip_tta=True (test-time mirror averaging of the classifier) adds no weights.
 Each phase is a resumable `train_loop` with its own checkpoint folder
 (runs/nca-fmnist/{classifier,nca,nca-sync,classifier-ft}); a finished phase is skipped on a rerun.
@@ -219,7 +226,7 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
         f"{' from ' + cfg.data if cfg.data else ', Debian dataset-fashion-mnist'}); "
         + (f"started from {Path(init).name}; " if init else "")
         + (f"automaton started from {Path(args.init_nca).name}; " if args.init_nca else "")
-        + "; ".join(done)
+        + ("; ".join(done) or "no steps trained: the tensors combined as loaded")
         + f". Classifier augmentation: random 2-pixel crops, flips, random erasing, label smoothing "
         f"{LABEL_SMOOTHING}, weight EMA {CLASSIFIER_EMA}. Mask ratios in [{lo}, {hi}], density rising "
         f"towards {hi}"
