@@ -24,18 +24,13 @@ from zoo import data
 from zoo.exemplars import ExemplarBank
 from zoo.protocols.common import images_of, markdown_table
 from zoo.pipelines.mnist_masked import EXEMPLAR_BANDS as BANDS
-from zoo.pipelines.mnist_masked import band_weights
+from zoo.pipelines.mnist_masked import hole_band
 from zoo.protocols.mnist_masked import SETTINGS, damaged_set
 
 from .common import write_report
 
 K_GRID = (3, 10, 30)
 WEIGHT_GRID = tuple(round(float(w), 2) for w in np.arange(0.3, 1.0001, 0.05))
-
-
-def _band(masks: np.ndarray) -> np.ndarray:
-    """(N, 28, 28) masks -> (N,) each image's band index, as the pipeline bands them."""
-    return band_weights(masks, tuple(range(len(BANDS))))[:, 0, 0].astype(int)
 
 
 def tune(n: int = 1000, data_path: str | None = None) -> dict:
@@ -48,7 +43,7 @@ def tune(n: int = 1000, data_path: str | None = None) -> dict:
         damaged, masks = damaged_set(val, kind, size, first=50_000)  # seeds apart from the test digits'
         unet = np.stack(images_of(p.batch(damaged, masks, batch_size=256)))  # (n, 28, 28)
         holes.append(f"{kind} {size}")
-        band.append(_band(masks))
+        band.append(hole_band(masks))
         unet_err.append(((unet - val) ** 2).mean((1, 2)))
         nearest = bank.nearest(damaged, masks, max(K_GRID))
         for k in K_GRID:

@@ -37,12 +37,15 @@ class ExemplarBank:
     def __len__(self) -> int:
         return len(self.cands)
 
+    def check_k(self, k: int) -> None:
+        if not 1 <= k <= len(self):
+            raise ValueError(f"k must be between 1 and the {len(self):,} exemplar digits, got {k}")
+
     @torch.inference_mode()
     def nearest(self, damaged: np.ndarray, masks: np.ndarray, k: int = 10) -> torch.Tensor:
         """(N, 28, 28) damaged + masks (True = missing) -> (N, k) indices into the bank, nearest first
         (squared error on the visible pixels)."""
-        if not 1 <= k <= len(self):
-            raise ValueError(f"k must be between 1 and the bank's {len(self):,} digits, got {k}")
+        self.check_k(k)
         n = len(damaged)
         x = torch.from_numpy(np.asarray(damaged, dtype=np.float32).reshape(n, -1))
         visible = torch.from_numpy((~np.asarray(masks, dtype=bool)).reshape(n, -1)).float()

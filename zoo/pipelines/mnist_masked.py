@@ -23,10 +23,16 @@ EXEMPLAR_BANDS = (0.1, 0.2, 0.35, 1.0)
 EXEMPLAR_WEIGHTS = (0.9, 0.85, 0.7, 0.55)
 
 
+def hole_band(masks: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) masks -> (N,) each image's EXEMPLAR_BANDS index (its hole's share <= that bound)."""
+    return np.searchsorted(EXEMPLAR_BANDS, masks.reshape(len(masks), -1).mean(1), side="left")
+
+
 def band_weights(masks: np.ndarray, weights: tuple[float, ...]) -> np.ndarray:
-    """(N, 28, 28) masks -> (N, 1, 1) the U-Net's weight for each image's hole, by its EXEMPLAR_BANDS band."""
-    band = np.searchsorted(EXEMPLAR_BANDS, masks.reshape(len(masks), -1).mean(1), side="left")
-    return np.asarray(weights, dtype=np.float32)[np.minimum(band, len(weights) - 1)][:, None, None]
+    """(N, 28, 28) masks -> (N, 1, 1) the U-Net's weight for each image's hole, by its band (one weight:
+    every hole)."""
+    band = np.minimum(hole_band(masks), len(weights) - 1)
+    return np.asarray(weights, dtype=np.float32)[band][:, None, None]
 
 
 def mnist_damage(img: np.ndarray, kind: str, size: float, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -65,8 +71,7 @@ class MaskedPipeline(Pipeline):
         if digits is None:
             digits, _ = data.load_mnist("train", source="full")
         bank = ExemplarBank(digits)
-        if not 1 <= k <= len(bank):
-            raise ValueError(f"k must be between 1 and the {len(bank):,} exemplar digits, got {k}")
+        bank.check_k(k)  # here, not at the first call
         blended = copy.copy(self)
         blended.exemplars, blended.exemplar_k = bank, int(k)
         blended.exemplar_weights = EXEMPLAR_WEIGHTS if weight is None else (float(weight),)
