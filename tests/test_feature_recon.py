@@ -155,8 +155,8 @@ def test_webcam_handler_bad_depth_is_a_gradio_error():
     assert webcam_frame(None, "feature-recon", [])[0] is None  # no frame yet: nothing, no error
 
 
-@pytest.mark.parametrize("pool", ["0", "8"])
-def test_trainer_runs_a_few_steps(tmp_path, pool):
+@pytest.mark.parametrize("pool,loss", [("0", "l1-ssim"), ("8", "mse")])
+def test_trainer_runs_a_few_steps(tmp_path, pool, loss):
     from PIL import Image
 
     from training.train import main as train_main
@@ -168,10 +168,13 @@ def test_trainer_runs_a_few_steps(tmp_path, pool):
         Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(folder / f"p{i}.png")
     args = ["--steps", "3", "--batch-size", "2", "--crop", "64", "--pool", pool, "--refresh-every", "1"]
     args += ["--data", str(folder), "--run-dir", str(tmp_path / "run"), "--out-dir", str(tmp_path / "out")]
-    assert train_main(["feature-recon-s16", *args]) == 0
+    assert train_main(["feature-recon-s16", *args, "--loss", loss]) == 0
     config = json.loads((tmp_path / "out" / "config.json").read_text())
     assert "random crops of 2 photos from the image folder" in config["data"]
     assert ("features cached for a pool of 8 crops" in config["data"]) == (pool == "8")
+    assert ("loss mse" in config["data"]) == (loss == "mse")  # the record says which loss made the weights
+    with pytest.raises(SystemExit):
+        train_main(["feature-recon-s16", *args, "--loss", "l2"])
 
 
 def test_trainer_grows_a_decoder_that_starts_as_the_one_it_grew_from(tmp_path):

@@ -8,7 +8,8 @@ is kept at short sides 160-448 px (never enlarged: the ~307x172 food photos give
 smaller scales), crops are drawn with flips and colour jitter, sources weighted by
 1/sqrt(photos) so the 488 food photos do not drown the rest. The encoder's features of
 the crops are cached (`training.feature_cache.FeaturePool`, `--pool 0` encodes every
-batch instead). Loss: L1 + SSIM, as in the source project.
+batch instead). Loss: L1 + SSIM, as in the source project, or MSE (`--loss mse`: the
+PSNR the cards report is a function of it).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from zoo import data, images
 from zoo.models.efficientnet_encoder import feature_encoder
@@ -34,6 +36,7 @@ DEFAULTS = {
     "feature-recon-s16": TrainConfig(steps=5000, batch_size=16, lr=2e-3),
 }
 SHORT_SIDES = (160, 224, 320, 448)
+LOSSES = {"l1-ssim": l1_ssim, "mse": F.mse_loss}  # (pred, target) -> scalar
 
 
 def add_args(parser) -> None:
@@ -42,6 +45,9 @@ def add_args(parser) -> None:
         "--pool", type=int, default=2048, help="crops whose features are cached (0: encode every batch)"
     )
     parser.add_argument("--refresh-every", type=int, default=100, help="steps between pool-chunk refreshes")
+    parser.add_argument(
+        "--loss", choices=sorted(LOSSES), default="l1-ssim", help="training loss (default: l1-ssim, the source's)"
+    )
 
 
 def training_photos(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], str]:
@@ -100,6 +106,8 @@ def train(name: str, cfg: TrainConfig, args=None):
     stride = network_kwargs(name, cfg)["stride"]
     crop = getattr(args, "crop", 128)
     pool_size = getattr(args, "pool", 2048)
+    loss_name = getattr(args, "loss", "l1-ssim")
+    criterion = LOSSES[loss_name]
     if crop % 16:
         raise ValueError(f"--crop must be a multiple of 16, got {crop}")
     model = build_model(name, cfg)
@@ -132,7 +140,7 @@ def train(name: str, cfg: TrainConfig, args=None):
             feats = encode(x)
         step["n"] += 1
         cl = torch.channels_last  # ~20% faster convolutions on the CPU, as in the pipeline
-        return l1_ssim(net(feats.contiguous(memory_format=cl)), x.contiguous(memory_format=cl))
+        return criterion(net(feats.contiguous(memory_format=cl)), x.contiguous(memory_format=cl))
 
     t0 = time.time()
     model = model.to(memory_format=torch.channels_last)
@@ -145,7 +153,8 @@ def train(name: str, cfg: TrainConfig, args=None):
     if model is None:
         return None
     cached = f", encoder features cached for a pool of {pool_size} crops" if pool_size else ""
+    loss = "" if loss_name == "l1-ssim" else f"; loss {loss_name}"
     return (
         model,
-        description + f"; {crop}x{crop} crops at short sides {'/'.join(map(str, SHORT_SIDES))} px{cached}",
+        description + f"; {crop}x{crop} crops at short sides {'/'.join(map(str, SHORT_SIDES))} px{cached}{loss}",
     )
