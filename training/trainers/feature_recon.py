@@ -46,7 +46,7 @@ def add_args(parser) -> None:
     )
     parser.add_argument("--refresh-every", type=int, default=100, help="steps between pool-chunk refreshes")
     parser.add_argument(
-        "--loss", choices=sorted(LOSSES), default="l1-ssim", help="training loss (default: l1-ssim, the source's)"
+        "--loss", choices=sorted(LOSSES), default="l1-ssim", help="training loss (default l1-ssim: the source's)"
     )
 
 
@@ -154,7 +154,5 @@ def train(name: str, cfg: TrainConfig, args=None):
         return None
     cached = f", encoder features cached for a pool of {pool_size} crops" if pool_size else ""
     loss = "" if loss_name == "l1-ssim" else f"; loss {loss_name}"
-    return (
-        model,
-        description + f"; {crop}x{crop} crops at short sides {'/'.join(map(str, SHORT_SIDES))} px{cached}{loss}",
-    )
+    sides = "/".join(map(str, SHORT_SIDES))
+    return model, description + f"; {crop}x{crop} crops at short sides {sides} px{cached}{loss}"
