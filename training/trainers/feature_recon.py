@@ -46,7 +46,7 @@ def add_args(parser) -> None:
     )
     parser.add_argument("--refresh-every", type=int, default=100, help="steps between pool-chunk refreshes")
     parser.add_argument(
-        "--loss", choices=sorted(LOSSES), default="l1-ssim", help="training loss (default l1-ssim: the source's)"
+        "--loss", choices=sorted(LOSSES), default="l1-ssim", help="training loss (default: the source's)"
     )
 
 
