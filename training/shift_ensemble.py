@@ -53,13 +53,13 @@ def probe(n: int = 2000, data_path: str | None = None) -> dict:
     noisy = noisy_digits(clean, 0.5)[:, None]  # (n, 1, 28, 28)
     for name, shifts in SHIFTS.items():
         out = shift_ensemble(denoise, noisy, shifts)
-        rows.append(dict(model="mnist-denoise", setting="sigma 0.5", method=name,
-                         psnr=mean_metric(metrics.psnr, clean, out), ssim=mean_metric(metrics.ssim, clean, out)))
+        psnr, ssim = mean_metric(metrics.psnr, clean, out), mean_metric(metrics.ssim, clean, out)
+        rows.append(dict(model="mnist-denoise", setting="sigma 0.5", method=name, psnr=psnr, ssim=ssim))
     masked = zoo.load("mnist-masked").model.eval()
     fives_sevens = x_all[np.isin(y_all, (5, 7))][:n]
     for kind, size in HOLES:
         damaged, masks = damaged_set(fives_sevens, kind, size)
-        damaged = np.where(masks, 0.0, damaged).astype(np.float32)  # holes are zero, as the pipeline feeds them
+        damaged = np.where(masks, 0.0, damaged).astype(np.float32)  # holes zero, as the pipeline has them
         inputs = np.stack([damaged, masks.astype(np.float32)], 1)  # (n, 2, 28, 28)
         for name, shifts in SHIFTS.items():
             out = np.where(masks, shift_ensemble(masked, inputs, shifts), damaged)
@@ -86,7 +86,9 @@ def report(r: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=2000, help="test digits")
     parser.add_argument("--data", default=None, help="an MNIST IDX folder (default: the fetched full MNIST)")
     parser.add_argument("--out", default=None, help="write OUT.md and OUT.json")
