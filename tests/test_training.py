@@ -61,6 +61,8 @@ def test_ema_is_exported_and_survives_a_resume(tmp_path):
         load_file(str(tmp_path / d / "model.safetensors")) for d in ("plain", "ema", "ema-resumed")
     )
     assert all((ema[k] == resumed[k]).all() for k in ema)  # the average is checkpointed with the run
+    assert json.loads((tmp_path / "ema" / "config.json").read_text())["training"]["ema"] == 0.5
+    assert "ema" not in json.loads((tmp_path / "plain" / "config.json").read_text())["training"]
     weights = [k for k in ema if k.endswith("weight")]
     assert any(
         not torch.equal(ema[k], plain[k]) for k in weights

@@ -349,7 +349,10 @@ def export_weights(
         "architecture": entry.builder.__name__,
         "model_kwargs": network_kwargs(name, cfg),
         "data": data_description,
-        "training": {k: getattr(cfg, k) for k in ("steps", "batch_size", "lr", "seed", "limit")},
+        "training": {
+            **{k: getattr(cfg, k) for k in ("steps", "batch_size", "lr", "seed", "limit")},
+            **({"ema": cfg.ema} if cfg.ema else {}),  # the exported weights are then the average
+        },
         **init_record,
         **(extra or {}),
     }
