@@ -25,7 +25,7 @@ from zoo.models.efficientnet_encoder import feature_encoder
 
 from ..common import TrainConfig, build_model, network_kwargs, train_loop
 from ..feature_cache import FeaturePool
-from ..losses import l1_ssim
+from ..losses import l1_ssim, mse_ssim
 
 # A from-scratch run on the corpus. The shipped weights' own runs are in each card and config.json
 # (feature-recon and -s4: fine-tuned from their earlier weights at lr 1e-3; -s16: 5,000 steps from
@@ -36,7 +36,7 @@ DEFAULTS = {
     "feature-recon-s16": TrainConfig(steps=5000, batch_size=16, lr=2e-3),
 }
 SHORT_SIDES = (160, 224, 320, 448)
-LOSSES = {"l1-ssim": l1_ssim, "mse": F.mse_loss}  # (pred, target) -> scalar
+LOSSES = {"l1-ssim": l1_ssim, "mse": F.mse_loss, "mse-ssim": mse_ssim}  # (pred, target) -> scalar
 
 
 def add_args(parser) -> None:

@@ -1,0 +1,20 @@
+"""training.losses: each loss is zero for a perfect estimate and grows with the error."""
+
+import pytest
+import torch
+
+from training.losses import l1_ssim, mse_ssim, ssim
+
+
+def test_losses_vanish_at_the_target_and_rank_errors():
+    g = torch.Generator().manual_seed(0)
+    y = torch.rand(2, 3, 32, 32, generator=g)
+    small = (y + 0.05 * torch.randn(y.shape, generator=g)).clamp(0, 1)
+    large = (y + 0.3 * torch.randn(y.shape, generator=g)).clamp(0, 1)
+    assert ssim(y, y).item() == pytest.approx(1.0, abs=1e-6)
+    for loss in (l1_ssim, mse_ssim):
+        assert abs(loss(y, y).item()) < 1e-6
+        assert 0 < loss(small, y) < loss(large, y)
+    mse = torch.nn.functional.mse_loss(large, y)
+    assert mse_ssim(large, y, alpha=0.0) == mse  # alpha weighs the SSIM term alone
+    assert (mse_ssim(large, y, alpha=0.5) - mse).item() == pytest.approx(0.5 * (1 - ssim(large, y)).item())
