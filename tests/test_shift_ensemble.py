@@ -49,3 +49,22 @@ def test_probe_measures_both_unets_on_a_given_mnist(tmp_path):
     se.write_report(tmp_path / "rep", se.report(r), r)
     assert json.loads((tmp_path / "rep.json").read_text())["n"] == 8
     assert "| mnist-masked | patch 15 |" in (tmp_path / "rep.md").read_text()
+
+
+def test_the_measurement_command_line_prints_and_writes_the_same_report(tmp_path, monkeypatch, capsys):
+    from training.common import mnist_report_cli
+
+    def measure(n, data_path):
+        return {"n": n, "data": data_path}
+
+    def report(r):
+        return f"n={r['n']} data={r['data']}"
+
+    monkeypatch.setattr("sys.argv", ["prog", "--n", "3", "--data", "D", "--out", str(tmp_path / "r")])
+    mnist_report_cli("doc", measure, report, 5, "digits")
+    assert "n=3 data=D" in capsys.readouterr().out
+    assert (tmp_path / "r.md").read_text() == "n=3 data=D"
+    assert json.loads((tmp_path / "r.json").read_text()) == {"n": 3, "data": "D"}
+    monkeypatch.setattr("sys.argv", ["prog"])  # the defaults: n as given, no files
+    mnist_report_cli("doc", measure, report, 5, "digits")
+    assert "n=5 data=None" in capsys.readouterr().out

@@ -395,3 +395,18 @@ def write_report(out: Path, text: str, record: Any) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text(text)
     out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+def mnist_report_cli(doc: str, measure, report, n: int, n_help: str) -> None:
+    """The command line of a measurement on MNIST digits: `--n N --data PATH --out OUT`. Runs
+    `measure(n, data_path) -> record`, prints `report(record)` and, with --out, writes OUT.md / OUT.json."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=n, help=n_help)
+    parser.add_argument("--data", default=None, help="an MNIST IDX folder (default: the fetched full MNIST)")
+    parser.add_argument("--out", default=None, help="write OUT.md and OUT.json")
+    args = parser.parse_args()
+    record = measure(args.n, args.data)
+    text = report(record)
+    print(text)
+    if args.out:
+        write_report(args.out, text, record)

@@ -13,8 +13,6 @@ on three of its holes (whole-image MSE, the test fives and sevens).
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import torch
 
@@ -24,7 +22,7 @@ from zoo.protocols.common import markdown_table, mean_metric
 from zoo.protocols.mnist_denoise import noisy_digits
 from zoo.protocols.mnist_masked import damaged_set
 
-from .common import write_report
+from .common import mnist_report_cli, write_report
 
 SHIFTS = {  # name -> (dy, dx) shifts averaged
     "single": [(0, 0)],
@@ -86,18 +84,7 @@ def report(r: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--n", type=int, default=2000, help="test digits")
-    parser.add_argument("--data", default=None, help="an MNIST IDX folder (default: the fetched full MNIST)")
-    parser.add_argument("--out", default=None, help="write OUT.md and OUT.json")
-    args = parser.parse_args()
-    r = probe(args.n, args.data)
-    text = report(r)
-    print(text)
-    if args.out:
-        write_report(args.out, text, r)
+    mnist_report_cli(__doc__, probe, report, 2000, "test digits")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,6 @@ does better than on new digits: the weights chosen lean towards the U-Net (the c
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import zoo
 from tqdm.auto import tqdm
@@ -27,7 +25,7 @@ from zoo.pipelines.mnist_masked import EXEMPLAR_BANDS as BANDS
 from zoo.pipelines.mnist_masked import hole_band
 from zoo.protocols.mnist_masked import SETTINGS, damaged_set
 
-from .common import write_report
+from .common import mnist_report_cli, write_report
 
 K_GRID = (3, 10, 30)
 WEIGHT_GRID = tuple(round(float(w), 2) for w in np.arange(0.3, 1.0001, 0.05))
@@ -91,18 +89,7 @@ def report(r: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--n", type=int, default=1000, help="validation digits (the last n training digits)")
-    parser.add_argument("--data", default=None, help="an MNIST IDX folder (default: the fetched full MNIST)")
-    parser.add_argument("--out", default=None, help="write OUT.md and OUT.json")
-    args = parser.parse_args()
-    r = tune(args.n, args.data)
-    text = report(r)
-    print(text)
-    if args.out:
-        write_report(args.out, text, r)
+    mnist_report_cli(__doc__, tune, report, 1000, "validation digits (the last n training digits)")
 
 
 if __name__ == "__main__":
