@@ -185,7 +185,7 @@ _register(
     4,
     24,
     48,
-    16,
+    20,
     "Reconstructs a photo from frozen EfficientNet-Lite0 features at stride 4 (24 x H/4 x W/4)",
     up_blocks=1,
 )
