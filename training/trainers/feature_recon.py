@@ -9,7 +9,7 @@ smaller scales), crops are drawn with flips and colour jitter, sources weighted 
 1/sqrt(photos) so the 488 food photos do not drown the rest. The encoder's features of
 the crops are cached (`training.feature_cache.FeaturePool`, `--pool 0` encodes every
 batch instead). Loss: L1 + SSIM, as in the source project, or MSE (`--loss mse`: the
-PSNR the cards report is a function of it).
+PSNR the cards report is a function of it), or MSE plus a little SSIM (`--loss mse-ssim`).
 """
 
 from __future__ import annotations
