@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from training import shift_ensemble as se
+from training.common import write_report
 from zoo import data
 
 from .conftest import write_idx
@@ -46,7 +47,7 @@ def test_probe_measures_both_unets_on_a_given_mnist(tmp_path):
     denoise = r["rows"][0]
     assert 10 < denoise["psnr"] < 40 and 0 < denoise["ssim"] <= 1
     assert all(0 <= w["mse"] < 0.2 for w in r["rows"] if w["model"] == "mnist-masked")
-    se.write_report(tmp_path / "rep", se.report(r), r)
+    write_report(tmp_path / "rep", se.report(r), r)
     assert json.loads((tmp_path / "rep.json").read_text())["n"] == 8
     assert "| mnist-masked | patch 15 |" in (tmp_path / "rep.md").read_text()
 

@@ -5,6 +5,7 @@ import json
 import numpy as np
 
 from training import tune_exemplar_blend as tuner
+from training.common import write_report
 from zoo import data
 
 from .conftest import write_idx
@@ -21,6 +22,6 @@ def test_exemplars_that_hold_the_answer_win_the_large_holes(tmp_path, monkeypatc
     assert r["bank"] == 40 and r["k"] == 1  # the nearest on the visible pixels is the digit itself
     assert [w for _, w in r["weights"]] == [0.3] * 4  # the lowest weight on the grid for the U-Net
     assert len(r["holes"]) == 22 and r["score"] < 0.5
-    tuner.write_report(tmp_path / "rep", tuner.report(r), r)
+    write_report(tmp_path / "rep", tuner.report(r), r)
     assert json.loads((tmp_path / "rep.json").read_text())["k"] == 1
     assert "k = 1" in (tmp_path / "rep.md").read_text()

@@ -22,7 +22,7 @@ from zoo.protocols.common import markdown_table, mean_metric
 from zoo.protocols.mnist_denoise import noisy_digits
 from zoo.protocols.mnist_masked import damaged_set
 
-from .common import mnist_report_cli, write_report
+from .common import mnist_report_cli
 
 SHIFTS = {  # name -> (dy, dx) shifts averaged
     "single": [(0, 0)],

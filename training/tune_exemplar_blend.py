@@ -25,7 +25,7 @@ from zoo.pipelines.mnist_masked import EXEMPLAR_BANDS as BANDS
 from zoo.pipelines.mnist_masked import hole_band
 from zoo.protocols.mnist_masked import SETTINGS, damaged_set
 
-from .common import mnist_report_cli, write_report
+from .common import mnist_report_cli
 
 K_GRID = (3, 10, 30)
 WEIGHT_GRID = tuple(round(float(w), 2) for w in np.arange(0.3, 1.0001, 0.05))

@@ -67,8 +67,8 @@ def evaluate(limit: int | None = None, data_path: str | None = None, **extras) -
     x = x_all[np.isin(y_all, (5, 7))][:limit] if limit else x_all[np.isin(y_all, (5, 7))]
     train, _ = data.load_mnist("train", data_path)
     val, pool = train[-VAL_N:], train[:-VAL_N]  # k is tuned on digits the exemplar search never sees
-    bank = ExemplarBank(pool)  # the exemplar baseline's digits, built once for every row and k
     blended = p.with_exemplars(pool)  # the pipeline's option, searching the same digits as the baseline
+    bank = blended.exemplars  # the exemplar baseline's bank: that same one, built once for every row and k
     rows, found = [], []
     for kind, size in tqdm(SETTINGS, desc="mnist-masked settings"):
         damaged, masks = damaged_set(x, kind, size)
