@@ -101,7 +101,7 @@ def build_nca_tab() -> None:
     with gr.Tab("NCA · Fashion-MNIST", id="nca-fmnist"):
         gr.Markdown(
             "Drop pixels from a Fashion-MNIST image and watch a Neural Cellular Automaton fill them in, "
-            "cell by cell; a small CNN then classifies the repair."
+            "cell by cell; a small ResNet then classifies the repair."
         )
         with gr.Row():
             with gr.Column():

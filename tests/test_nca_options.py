@@ -90,8 +90,8 @@ def test_trainer_grows_the_shipped_automaton_with_init_new(tmp_path, monkeypatch
     trained = load_file(str(out / "model.safetensors"))
     assert trained["nca.ratio.weight"].abs().max() > 0  # two steps moved the block off zero
     shipped = load_file(str(SHIPPED))
-    last = "classifier.head.5.weight"
-    assert torch.equal(trained[last], shipped[last])  # no classifier phase ran
+    classifier = [k for k in shipped if k.startswith("classifier.")]
+    assert classifier and all(torch.equal(trained[k], shipped[k]) for k in classifier)  # no classifier phase ran
 
 
 def test_screen_scores_candidates_built_from_their_own_config(tmp_path, capsys):

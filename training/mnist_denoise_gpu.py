@@ -15,20 +15,16 @@ card's figures, SSIM too, once the weights are promoted).
 from __future__ import annotations
 
 import argparse
-import json
-import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from safetensors.torch import load_file
 
 from zoo import data
 from zoo.protocols.mnist_denoise import noisy_digits
 from zoo.registry import get_entry
 
-from .fmnist_gpu import lr_factor
+from .gpu_loop import add_run_args, device_name, train_clocked, write_run
 from .losses import ssim
 
 SIGMAS = (0.1, 0.8)  # the CPU trainer's range
@@ -45,7 +41,7 @@ def shifted(x: torch.Tensor, pad: int = 2) -> torch.Tensor:
 
 
 @torch.no_grad()
-def test_psnr(net, data_path: str | None, device, sigma: float = 0.5, limit: int | None = None) -> float:
+def psnr_on_test(net, data_path: str | None, device, sigma: float = 0.5, limit: int | None = None) -> float:
     """Mean per-image PSNR (data range 1) of the clamped output on the test digits, protocol noise."""
     x, _ = data.load_mnist("test", data_path)
     x = x[:limit]
@@ -58,20 +54,10 @@ def test_psnr(net, data_path: str | None, device, sigma: float = 0.5, limit: int
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    budget = ap.add_mutually_exclusive_group(required=True)
-    budget.add_argument("--steps", type=int, help="optimiser steps (the cosine schedule spans them)")
-    budget.add_argument("--minutes", type=float, help="wall-time budget: the schedule spans the clock")
+    add_run_args(ap, "MNIST IDX folder (default: the fetched full MNIST)", batch=512, lr=2e-3)
     ap.add_argument("--base-channels", type=int, default=None, help="default: the registry's")
     ap.add_argument("--init", default=None, help="start from these weights (same architecture)")
-    ap.add_argument("--batch", type=int, default=512)
-    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--ssim-weight", type=float, default=0.03)
-    ap.add_argument("--ema", type=float, default=0.999)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--data", default=None, help="MNIST IDX folder (default: the fetched full MNIST)")
-    ap.add_argument("--limit", type=int, default=None, help="first N training and test digits (smoke)")
-    ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -88,46 +74,23 @@ def main(argv: list[str] | None = None) -> dict:
         net.load_state_dict(load_file(args.init))
     params = sum(p.numel() for p in net.parameters())
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True)
-    t0, step, running = time.time(), 0, None
-    while True:
-        progress = (time.time() - t0) / (60 * args.minutes) if args.minutes else step / args.steps
-        if progress >= 1:
-            break
-        for g in opt.param_groups:
-            g["lr"] = args.lr * lr_factor(progress)
+
+    def loss_of_step(net):
         clean = shifted(digits[torch.randint(0, len(digits), (args.batch,), device=dev)])
         sigma = torch.empty(args.batch, 1, 1, 1, device=dev).uniform_(*SIGMAS)
         out = net((clean + sigma * torch.randn_like(clean)).clamp(0, 1))
         loss = F.mse_loss(out, clean)
-        if args.ssim_weight:
-            loss = loss + args.ssim_weight * (1 - ssim(out.clamp(0, 1), clean))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        ema.update_parameters(net)
-        step += 1
-        if step % 500 == 0:
-            running = loss.item()
-            print(f"[denoise] step {step} progress {progress:.2f} loss {running:.5f}", flush=True)
-    secs = time.time() - t0
-    final = ema.module.eval()
-    psnr = test_psnr(final, args.data, dev, limit=args.limit)
-    name = f"denoise-b{kwargs['base_channels']}{'-init' if args.init else ''}"
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().float().cpu().contiguous() for k, v in final.state_dict().items()},
-              str(out_dir / f"{name}.safetensors"))
+        return loss + args.ssim_weight * (1 - ssim(out.clamp(0, 1), clean)) if args.ssim_weight else loss
+
+    final, done = train_clocked("denoise", net, opt, loss_of_step, args)
     record = {
-        "model_kwargs": kwargs, "parameters": params, "steps": step,
-        "epochs": round(step * args.batch / len(digits), 1), "train_seconds": round(secs),
-        "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
-        "recipe": {k: getattr(args, k) for k in RECIPE}, "sigmas": SIGMAS, "final_loss": running,
-        "test_psnr_sigma0.5": psnr,
+        "model_kwargs": kwargs, "parameters": params, **done,
+        "epochs": round(done["steps"] * args.batch / len(digits), 1), "device": device_name(dev),
+        "recipe": {k: getattr(args, k) for k in RECIPE}, "sigmas": SIGMAS,
+        "test_psnr_sigma0.5": psnr_on_test(final, args.data, dev, limit=args.limit),
     }
-    (out_dir / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
-    print(json.dumps(record), flush=True)
-    return record
+    name = f"denoise-b{kwargs['base_channels']}{'-init' if args.init else ''}"
+    return write_run(args.out, name, final, record)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ and degrades after ~14 steps; the card's "PSNR by NCA steps" table shows the res
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,11 @@ CLASSIFIER_EMA = 0.999
 REPAIR_BANK_SIZE = 24000
 PHASES = ("classifier", "nca", "nca-sync", "classifier-ft")
 SHIPPED_WEIGHTS = WEIGHTS_DIR / "nca-fmnist" / "model.safetensors"
+# The evaluation's masked-input CNN: the registry's classifier architecture trained from scratch on masked
+# inputs by `python -m training.fmnist_gpu --kind masked-cnn`, with the shipped classifier's recipe and
+# budget (its record in the .json beside it). Without it (or if it no longer fits the registry's
+# classifier) the evaluation trains one on the CPU with `train_masked_cnn`.
+MASKED_CNN_WEIGHTS = Path(__file__).parents[1] / "baselines" / "nca-fmnist-masked-cnn.safetensors"
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
@@ -114,6 +120,12 @@ def add_args(parser: argparse.ArgumentParser) -> None:
         help="start the automaton from the nca.* weights of this safetensors file (e.g. the shipped "
         "zoo/weights/nca-fmnist/model.safetensors); the classifier starts fresh",
     )
+    parser.add_argument(
+        "--init-classifier",
+        default=None,
+        help="start the classifier from this safetensors file: the classifier.* weights of an nca-fmnist "
+        "file, or a bare classifier's (as `python -m training.fmnist_gpu` writes them)",
+    )
 
 
 def training_images(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -136,12 +148,36 @@ def load_part(module: torch.nn.Module, path: str | Path, prefix: str, what: str)
         module.load_state_dict(part)
     except RuntimeError as e:
         raise ValueError(f"{what} {path}: its {prefix}* weights do not fit this network: {e}") from e
-    print(f"[nca-fmnist] {type(module).__name__} starts from the {prefix}* weights of {path}")
+    which = f"{prefix}* weights" if prefix else "weights"
+    print(f"[nca-fmnist] {type(module).__name__} starts from the {which} of {path}")
 
 
 def load_nca_init(model: torch.nn.Module, path: str) -> None:
     """--init-nca: the nca.* tensors of a shipped nca-fmnist file into model.nca."""
     load_part(model.nca, path, "nca.", "--init-nca")
+
+
+def load_classifier_init(model: torch.nn.Module, path: str) -> None:
+    """--init-classifier: the classifier.* tensors of an nca-fmnist file, or a bare classifier file."""
+    keys = load_file(str(path)).keys() if Path(path).is_file() else ()
+    prefix = "classifier." if any(k.startswith("classifier.") for k in keys) else ""
+    load_part(model.classifier, path, prefix, "--init-classifier")
+
+
+def classifier_origin(path: str) -> str:
+    """The data line's account of --init-classifier: its file, and the recipe recorded in the .json that
+    `training.fmnist_gpu` writes beside it (if there)."""
+    record = Path(path).with_suffix(".json")
+    text = f"classifier started from {Path(path).name}"
+    if record.is_file():
+        r = json.loads(record.read_text())
+        recipe = r["recipe"]
+        text += (
+            f" (training.fmnist_gpu --kind {r['kind']}: {r['steps']:,} steps of batch {recipe['batch']}, "
+            f"{r['epochs']} epochs, on {r['device']}; SGD lr {recipe['lr']}, weight EMA {recipe['ema']}, "
+            "half clean images, half repairs by the automaton)"
+        )
+    return text + "; "
 
 
 def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
@@ -159,7 +195,9 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
         cfg = TrainConfig(**{**cfg.__dict__, "init": None})  # the phases must not load it again
     if args.init_nca:
         load_nca_init(model, args.init_nca)
-    wanted = {"classifier": not init, "nca": not (args.init_nca or init)}
+    if args.init_classifier:
+        load_classifier_init(model, args.init_classifier)
+    wanted = {"classifier": not (init or args.init_classifier), "nca": not (args.init_nca or init)}
     wanted.update({"nca-sync": bool(args.sync_steps), "classifier-ft": bool(args.finetune_steps)})
     done = []
     if "classifier" in phases:
@@ -226,6 +264,7 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
         f"{' from ' + cfg.data if cfg.data else ', Debian dataset-fashion-mnist'}); "
         + (f"started from {Path(init).name}; " if init else "")
         + (f"automaton started from {Path(args.init_nca).name}; " if args.init_nca else "")
+        + (classifier_origin(args.init_classifier) if args.init_classifier else "")
         + ("; ".join(done) or "no steps trained: the tensors combined as loaded")
         + f". Classifier augmentation: random 2-pixel crops, flips, random erasing, label smoothing "
         f"{LABEL_SMOOTHING}, weight EMA {CLASSIFIER_EMA}. Mask ratios in [{lo}, {hi}], density rising "
@@ -288,9 +327,24 @@ def train_masked_cnn(
     return net
 
 
+def masked_cnn_baseline(path: Path = MASKED_CNN_WEIGHTS) -> torch.nn.Module | None:
+    """The committed GPU-trained masked-input CNN, or None when absent or not the registry's classifier."""
+    if not path.is_file():
+        return None
+    kwargs = get_entry("nca-fmnist").model_kwargs
+    net = build_classifier(kwargs.get("classifier", "cnn"), kwargs["width"])
+    try:
+        net.load_state_dict(load_file(str(path)))
+    except RuntimeError:
+        print(f"[nca-fmnist] {path} does not fit the registry's classifier: training a baseline on the CPU")
+        return None
+    print(f"[nca-fmnist] masked-input CNN baseline: {path}")
+    return net
+
+
 def evaluation_extras(name: str, data_path: str | None = None) -> dict:
     """What the nca-fmnist protocol cannot build itself: the masked-input CNN baseline, as a labeller."""
-    net = train_masked_cnn(TrainConfig(data=data_path)).eval()
+    net = (masked_cnn_baseline() or train_masked_cnn(TrainConfig(data=data_path))).eval()
     # the same test-time flip averaging as the shipped classifier, so the comparison stays fair
     flip = get_entry("nca-fmnist").model_kwargs.get("flip_tta", False)
 

@@ -1,4 +1,4 @@
-"""nca-fmnist: a Neural Cellular Automaton repairs masked Fashion-MNIST, then a small CNN classifies."""
+"""nca-fmnist: a Neural Cellular Automaton repairs masked Fashion-MNIST, then a small ResNet classifies."""
 
 from __future__ import annotations
 
@@ -158,9 +158,11 @@ class NCAPipeline(Pipeline):
 register_model(
     "nca-fmnist",
     task="inpainting+classification",
-    summary="Neural Cellular Automaton repairs 40%-masked Fashion-MNIST, then a small CNN classifies it",
+    summary="Neural Cellular Automaton repairs 40%-masked Fashion-MNIST, then a small ResNet classifies it",
     builder=nca_with_classifier,
-    model_kwargs=dict(channels=16, hidden=64, fire_rate=0.5, width=48, deep_perception=True, flip_tta=True),
+    model_kwargs=dict(
+        channels=16, hidden=64, fire_rate=0.5, width=32, classifier="resnet", deep_perception=True, flip_tta=True
+    ),
     pipeline_cls=NCAPipeline,
     tags=("fashion-mnist", "neural-cellular-automata", "inpainting", "classification"),
 )
