@@ -32,10 +32,15 @@ then one more round of both, of which the automaton was kept with the round-befo
     python -m training.train nca-fmnist --init runs/nca-deep5/out/model.safetensors \
         --init-nca runs/nca-deep6/out/model.safetensors --phases "" --sync-steps 0 --finetune-steps 0 \
         --run-dir runs/nca-hybrid-cmd --out-dir runs/nca-hybrid-cmd/out
+then (2026-12-04) the classifier replaced by a SmallResNet(32) trained from scratch on a GPU (registry
+classifier="resnet", width=32; `training/fmnist_gpu.py`), the automaton kept:
+    python -m training.fmnist_gpu --kind classifier --arch resnet --width 32 --steps 18533 --out runs/g
+    python -m training.train nca-fmnist --init-nca OLD.safetensors \
+        --init-classifier runs/g/classifier-resnet32.safetensors --phases "" --sync-steps 0 --finetune-steps 0
 The registry's flip_tta=True (test-time mirror averaging of the classifier) adds no weights.
 Each phase is a resumable `train_loop` with its own checkpoint folder
 (runs/nca-fmnist/{classifier,nca,nca-sync,classifier-ft}); a finished phase is skipped on a rerun.
-The classifier (`build_classifier`: the SmallCNN by default, or a small ResNet) trains with
+The classifier (`build_classifier`: the registry's small ResNet, or the SmallCNN) trains with
 per-image crops, flips, random erasing, label smoothing and a weight EMA (training/fmnist_batches.py).
 Data: the 60,000 training images of Fashion-MNIST (Debian `dataset-fashion-mnist`
 or --data PATH). The NCA sees random mask ratios in [0.1, 0.9] (more of them high) and random step
@@ -175,7 +180,8 @@ def classifier_origin(path: str) -> str:
         text += (
             f" (training.fmnist_gpu --kind {r['kind']}: {r['steps']:,} steps of batch {recipe['batch']}, "
             f"{r['epochs']} epochs, on {r['device']}; SGD lr {recipe['lr']}, weight EMA {recipe['ema']}, "
-            "half clean images, half repairs by the automaton)"
+            + ("half clean images, half repairs by the automaton)" if r["kind"] == "classifier"
+               else "masked inputs)")
         )
     return text + "; "
 
@@ -344,7 +350,10 @@ def masked_cnn_baseline(path: Path = MASKED_CNN_WEIGHTS) -> torch.nn.Module | No
 
 def evaluation_extras(name: str, data_path: str | None = None) -> dict:
     """What the nca-fmnist protocol cannot build itself: the masked-input CNN baseline, as a labeller."""
-    net = (masked_cnn_baseline() or train_masked_cnn(TrainConfig(data=data_path))).eval()
+    net = masked_cnn_baseline()
+    if net is None:
+        net = train_masked_cnn(TrainConfig(data=data_path))
+    net.eval()
     # the same test-time flip averaging as the shipped classifier, so the comparison stays fair
     flip = get_entry("nca-fmnist").model_kwargs.get("flip_tta", False)
 
