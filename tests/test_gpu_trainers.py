@@ -101,3 +101,56 @@ def test_mnist_denoise_gpu_continues_the_shipped_unet(tmp_path):
     before = psnr_on_test(net.eval(), str(tmp_path), "cpu")
     assert record["steps"] == 2 and record["test_psnr_sigma0.5"] == pytest.approx(before, abs=0.05)
     assert set(saved) == set(net.state_dict())
+
+
+def test_feature_recon_gpu_packs_trains_and_makes_a_promotable_candidate(tmp_path):
+    from PIL import Image
+
+    from training.feature_recon_gpu import main
+    from training.gpu_candidate import candidate
+    from training.promote import check_candidate
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        Image.fromarray(rng.integers(0, 256, (180, 240, 3), dtype=np.uint8)).save(photos / f"p{i}.png")
+    packed = tmp_path / "pack"
+    index = main(["pack", str(packed), "--data", str(photos)])
+    assert len(index["photos"]) == 9 and "image folder" in index["description"]  # the folder's 90% split
+    name = "feature-recon-s16"
+    shipped = zoo.registry.WEIGHTS_DIR / name / "model.safetensors"
+    flags = ["--steps", "2", "--batch", "2", "--crop", "64", "--device", "cpu", "--out", str(tmp_path)]
+    record = main(["train", name, "--pack", str(packed), "--init", str(shipped), "--loss", "mse", *flags])
+    assert record["steps"] == 2 and "training.feature_recon_gpu" in record["data"]
+    cand = candidate(tmp_path / f"{name}.safetensors", tmp_path / "cand")
+    check_candidate(name, cand)  # what training.promote requires before it ships anything
+    config = json.loads((cand / "config.json").read_text())
+    assert config["training"]["steps"] == 2 and config["init"]["file"] == "model.safetensors"
+    (packed / "encoder.safetensors").write_bytes(b"tampered")
+    with pytest.raises(ValueError, match="sha256"):
+        main(["train", name, "--pack", str(packed), *flags])
+
+
+def test_mnist_masked_gpu_continues_the_shipped_unet_on_a_bank_of_masks(tmp_path):
+    from training.mnist_masked_gpu import main, mask_bank, mse_on_test, random_masks
+
+    bank = mask_bank(300, (0.35, 0.35, 0.15, 0.15), 1, 0, "cpu")
+    drawn = random_masks(bank, 500)
+    counts = set(bank.flatten(1).sum(1).tolist())
+    # mirrored and transposed, not made anew: every drawn mask hides as many pixels as one in the bank
+    assert drawn.shape == (500, 1, 28, 28) and set(drawn.flatten(1).sum(1).tolist()) <= counts
+    digits = np.zeros((24, 28, 28))
+    digits[:, 6:22, 12:16] = 255
+    for split in ("train", "t10k"):
+        write_idx(tmp_path / f"{split}-images-idx3-ubyte", digits)
+        write_idx(tmp_path / f"{split}-labels-idx1-ubyte", np.ones(24))
+    shipped = zoo.registry.WEIGHTS_DIR / "mnist-masked" / "model.safetensors"
+    flags = ["--data", str(tmp_path), "--steps", "2", "--batch", "8", "--mask-bank", "64", "--device", "cpu"]
+    record = main([*flags, "--init", str(shipped), "--lr", "1e-7", "--out", str(tmp_path)])
+    entry = zoo.registry.get_entry("mnist-masked")
+    net = entry.builder(**entry.model_kwargs)
+    net.load_state_dict(load_file(str(shipped)))
+    before = mse_on_test(net.eval(), str(tmp_path), (0.35, 0.35, 0.15, 0.15), 1, "cpu")
+    assert record["steps"] == 2 and record["test_mse_first2000"] == pytest.approx(before, rel=0.02)
+    assert "training.mnist_masked_gpu" in record["data"]

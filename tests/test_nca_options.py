@@ -91,7 +91,7 @@ def test_trainer_grows_the_shipped_automaton_with_init_new(tmp_path, monkeypatch
     assert trained["nca.ratio.weight"].abs().max() > 0  # two steps moved the block off zero
     shipped = load_file(str(SHIPPED))
     classifier = [k for k in shipped if k.startswith("classifier.")]
-    assert classifier and all(torch.equal(trained[k], shipped[k]) for k in classifier)  # no classifier phase ran
+    assert classifier and all(torch.equal(trained[k], shipped[k]) for k in classifier)  # untouched
 
 
 def test_screen_scores_candidates_built_from_their_own_config(tmp_path, capsys):

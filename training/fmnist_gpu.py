@@ -37,7 +37,7 @@ from zoo.protocols.nca_fmnist import damaged_set
 from zoo.registry import get_entry
 
 from .fmnist_batches import LABEL_SMOOTHING, MASK_RATIOS
-from .gpu_loop import add_run_args, device_name, train_clocked, write_run
+from .gpu_loop import add_run_args, device_name, random_shift, train_clocked, write_run
 from .trainers.nca_fmnist import SHIPPED_WEIGHTS
 
 KINDS = ("classifier", "masked-cnn")
@@ -55,10 +55,8 @@ def gpu_augment(x: torch.Tensor, pad: int = 2, erase_p: float = 0.5) -> torch.Te
     horizontal flip, and random erasing (2-25% of the area, aspect 0.3-3.3, probability erase_p).
     x: (B, 1, S, S) -> (B, 1, S, S)."""
     b, size, dev = len(x), x.shape[-1], x.device
-    padded = F.pad(x, (pad, pad, pad, pad))[:, 0]  # (B, S+2p, S+2p)
     ar = torch.arange(size, device=dev)
-    dy, dx = (torch.randint(0, 2 * pad + 1, (2, b, 1), device=dev) + ar).unbind(0)  # (B, S) each
-    out = padded[torch.arange(b, device=dev)[:, None, None], dy[:, :, None], dx[:, None, :]]
+    out = random_shift(x, pad)[:, 0]  # (B, S, S)
     out = torch.where((torch.rand(b, device=dev) < 0.5)[:, None, None], out.flip(-1), out)
     area = torch.empty(b, device=dev).uniform_(0.02, 0.25) * size * size
     aspect = torch.empty(b, device=dev).uniform_(math.log(0.3), math.log(3.3)).exp()

