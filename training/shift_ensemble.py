@@ -44,7 +44,7 @@ def shift_ensemble(model: torch.nn.Module, x: np.ndarray, shifts) -> np.ndarray:
 
 
 def probe(n: int = 2000, data_path: str | None = None) -> dict:
-    x_all, y_all = data.load_mnist("test", data_path)
+    x_all, y_all = data.load_mnist("test", data_path, source="full")  # as --data says: never the subset
     rows = []
     denoise = zoo.load("mnist-denoise").model.eval()
     clean = x_all[:n]
