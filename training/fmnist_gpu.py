@@ -120,9 +120,12 @@ def accuracy(net, x: torch.Tensor, y: torch.Tensor, batch: int = 2000) -> float:
     return hits / len(y)
 
 
-def accuracies_on_test(kind: str, net, nca, data_path: str | None, device, limit: int | None) -> dict:
+def accuracies_on_test(
+    kind: str, net, nca, data_path: str | None, device, limit: int | None
+) -> tuple[dict, int]:
     """Clean accuracy, and at EVAL_RATIOS with the evaluation protocol's masks (test image i's from
-    default_rng(1000 + i)): after the automaton's repair (classifier) or masked as they are (masked-cnn)."""
+    default_rng(1000 + i)): after the automaton's repair (classifier) or masked as they are (masked-cnn);
+    and how many test images were used."""
     x, y = data.load_fashion_mnist("test", data_path)
     x, y = x[:limit], y[:limit]
     yt = torch.from_numpy(y).to(device)
@@ -133,7 +136,7 @@ def accuracies_on_test(kind: str, net, nca, data_path: str | None, device, limit
         known = torch.from_numpy((~masks).astype(np.float32))[:, None].to(device)
         seen = repair_all(nca, d, known) if kind == "classifier" else d
         out[f"ratio{r}"] = accuracy(net, seen, yt)
-    return out
+    return out, len(y)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -171,13 +174,13 @@ def main(argv: list[str] | None = None) -> dict:
             return F.cross_entropy(logits, yb, label_smoothing=LABEL_SMOOTHING)
 
     final, done = train_clocked(args.kind, net, opt, loss_of_step, args)
-    acc = accuracies_on_test(args.kind, final, nca, args.data, dev, args.limit)
+    acc, tested = accuracies_on_test(args.kind, final, nca, args.data, dev, args.limit)
     record = {
         "kind": args.kind, "arch": args.arch, "width": args.width, "parameters": params, **done,
         "epochs": round(done["steps"] * args.batch / len(images), 1), "device": device_name(dev),
         "recipe": {k: getattr(args, k) for k in RECIPE},
         "label_smoothing": LABEL_SMOOTHING, "mask_ratios": MASK_RATIOS,
-        "test_accuracy": acc, "test_images": len(data.load_fashion_mnist("test", args.data)[1][: args.limit]),
+        "test_accuracy": acc, "test_images": tested,
     }
     return write_run(args.out, f"{args.kind}-{args.arch}{args.width}", final, record)
 

@@ -1,4 +1,5 @@
-"""The loop the GPU trainers share (training.fmnist_gpu, training.mnist_denoise_gpu): a cosine schedule
+"""The loop the GPU trainers share (training.fmnist_gpu, mnist_denoise_gpu, mnist_masked_gpu,
+feature_recon_gpu): a cosine schedule
 over either a number of steps or the wall clock, a weight EMA, and the run's files (weights + record)."""
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from zoo.registry import get_entry
 
 from .common import TrainConfig
 from .gpu_loop import add_run_args, device_name, random_shift, train_clocked, write_run
-from .trainers.mnist_family import MASK_KINDS, describe_data, mixed_masks, parse_mix
+from .trainers.mnist_family import MASK_KINDS, describe_data, mixed_masks, parse_mix, restored
 
 NAME = "mnist-masked"
 RECIPE = ("batch", "lr", "mix", "hole_min", "l1_weight", "mask_bank", "ema", "seed", "init")
@@ -50,12 +50,6 @@ def random_masks(bank: torch.Tensor, n: int) -> torch.Tensor:
     m = torch.where(flip[0], m.flip(-1), m)
     m = torch.where(flip[1], m.flip(-2), m)
     return torch.where(flip[2], m.transpose(-1, -2), m)
-
-
-def restored(net, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    """The U-Net's fill of the missing pixels (m 1 = missing), the known ones pasted back."""
-    damaged = x * (1 - m)
-    return damaged + m * net(torch.cat([damaged, m], dim=1))
 
 
 @torch.no_grad()

@@ -115,6 +115,13 @@ def mixed_masks(
     return out[rng.permutation(n)]
 
 
+def restored(net, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """mnist-masked's training output: the U-Net's fill of the missing pixels (m 1 = missing), the
+    known pixels pasted back. x, m: (B, 1, 28, 28)."""
+    damaged = x * (1 - m)
+    return damaged + m * net(torch.cat([damaged, m], dim=1))
+
+
 def denoise_loss(
     images: torch.Tensor,
     batch_size: int,
@@ -186,12 +193,10 @@ def build(name: str, cfg: TrainConfig, opts=None):
         def loss_fn(net, rng):
             x = batch(images, rng)
             m = torch.from_numpy(mixed_masks(rng, len(x), mix, hole_min))[:, None].float()  # (B, 1, 28, 28)
-            damaged = x * (1 - m)
-            pred = net(torch.cat([damaged, m], dim=1))
-            restored = damaged + m * pred  # known pixels pasted back, so the loss is the whole-image MSE
+            out = restored(net, x, m)  # known pixels pasted back, so the loss is the whole-image MSE
             # The L1 term pulls toward the median fill: sharper strokes, but a higher MSE where a wide
             # hole leaves several digits possible (the protocol scores MSE).
-            return F.mse_loss(restored, x) + l1_weight * F.l1_loss(restored, x)
+            return F.mse_loss(out, x) + l1_weight * F.l1_loss(out, x)
 
         shares = ", ".join(f"{k} {w:.0%}" for k, w in zip(MASK_KINDS, mix))
         loss_note = f"; loss MSE + {l1_weight:g} L1" if l1_weight else "; loss MSE"
