@@ -42,3 +42,16 @@ def test_exemplar_fill_copies_the_nearest_digit_into_the_hole_and_keeps_visible_
     mean_of_two = exemplar_fill(damaged[None], masks[:1], train[[5, 9]], k=2)[0]
     assert np.allclose(mean_of_two[masks[0]], ((train[5] + train[9]) / 2)[masks[0]], atol=1e-6)
     assert np.array_equal(mean_of_two[~masks[0]], clean[~masks[0]])
+
+
+def test_a_fully_hidden_digit_takes_the_first_k_digits_whatever_the_chunking():
+    from zoo.exemplars import ExemplarBank
+
+    _, train, _ = _data(4)
+    hidden = np.ones((2, 28, 28), dtype=bool)  # nothing visible: every training digit ties at distance 0
+    damaged = np.zeros((2, 28, 28), dtype=np.float32)
+    for chunk in (7, 40):
+        near = ExemplarBank(train, chunk).nearest(damaged, hidden, k=3)
+        assert near.tolist() == [[0, 1, 2], [0, 1, 2]]
+    out = exemplar_fill(damaged, hidden, train, k=3, chunk=7)
+    assert np.allclose(out[1], train[:3].mean(0), atol=1e-6)

@@ -154,3 +154,21 @@ def test_mnist_masked_gpu_continues_the_shipped_unet_on_a_bank_of_masks(tmp_path
     before = mse_on_test(net.eval(), str(tmp_path), (0.35, 0.35, 0.15, 0.15), 1, "cpu")
     assert record["steps"] == 2 and record["test_mse_first2000"] == pytest.approx(before, rel=0.02)
     assert "training.mnist_masked_gpu" in record["data"]
+
+
+def test_mnist_masked_gpu_elastic_distortion_moves_strokes_smoothly_and_only_the_share_asked():
+    from training.mnist_masked_gpu import elastic
+
+    torch.manual_seed(0)
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, :, 4:24, 12:16] = 1.0  # a vertical bar
+    assert torch.equal(elastic(x, 2.0, 0.0), x)  # share 0: nothing changes
+    out = elastic(x, 2.0, 1.0)
+    moved = (out - x).abs().flatten(1).amax(1) > 0.1
+    assert out.shape == x.shape and 0 <= out.min() and out.max() <= 1 and moved.float().mean() > 0.9
+    # at most ~2 px of displacement: nothing appears far from the bar, and the ink is roughly kept
+    assert out[..., :, :9].abs().max() == 0 and out[..., :, 19:].abs().max() == 0
+    assert out.sum((1, 2, 3)).div(x.sum((1, 2, 3))).sub(1).abs().max() < 0.5
+    half = elastic(x, 2.0, 0.5)
+    changed = (half - x).abs().flatten(1).amax(1) > 0
+    assert 0.2 < changed.float().mean() < 0.8  # about half the digits, the rest exactly as they were

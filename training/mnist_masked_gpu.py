@@ -32,7 +32,8 @@ from .gpu_loop import add_run_args, device_name, random_shift, train_clocked, wr
 from .trainers.mnist_family import MASK_KINDS, describe_data, mixed_masks, parse_mix, restored
 
 NAME = "mnist-masked"
-RECIPE = ("batch", "lr", "mix", "hole_min", "l1_weight", "mask_bank", "ema", "seed", "init")
+RECIPE = ("batch", "lr", "mix", "hole_min", "l1_weight", "mask_bank")
+RECIPE += ("elastic", "elastic_share", "ema", "seed", "init")
 CHECK_N = 2000  # test digits of the record's MSE
 
 
@@ -52,6 +53,20 @@ def random_masks(bank: torch.Tensor, n: int) -> torch.Tensor:
     return torch.where(flip[2], m.transpose(-1, -2), m)
 
 
+def elastic(x: torch.Tensor, px: float, share: float, grid: int = 4) -> torch.Tensor:
+    """An elastic distortion (Simard et al. 2003) of a random `share` of the digits: a smooth displacement
+    field, random on a grid x grid lattice and bicubically upsampled, at most about `px` pixels, applied by
+    bilinear resampling. (B, 1, S, S) -> (B, 1, S, S); the other digits pass unchanged."""
+    b, size, dev = len(x), x.shape[-1], x.device
+    coarse = (torch.rand(b, 2, grid, grid, device=dev) * 2 - 1) * (2 * px / size)  # grid_sample units
+    flow = F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=True)  # (B, 2, S, S)
+    ar = torch.linspace(-1, 1, size, device=dev)
+    base = torch.stack(torch.meshgrid(ar, ar, indexing="xy"), -1)  # (S, S, 2): x, y
+    warped = F.grid_sample(x, base + flow.permute(0, 2, 3, 1), mode="bilinear", align_corners=True)
+    pick = (torch.rand(b, 1, 1, 1, device=dev) < share).float()
+    return pick * warped.clamp(0, 1) + (1 - pick) * x
+
+
 @torch.no_grad()
 def mse_on_test(net, data_path, mix, hole_min, device, limit: int | None = None) -> float:
     """Whole-image MSE on the first CHECK_N test digits, masks of the mix from a fixed seed."""
@@ -69,6 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--hole-min", type=int, default=1, help="narrowest stripe and square (px)")
     ap.add_argument("--l1-weight", type=float, default=0.0, help="an L1 term beside the MSE")
     ap.add_argument("--mask-bank", type=int, default=200_000, help="masks drawn once on the CPU")
+    ap.add_argument("--elastic", type=float, default=0.0, help="elastic distortion up to PX pixels (0: off)")
+    ap.add_argument("--elastic-share", type=float, default=0.5, help="share of the digits distorted")
     args = ap.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -87,6 +104,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     def loss_of_step(net):
         x = random_shift(digits[torch.randint(0, len(digits), (args.batch,), device=dev)])
+        if args.elastic:
+            x = elastic(x, args.elastic, args.elastic_share)
         out = restored(net, x, random_masks(bank, args.batch).float())
         loss = F.mse_loss(out, x)
         return loss + args.l1_weight * F.l1_loss(out, x) if args.l1_weight else loss
@@ -94,6 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
     final, done = train_clocked(NAME, net, opt, loss_of_step, args)
     shares = ", ".join(f"{k} {w:.0%}" for k, w in zip(MASK_KINDS, mix))
     loss = f"MSE + {args.l1_weight:g} L1" if args.l1_weight else "MSE"
+    warp = f", elastic distortion up to {args.elastic:g} px on {args.elastic_share:.0%}" * bool(args.elastic)
     record = {
         "model": NAME, "model_kwargs": entry.model_kwargs, **done, "device": device_name(dev),
         "parameters": sum(p.numel() for p in net.parameters()),
@@ -102,7 +122,7 @@ def main(argv: list[str] | None = None) -> dict:
         "data": f"{describe_data(TrainConfig(data=args.data, limit=args.limit))}; masks: stripes "
         f"{args.hole_min}-21 px, squares {max(3, args.hole_min)}-21 px, 10-80% pixels, strokes ({shares}), "
         f"a bank of {args.mask_bank:,} mirrored and transposed at random; loss {loss}; augmentation: random "
-        f"shifts up to 2 px; trained by training.mnist_masked_gpu on {device_name(dev)}",
+        f"shifts up to 2 px{warp}; trained by training.mnist_masked_gpu on {device_name(dev)}",
         f"test_mse_first{CHECK_N}": mse_on_test(final, args.data, mix, args.hole_min, dev, args.limit),
     }
     return write_run(args.out, NAME, final, record)

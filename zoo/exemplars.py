@@ -58,6 +58,9 @@ class ExemplarBank:
             ii = torch.cat([best_i, torch.arange(start, start + d.shape[1]).expand(n, -1)], 1)
             best_d, pos = dd.topk(k, dim=1, largest=False)  # sorted: nearest first
             best_i = ii.gather(1, pos)
+        # nothing visible: every digit is equally near and topk's order among ties is arbitrary, so such
+        # rows take the first k digits, the same on every machine
+        best_i[visible.sum(1) == 0] = torch.arange(k)
         return best_i
 
     def fill(self, damaged: np.ndarray, masks: np.ndarray, k: int = 10, nearest=None) -> np.ndarray:
