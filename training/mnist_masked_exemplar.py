@@ -134,11 +134,13 @@ def screen(argv: list[str]) -> list[dict]:
         Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
         cols = ["U-Net alone", "exemplar blend", "exemplar as input"]
         head = " | ".join(f"{c} MSE" for c in cols)
-        lines = [f"| damage | {head} | as input / source | as input / blend |", "|---" * (len(cols) + 3) + "|"]
+        lines = [f"| damage | {head} | as input / source | as input / blend |"]
+        lines.append("|---" * (len(cols) + 3) + "|")
         for r in rows:
             vals = " | ".join(f"{r[c]:.4g}" for c in cols)
             x3 = r["exemplar as input"]
-            lines.append(f"| {r['damage']} | {vals} | {x3 / r['source']:.3f} | {x3 / r['exemplar blend']:.3f} |")
+            ratios = f"{x3 / r['source']:.3f} | {x3 / r['exemplar blend']:.3f}"
+            lines.append(f"| {r['damage']} | {vals} | {ratios} |")
         Path(args.out).with_suffix(".md").write_text("\n".join(lines) + "\n")
     return rows
 
