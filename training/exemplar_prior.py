@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from zoo import data, metrics
 from zoo.exemplars import ExemplarBank
 from zoo.protocols.common import mean_metric
-from zoo.protocols.mnist_masked import VAL_N, _label, damaged_set, source_mse
+from zoo.protocols.mnist_masked import VAL_N, damaged_set, setting_label, source_mse
 
 ROWS = (("vertical", 11), ("horizontal", 11), ("patch", 17))  # missed <= 0.5x
 ROWS += (("vertical", 21), ("horizontal", 21), ("patch", 21))  # wide: missed <= 0.8x
@@ -30,10 +30,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=None, help="first N test 5s and 7s (default: all 1,920)")
     ap.add_argument("--out", default=None, help="write OUT.json and OUT.md")
+    ap.add_argument("--data", default=None, help="MNIST IDX folder (default: the fetched full MNIST)")
     args = ap.parse_args(argv)
-    xt, yt = data.load_mnist("test", source="full")
+    source = "full" if args.data is None else "auto"
+    xt, yt = data.load_mnist("test", args.data, source=source)
     x = xt[np.isin(yt, (5, 7))][: args.n]
-    tr, ty = data.load_mnist("train", source="full")
+    tr, ty = data.load_mnist("train", args.data, source=source)
     pool, pool_y = tr[:-VAL_N], ty[:-VAL_N]  # as the protocol: k is tuned on digits never searched
     val = tr[-VAL_N:][np.isin(ty[-VAL_N:], (5, 7))]
     five_seven = pool[np.isin(pool_y, (5, 7))]
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for kind, size in tqdm(ROWS, desc="rows"):
         damaged, masks = damaged_set(x, kind, size)
         vd, vm = damaged_set(val, kind, size, first=20_000)
-        row = {"damage": _label(kind, size), "source": source_mse(kind, size)}
+        row = {"damage": setting_label(kind, size), "source": source_mse(kind, size)}
         for name, bank in banks.items():
             near = bank.nearest(vd, vm, max(K_GRID))
             k = min(K_GRID, key=lambda kk: mean_metric(metrics.mse, val, bank.fill(vd, vm, kk, nearest=near)))

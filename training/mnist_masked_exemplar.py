@@ -30,7 +30,7 @@ import zoo
 from zoo import data
 from zoo.exemplars import ExemplarBank, sq_dist
 from zoo.pipelines.mnist_masked import EXEMPLAR_K, EXEMPLAR_WEIGHTS, band_weights
-from zoo.protocols.mnist_masked import SETTINGS, VAL_N, _label, damaged_set, source_mse
+from zoo.protocols.mnist_masked import SETTINGS, VAL_N, damaged_set, setting_label, source_mse
 from zoo.registry import WEIGHTS_DIR, get_entry
 
 from .gpu_loop import add_run_args, random_shift, train_clocked, write_run
@@ -59,7 +59,7 @@ def exemplar_channel(bank: ExemplarBank, damaged, m, k: int, own=None) -> torch.
     b = len(damaged)
     d = sq_dist(damaged.reshape(b, -1), (1 - m).reshape(b, -1), bank.cands, bank.cands_sq)  # (B, M)
     if own is not None:
-        d[torch.arange(b), own] = float("inf")
+        d[torch.arange(b, device=d.device), own] = float("inf")
     near = d.topk(k, dim=1, largest=False).indices  # (B, k)
     return bank.cands[near].mean(1).reshape(b, 1, 28, 28) * m
 
@@ -74,14 +74,16 @@ def train(argv: list[str]) -> dict:
     torch.manual_seed(args.seed)
     x, _ = data.load_mnist("train", args.data, source="full" if args.data is None else "auto")
     pool = x[:-VAL_N][: args.limit]
+    dev = torch.device(args.device)
     bank = ExemplarBank(pool)
-    digits = torch.from_numpy(pool)[:, None]  # (N, 1, 28, 28)
-    masks = mask_bank(args.mask_bank, parse_mix(args.mix), 1, args.seed, "cpu")
-    net = three_channel_unet(args.init)
+    bank.cands, bank.cands_sq = bank.cands.to(dev), bank.cands_sq.to(dev)  # searched on the device
+    digits = torch.from_numpy(pool)[:, None].to(dev)  # (N, 1, 28, 28)
+    masks = mask_bank(args.mask_bank, parse_mix(args.mix), 1, args.seed, dev)
+    net = three_channel_unet(args.init).to(dev)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
 
     def loss_of_step(net):
-        own = torch.randint(0, len(digits), (args.batch,))
+        own = torch.randint(0, len(digits), (args.batch,), device=dev)
         x = random_shift(digits[own])
         m = random_masks(masks, args.batch).float()
         damaged = x * (1 - m)
@@ -125,7 +127,7 @@ def screen(argv: list[str]) -> list[dict]:
         outs = {"U-Net alone": alone, "exemplar blend": w * alone + (1 - w) * fill,
                 "exemplar as input": net3(torch.cat([d, mt, fill], 1))}
         truth = torch.from_numpy(x)[:, None]
-        row = {"damage": _label(kind, size), "source": source_mse(kind, size)}
+        row = {"damage": setting_label(kind, size), "source": source_mse(kind, size)}
         for what, pred in outs.items():
             row[what] = F.mse_loss((d + mt * pred).clamp(0, 1), truth).item()
         rows.append(row)

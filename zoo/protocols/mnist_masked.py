@@ -55,7 +55,7 @@ def source_mse(kind: str, size: int) -> float:
     return SOURCE[kind][(STRIPES if kind != "patch" else PATCHES).index(size)]
 
 
-def _label(kind: str, size: int) -> str:
+def setting_label(kind: str, size: int) -> str:
     return f"{kind} {'stripe width' if kind != 'patch' else 'square side'} {size}"
 
 
@@ -86,7 +86,7 @@ def evaluate(limit: int | None = None, data_path: str | None = None, **extras) -
         src = source_mse(kind, size)
         rows.append(
             [
-                _label(kind, size),
+                setting_label(kind, size),
                 model_mse,
                 exemplar_mse,
                 k,
@@ -143,7 +143,7 @@ def _all_classes_table(p, x: np.ndarray, bank: ExemplarBank) -> str:
         restored = images_of(p.batch(damaged, masks, batch_size=256))
         rows.append(
             [
-                _label(kind, size),
+                setting_label(kind, size),
                 mean_metric(metrics.mse, x, restored),
                 mean_metric(metrics.mse, x, bank.fill(damaged, masks, 10)),
                 mean_metric(
