@@ -113,7 +113,9 @@ def main(argv: list[str] | None = None) -> dict:
     final, done = train_clocked(NAME, net, opt, loss_of_step, args)
     shares = ", ".join(f"{k} {w:.0%}" for k, w in zip(MASK_KINDS, mix))
     loss = f"MSE + {args.l1_weight:g} L1" if args.l1_weight else "MSE"
-    warp = f", elastic distortion up to {args.elastic:g} px on {args.elastic_share:.0%}" * bool(args.elastic)
+    warp = ""
+    if args.elastic:
+        warp = f", elastic distortion up to {args.elastic:g} px on {args.elastic_share:.0%}"
     record = {
         "model": NAME, "model_kwargs": entry.model_kwargs, **done, "device": device_name(dev),
         "parameters": sum(p.numel() for p in net.parameters()),
