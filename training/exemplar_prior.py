@@ -10,16 +10,16 @@ twice on the protocol's test 5s and 7s: searching every training digit, and only
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from zoo import data, metrics
 from zoo.exemplars import ExemplarBank
-from zoo.protocols.common import mean_metric
+from zoo.protocols.common import markdown_table, mean_metric
 from zoo.protocols.mnist_masked import VAL_N, damaged_set, setting_label, source_mse
+
+from .common import write_report
 
 ROWS = (("vertical", 11), ("horizontal", 11), ("patch", 17))  # missed <= 0.5x
 ROWS += (("vertical", 21), ("horizontal", 21), ("patch", 21))  # wide: missed <= 0.8x
@@ -50,23 +50,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
             k = min(K_GRID, key=lambda kk: mean_metric(metrics.mse, val, bank.fill(vd, vm, kk, nearest=near)))
             row[name] = {"k": k, "mse": mean_metric(metrics.mse, x, bank.fill(damaged, masks, k))}
         rows.append(row)
-    lines = [
-        f"Exemplar inpainting on the first {len(x):,} test 5s and 7s, searching {len(pool):,} training "
-        f"digits or their {len(five_seven):,} 5s and 7s (`python -m training.exemplar_prior`).",
-        "",
-        "| damage | source MSE | all ten classes MSE (k) | / source | 5s and 7s only MSE (k) | / source "
-        "| change |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    table = []
     for r in rows:
         a, b = r["all ten classes"], r["5s and 7s only"]
-        cells = [f"{m['mse']:.4g} ({m['k']}) | {m['mse'] / r['source']:.2f}x" for m in (a, b)]
-        change = f"{b['mse'] / a['mse'] - 1:+.1%}"
-        lines.append(f"| {r['damage']} | {r['source']:.4g} | {cells[0]} | {cells[1]} | {change} |")
-    print("\n".join(lines))
+        cells = [[f"{m['mse']:.4g} ({m['k']})", f"{m['mse'] / r['source']:.2f}x"] for m in (a, b)]
+        table.append([r["damage"], r["source"], *cells[0], *cells[1], f"{b['mse'] / a['mse'] - 1:+.1%}"])
+    headers = ["damage", "source MSE", "all ten classes MSE (k)", "/ source", "5s and 7s only MSE (k)"]
+    text = (
+        f"Exemplar inpainting on the first {len(x):,} test 5s and 7s, searching {len(pool):,} training "
+        f"digits or their {len(five_seven):,} 5s and 7s (`python -m training.exemplar_prior`).\n\n"
+        + markdown_table([*headers, "/ source", "change"], table) + "\n"
+    )
+    print(text)
     if args.out:
-        Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
-        Path(args.out).with_suffix(".md").write_text("\n".join(lines) + "\n")
+        write_report(args.out, text, rows)
     return rows
 
 

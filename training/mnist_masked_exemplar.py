@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -30,11 +29,13 @@ import zoo
 from zoo import data
 from zoo.exemplars import ExemplarBank, sq_dist
 from zoo.pipelines.mnist_masked import EXEMPLAR_K, EXEMPLAR_WEIGHTS, band_weights
+from zoo.protocols.common import markdown_table
 from zoo.protocols.mnist_masked import SETTINGS, VAL_N, damaged_set, setting_label, source_mse
 from zoo.registry import WEIGHTS_DIR, get_entry
 
+from .common import write_report
 from .gpu_loop import add_run_args, random_shift, train_clocked, write_run
-from .mnist_masked_gpu import mask_bank, random_masks
+from .mnist_masked_gpu import DEFAULT_MIX, mask_bank, random_masks
 from .trainers.mnist_family import parse_mix
 
 NAME = "mnist-masked-x3"
@@ -68,7 +69,7 @@ def train(argv: list[str]) -> dict:
     ap = argparse.ArgumentParser(prog="python -m training.mnist_masked_exemplar train")
     add_run_args(ap, "MNIST IDX folder (default: the fetched full MNIST)", batch=64, lr=2e-4)
     ap.add_argument("--init", default=str(WEIGHTS_DIR / "mnist-masked" / "model.safetensors"))
-    ap.add_argument("--mix", default="0.35,0.35,0.15,0.15")
+    ap.add_argument("--mix", default=DEFAULT_MIX)
     ap.add_argument("--mask-bank", type=int, default=200_000)
     args = ap.parse_args(argv)
     torch.manual_seed(args.seed)
@@ -104,6 +105,7 @@ def train(argv: list[str]) -> dict:
 def screen(argv: list[str]) -> list[dict]:
     ap = argparse.ArgumentParser(prog="python -m training.mnist_masked_exemplar screen")
     ap.add_argument("weights", help="a 3-channel network from `train`")
+    ap.add_argument("--alone", default=None, help="2-channel U-Net weights to compare (default: shipped)")
     ap.add_argument("--n", type=int, default=None, help="first N test 5s and 7s (default: all 1,920)")
     ap.add_argument("--out", default=None, help="write OUT.json and OUT.md")
     args = ap.parse_args(argv)
@@ -115,6 +117,9 @@ def screen(argv: list[str]) -> list[dict]:
     net3.load_state_dict(load_file(args.weights))
     net3.eval()
     unet = zoo.load("mnist-masked").model.eval()
+    if args.alone:
+        unet.load_state_dict(load_file(args.alone))
+    truth = torch.from_numpy(x)[:, None]  # (N, 1, 28, 28)
     rows = []
     for kind, size in tqdm(SETTINGS, desc="rows"):
         dmg, m = damaged_set(x, kind, size)
@@ -126,24 +131,20 @@ def screen(argv: list[str]) -> list[dict]:
         w = torch.from_numpy(band_weights(m, EXEMPLAR_WEIGHTS)).float()[:, None]  # (N, 1, 1, 1)
         outs = {"U-Net alone": alone, "exemplar blend": w * alone + (1 - w) * fill,
                 "exemplar as input": net3(torch.cat([d, mt, fill], 1))}
-        truth = torch.from_numpy(x)[:, None]
         row = {"damage": setting_label(kind, size), "source": source_mse(kind, size)}
         for what, pred in outs.items():
             row[what] = F.mse_loss((d + mt * pred).clamp(0, 1), truth).item()
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.out:
-        Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
-        cols = ["U-Net alone", "exemplar blend", "exemplar as input"]
-        head = " | ".join(f"{c} MSE" for c in cols)
-        lines = [f"| damage | {head} | as input / source | as input / blend |"]
-        lines.append("|---" * (len(cols) + 3) + "|")
-        for r in rows:
-            vals = " | ".join(f"{r[c]:.4g}" for c in cols)
-            x3 = r["exemplar as input"]
-            ratios = f"{x3 / r['source']:.3f} | {x3 / r['exemplar blend']:.3f}"
-            lines.append(f"| {r['damage']} | {vals} | {ratios} |")
-        Path(args.out).with_suffix(".md").write_text("\n".join(lines) + "\n")
+        cols = list(outs)
+        alone, blend, x3 = cols
+        table = markdown_table(
+            ["damage", "source MSE", *(f"{c} MSE" for c in cols), "as input / alone", "as input / blend"],
+            [[r["damage"], r["source"], *(r[c] for c in cols), r[x3] / r[alone], r[x3] / r[blend]]
+             for r in rows],
+        )
+        write_report(args.out, table + "\n", rows)
     return rows
 
 

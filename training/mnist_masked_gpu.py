@@ -35,6 +35,7 @@ NAME = "mnist-masked"
 RECIPE = ("batch", "lr", "mix", "hole_min", "l1_weight", "mask_bank")
 RECIPE += ("elastic", "elastic_share", "ema", "seed", "init")
 CHECK_N = 2000  # test digits of the record's MSE
+DEFAULT_MIX = "0.35,0.35,0.15,0.15"  # stripes, squares, scattered pixels, strokes
 
 
 def mask_bank(n: int, mix: tuple[float, ...], hole_min: int, seed: int, device) -> torch.Tensor:
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_run_args(ap, "MNIST IDX folder (default: the fetched full MNIST)", batch=512, lr=1e-3)
     ap.add_argument("--init", default=None, help="start from these weights (the registry's network)")
-    ap.add_argument("--mix", default="0.35,0.35,0.15,0.15", help=f"shares of {', '.join(MASK_KINDS)}")
+    ap.add_argument("--mix", default=DEFAULT_MIX, help=f"shares of {', '.join(MASK_KINDS)}")
     ap.add_argument("--hole-min", type=int, default=1, help="narrowest stripe and square (px)")
     ap.add_argument("--l1-weight", type=float, default=0.0, help="an L1 term beside the MSE")
     ap.add_argument("--mask-bank", type=int, default=200_000, help="masks drawn once on the CPU")
