@@ -18,6 +18,13 @@ Load any of them in Python with `zoo.load(NAME)`; every number on the cards can 
 
 
 MAX_UPLOAD = os.environ.get("ZOO_MAX_UPLOAD", "20mb")
+# Sessions whose state Gradio keeps (its default 10,000 held ~320 KB each, never released: a copy of
+# every component's config per session). The oldest are dropped beyond this many.
+SESSIONS = int(os.environ.get("ZOO_HUB_SESSIONS", "100"))
+# Handlers of one endpoint that may run at once. Their computations still go one at a time through
+# app.compute_lanes; what runs in parallel is decoding uploads (zoo.decode's workers), so one visitor's
+# hostile file does not hold up the next visitor of the same tab.
+CONCURRENCY = int(os.environ.get("ZOO_HUB_CONCURRENCY", "4"))
 # Gradio's upload and output cache: files older than an hour are deleted, checked every 10 minutes.
 DELETE_CACHE = (600, 3600)
 
@@ -39,6 +46,18 @@ def build_demo() -> gr.Blocks:
 
 
 demo = build_demo()
+
+
+def launch(**overrides):
+    """Serve `demo` with the hub's settings (the tests and benchmarks start it the same way)."""
+    settings = dict(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        show_error=False,
+        state_session_capacity=SESSIONS,
+        max_file_size=MAX_UPLOAD,  # bigger uploads are refused by Gradio before they are stored
+        mcp_server=mcp_enabled(),
+    )
+    return demo.queue(default_concurrency_limit=CONCURRENCY).launch(**{**settings, **overrides})
 
 
 FIRST_ANSWER_WAIT = 30.0  # seconds the warm-up waits for the first answer before loading the rest
@@ -65,7 +84,9 @@ def warm_up(first_answer_wait: float = FIRST_ANSWER_WAIT) -> list[str]:
         except Exception:  # the tab reports a missing or broken model clearly when it is used
             pass
     from app import blocks_tab, compare_tab
+    from zoo import decode as image_decoder
 
+    image_decoder.warm(2)  # the upload decoders' processes, so no visitor waits for their start
     for decode in (preload, blocks_tab.examples, compare_tab.examples):
         try:
             decode()
@@ -85,9 +106,4 @@ if __name__ == "__main__":
     torch.set_num_threads(int(os.environ.get("ZOO_HUB_THREADS", "1")))
 
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
-    demo.queue(default_concurrency_limit=1).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        show_error=False,
-        max_file_size=MAX_UPLOAD,  # bigger uploads are refused by Gradio before they are stored
-        mcp_server=mcp_enabled(),
-    )
+    launch()

@@ -16,7 +16,7 @@ import numpy as np
 
 from zoo import baselines, images, metrics
 
-from .components import UploadImage
+from .components import BoundedEditor, UploadImage
 from .common import big, editor_mask, fmt_psnr, friendly, heldout_photos, pipeline
 from .tabs import register_tab
 
@@ -124,7 +124,7 @@ def build_blocks_tab() -> None:
                 )
                 size = gr.Radio([2, 4], value=2, label="block size (px)")
                 seed = gr.Number(0, precision=0, label="seed")
-                drawing = gr.ImageEditor(
+                drawing = BoundedEditor(
                     label="paint the damage (used when the number of blocks is 0)",
                     type="numpy",
                     image_mode="RGBA",

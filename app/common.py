@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import threading
-from pathlib import Path
 from typing import Any, Callable
 
 import gradio as gr
@@ -105,7 +104,7 @@ def pick_input(upload: Any, sample: np.ndarray) -> Any:
     """An uploaded image wins; otherwise the chosen sample. A tiny upload is refused."""
     if upload is None:
         return sample
-    size = images.peek_size(upload) if isinstance(upload, (str, Path)) else None  # the header only
+    size = images.peek_size(upload)  # a path's header, or a decoded upload's shape
     if size is not None and min(size) < MIN_UPLOAD_SIDE:  # (not an image: the zoo's own message follows)
         h, w = size
         raise ValueError(

@@ -1,19 +1,35 @@
-"""Gradio components with the zoo's input rules built in.
+"""Gradio components with the zoo's input rules built in: every image the hub receives is decoded by
+`zoo.decode` (bounded memory and time, in a worker process), never by Gradio itself.
 
-`UploadImage` is a `gr.Image` that hands the handler the uploaded file's *path* (Gradio only
-reads the header to check it is an image; `zoo.images` then checks the size from the header
-before decoding anything), and turns a file that is not an image into a readable message
-instead of Gradio's bare red "Error" badge and a server traceback.
+* `UploadImage`: a stock `gr.Image` whose preprocessing decodes the upload (Gradio only reads the
+  header) and hands the handler a `zoo.decode.Decoded`, which `zoo.images` takes like a path. The
+  decode runs in Gradio's preprocessing thread, before the handler queues for the compute lane, so
+  a hostile file that takes seconds to refuse never holds up another visitor's computation.
+* `BoundedEditor`: a `gr.ImageEditor` whose layers are decoded the same way, and whose `accept_blobs`
+  server route (where the browser sends the layers) bounds each blob's size, the layer index and what
+  is kept in memory.
+* `bounded_camera`: a webcam `gr.Image` whose frames are decoded the same way.
+Files that are not images, or that are refused, become a readable message instead of Gradio's bare
+red "Error" badge and a server traceback.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
+import os
+from collections import OrderedDict
 
 import gradio as gr
+import numpy as np
+
+from zoo import decode
 
 log = logging.getLogger("zoo.hub")
-IMAGE_KINDS = "PNG, JPEG, BMP, GIF, WebP or TIFF"
+IMAGE_KINDS = decode.FORMATS_TEXT
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # as hub_app's max_file_size (ZOO_MAX_UPLOAD)
+MAX_EDITOR_LAYERS = 8  # the editor in these tabs has one layer; a few more for the browser's own use
+MAX_EDITOR_STORED_BYTES = int(os.environ.get("ZOO_EDITOR_STORE_MB", "64")) * 1024 * 1024
 
 
 def user_error(message: str) -> gr.Error:
@@ -30,16 +46,119 @@ def UploadImage(label: str, **kwargs) -> gr.Image:  # noqa: N802 (used like the 
     stock = image.preprocess
 
     def preprocess(payload):
+        name = getattr(payload, "orig_name", None) or "the uploaded file"
         try:
-            return stock(payload)
+            path = stock(payload)
         except gr.Error:
             raise
         except Exception as exc:  # PIL could not read the header: not an image (or a truncated one)
-            name = getattr(payload, "orig_name", None) or "the uploaded file"
             raise user_error(
                 f"{name} is not an image this app can read ({type(exc).__name__}); "
                 f"upload a {IMAGE_KINDS} file"
             ) from None
+        return None if path is None else bounded(path, name)
 
     image.preprocess = preprocess  # Gradio calls the instance's preprocess before the handler
     return image
+
+
+def bounded(source, name: str) -> decode.Decoded:
+    """A path or bytes from a visitor, decoded within zoo.decode's bounds; a refusal is a user error."""
+    try:
+        decoded = decode.decode(source)
+    except ValueError as exc:
+        raise user_error(f"{name}: {exc}") from None
+    decoded.name = name
+    return decoded
+
+
+def _payload_bytes(payload) -> bytes | str | None:
+    """What a browser sent for an image: a data: URL's bytes, or the path Gradio stored the upload at."""
+    if payload is None:
+        return None
+    url = getattr(payload, "url", None)
+    if url and url.startswith("data:"):
+        try:
+            return base64.b64decode(url.split(",", 1)[1], validate=False)
+        except (ValueError, IndexError):
+            raise user_error("the image data sent is not valid base64") from None
+    path = getattr(payload, "path", None)
+    if path is None:
+        raise user_error("no image was sent (the payload has neither a path nor data)")
+    return path
+
+
+def bounded_camera(**kwargs) -> gr.Image:
+    """A webcam `gr.Image` (type numpy, RGB uint8 frames) whose frames are decoded by zoo.decode."""
+    camera = gr.Image(type="numpy", **kwargs)
+
+    def preprocess(payload):
+        source = _payload_bytes(payload)
+        if source is None:
+            return None
+        pixels = bounded(source, "the camera frame").pixels
+        if pixels.dtype != np.uint8:
+            raise user_error(f"the camera frame has {pixels.dtype} pixels; a camera sends 8-bit images")
+        if pixels.ndim == 2:
+            pixels = np.repeat(pixels[..., None], 3, axis=-1)
+        return np.ascontiguousarray(pixels[..., :3])
+
+    camera.preprocess = preprocess
+    return camera
+
+
+def refuse(status: int, message: str):
+    """An HTTP error with a readable detail, for Gradio's non-queued routes (no traceback in the log)."""
+    from fastapi import HTTPException
+
+    log.warning("refused: %s", message)
+    raise HTTPException(status_code=status, detail=message)
+
+
+def BoundedEditor(**kwargs) -> gr.ImageEditor:  # noqa: N802 (used like the component class it builds)
+    """A `gr.ImageEditor` whose images are decoded by zoo.decode (its value: background, layers and
+    composite as `zoo.decode.Decoded`) and whose blob route is bounded."""
+    editor = gr.ImageEditor(**kwargs)
+    store: OrderedDict = OrderedDict()  # id -> EditorDataBlobs, oldest first
+    editor.blob_storage = store
+
+    def convert_and_format_image(file, flatten_on_white: bool = False):
+        if file is None:
+            return None
+        source = bytes(file) if isinstance(file, (bytes, bytearray, memoryview)) else file.path
+        return bounded(source, "the editor's layer")
+
+    def stored_bytes() -> int:
+        return sum(
+            len(b or b"") for blobs in store.values() for b in [blobs.background, blobs.composite, *blobs.layers]
+        )
+
+    stock_accept = editor.accept_blobs
+
+    def accept_blobs(data):
+        fields, files = getattr(data, "data", None), getattr(data, "files", None)
+        if not isinstance(fields, dict) or not files or not fields.get("id") or "type" not in fields:
+            refuse(400, "expected a multipart form with id, type, index and one file")
+        index = fields.get("index")
+        if index not in (None, "null", ""):
+            try:
+                ok = 0 <= int(index) < MAX_EDITOR_LAYERS
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                refuse(400, f"layer index {index!r} refused: the editor keeps at most {MAX_EDITOR_LAYERS} layers")
+        size = sum(len(f[1]) for f in files)
+        if size > MAX_UPLOAD_BYTES:
+            refuse(413, f"an editor layer of {size / 2**20:.1f} MB was refused (limit 20 MB)")
+        result = stock_accept(data)
+        blob_id = data.data["id"]
+        if blob_id in store:
+            store.move_to_end(blob_id)
+        while len(store) > 1 and stored_bytes() > MAX_EDITOR_STORED_BYTES:
+            store.popitem(last=False)  # oldest drawings first: their owner will have to send them again
+        return result
+
+    accept_blobs._is_server_fn = True  # what Gradio's /component_server route checks
+    editor.accept_blobs = accept_blobs
+    editor.convert_and_format_image = convert_and_format_image
+    return editor

@@ -22,7 +22,7 @@ from zoo import baselines, data, images
 from zoo.cards import card_metrics
 from zoo.plots import feature_pca_rgb
 
-from .components import UploadImage
+from .components import UploadImage, bounded_camera
 from .common import friendly, heldout_photos, metrics_table, pipeline
 from .tabs import register_tab
 
@@ -201,11 +201,10 @@ def build_webcam_tab() -> None:
         )
         depth = gr.Radio(DEPTHS, value="feature-recon", label="feature depth")
         with gr.Row():
-            camera = gr.Image(
+            camera = bounded_camera(
                 label="camera",
                 sources=["webcam"],
                 streaming=True,
-                type="numpy",
                 webcam_options=gr.WebcamOptions(mirror=True, constraints=CAMERA_CONSTRAINTS),
             )
             # JPEG: several times faster to encode than Gradio's default WebP, for every frame.

@@ -16,7 +16,7 @@ import numpy as np
 from zoo import baselines, metrics
 from zoo.pipelines.mnist_masked import DAMAGE_KINDS
 
-from .components import UploadImage
+from .components import BoundedEditor, UploadImage
 from .common import (
     before_after,
     big,
@@ -200,7 +200,7 @@ def build_masked_tab() -> None:
                     1, 28, value=7, step=1, label="stripe width / square side / % of pixels (random)"
                 )
                 seed = gr.Number(0, precision=0, label="seed")
-                drawing = gr.ImageEditor(
+                drawing = BoundedEditor(
                     label="Draw the damage (used when damage = drawn)",
                     type="numpy",
                     image_mode="RGBA",

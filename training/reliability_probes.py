@@ -35,6 +35,68 @@ def header_only_png(path: Path, width: int, height: int) -> None:
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
 
 
+# ------------------------------------------------------------------ hostile files (tests use them too)
+def ico_around_png(path: Path, side: int) -> None:
+    """An ICO whose directory says 16x16 around a side x side PNG (small: the PNG is all zeros)."""
+    import io
+    import struct
+
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("L", (side, side)).save(png, format="PNG")
+    data = png.getvalue()
+    directory = struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", 16, 16, 0, 0, 1, 32, len(data), 22)
+    path.write_bytes(directory + data)
+
+
+def gif_frame_beyond_screen(path: Path, side: int) -> None:
+    """A GIF whose logical screen says 16x16 and whose one frame is side x side."""
+    import io
+    import struct
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("P", (side, side)).save(buf, format="GIF")
+    data = bytearray(buf.getvalue())
+    data[6:10] = struct.pack("<HH", 16, 16)
+    path.write_bytes(bytes(data))
+
+
+def tiff_one_tile(path: Path, tile: int, size: int = 16) -> None:
+    """A size x size grey TIFF stored as one deflated tile x tile tile (zeros: a few KB per 100 MB)."""
+    import struct
+    import zlib
+
+    comp, zeros, left, parts = zlib.compressobj(1), bytes(1 << 20), tile * tile, []
+    while left > 0:
+        parts.append(comp.compress(zeros[: min(left, len(zeros))]))
+        left -= len(zeros)
+    data = b"".join(parts) + comp.flush()
+    # (tag, type, value): type 3 = SHORT, 4 = LONG; 322/323 tile size, 324/325 tile offset and length
+    tags = [(256, 4, size), (257, 4, size), (258, 3, 8), (259, 3, 8), (262, 3, 1), (277, 3, 1)]
+    tags += [(322, 4, tile), (323, 4, tile), (324, 4, 8), (325, 4, len(data))]
+    ifd = struct.pack("<H", len(tags))
+    for tag, kind, value in tags:
+        ifd += struct.pack("<HHII", tag, kind, 1, value) if kind == 4 else struct.pack("<HHIHH", tag, kind, 1, value, 0)
+    path.write_bytes(b"II*\x00" + struct.pack("<I", 8 + len(data)) + data + ifd + struct.pack("<I", 0))
+
+
+def progressive_jpeg_scans(path: Path, side: int, scans: int) -> None:
+    """A side x side progressive JPEG whose last scan is repeated `scans` times: each repeat costs the
+    decoder a pass over the image (thousands of them: minutes), the file grows by a few bytes each."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (side, side), 0).save(buf, format="JPEG", progressive=True, quality=90)
+    data = buf.getvalue()
+    last = data.rfind(b"\xff\xda")
+    path.write_bytes(data[:-2] + data[last:-2] * scans + data[-2:])
+
+
 def fuzz_inputs(rng: np.random.Generator, n: int, folder: Path):
     """n (label, value) pairs, made one at a time (so only the current one is in memory); a fixed set
     of extreme cases first, then random ones."""

@@ -6,16 +6,23 @@
     zoo run mnist-masked digits/ --mask hole.png --exemplars --out restored/  # + nearest training digits
 
 Outputs mirror the input folders and are PNGs (16-bit where a 16-bit PNG came in and the
-output has the input's size). A file that cannot be read or restored is reported and
-skipped; the run goes on, prints a summary, and exits 1 if any file failed.
+output has the input's size). A file that cannot be read, restored or written is reported and
+skipped; the run goes on, prints a summary, and exits 1 if any file failed. Each output is
+written to a temporary name and renamed into place, so a file at an output path is always
+whole (killed mid-write, `--skip-existing` then redoes that file). An --out that would write
+over an input is refused before anything runs; a full disk stops the run with its summary.
+Files are decoded by `zoo.decode` (bounded memory and time, each real file once).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import glob
 import inspect
+import io
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -26,23 +33,72 @@ from .data import IMAGE_SUFFIXES as FOLDER_IMAGE_SUFFIXES
 IMAGE_SUFFIXES = FOLDER_IMAGE_SUFFIXES | {".pgm", ".ppm"}
 
 
+def _walk(folder: Path, recursive: bool):
+    """Files under `folder` (sub-folders when `recursive`), without following links to folders: a link
+    loop cannot make a file appear twice or the walk run forever."""
+    if not recursive:
+        yield from (f for f in folder.iterdir() if f.is_file())
+        return
+    for root, _, files in os.walk(folder, followlinks=False):
+        yield from (Path(root) / name for name in files)
+
+
+def _identity(path: Path) -> tuple[int, int] | Path:
+    """The same real file has the same identity, whatever link or glob reached it."""
+    try:
+        st = path.stat()
+        return st.st_dev, st.st_ino
+    except OSError:
+        return path
+
+
 def collect_inputs(patterns: list[str], recursive: bool) -> list[tuple[Path, Path]]:
-    """(input file, output path relative to --out, without suffix) for each file, folder or glob."""
+    """(input file, output path relative to --out, without suffix) for each file, folder or glob; each
+    real file once (a symlink loop under `**` matches one file many times)."""
     found: list[tuple[Path, Path]] = []
+    seen: set = set()
+
+    def add(src: Path, rel: Path) -> None:
+        key = _identity(src)
+        if key not in seen:
+            seen.add(key)
+            found.append((src, rel))
+
     for pattern in patterns:
         path = Path(pattern)
         if path.is_dir():
-            files = path.rglob("*") if recursive else path.glob("*")
+            files = _walk(path, recursive)
             for f in sorted(f for f in files if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES):
-                found.append((f, f.relative_to(path).with_suffix("")))
+                add(f, f.relative_to(path).with_suffix(""))
         elif path.is_file():
-            found.append((path, Path(path.stem)))
+            add(path, Path(path.stem))
         else:
             matches = sorted(Path(m) for m in glob.glob(pattern, recursive=recursive) if Path(m).is_file())
             if not matches:
                 found.append((path, Path(path.stem)))  # reported as a failure: no such file
-            found += [(m, Path(m.stem)) for m in matches]
+            for m in matches:
+                add(m, Path(m.stem))
     return found
+
+
+def check_outputs_spare_inputs(patterns: list[str], items: list[tuple[Path, Path]], out_dir: Path) -> None:
+    """Refuse, before anything runs, an --out that would write over an input: the input folder itself,
+    or any output path that is one of the inputs."""
+    out_real = out_dir.resolve()
+    for pattern in patterns:
+        if Path(pattern).is_dir() and Path(pattern).resolve() == out_real:
+            raise ValueError(
+                f"--out {out_dir} is the input folder {pattern}: the outputs would replace the originals. "
+                "Choose another output folder."
+            )
+    inputs = {_identity(src) for src, _ in items}
+    for src, rel in items:
+        dst = out_dir / rel.with_suffix(".png")
+        if dst.exists() and _identity(dst) in inputs:
+            raise ValueError(
+                f"--out {out_dir} would write {dst} over an input file ({src} reads it). Choose an output "
+                "folder apart from the inputs; nothing was written."
+            )
 
 
 def png_bit_depth(path: Path) -> int:
@@ -55,44 +111,54 @@ def png_bit_depth(path: Path) -> int:
     return head[24] if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) == 25 and head[24] == 16 else 8
 
 
-def read_input(path: Path, sixteen_bit: bool):
-    """What the pipeline is given: the path itself, or for a 16-bit colour PNG (`sixteen_bit`, which
-    Pillow reads as 8-bit) its uint16 pixels, read with OpenCV after the header's size is checked."""
-    if not sixteen_bit:
-        return path
-    from PIL import Image
-
-    from .images import MAX_PIXELS
-
-    with Image.open(path) as img:  # header only
-        if img.width * img.height > MAX_PIXELS:
-            return path  # the pipeline's own size error
-        if img.mode.startswith("I"):
-            return path  # 16-bit grey: Pillow keeps all 16 bits
-    import cv2
-
-    arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if arr is None:
-        return path
-    return (
-        arr[..., ::-1].copy()
-        if arr.ndim == 3 and arr.shape[2] == 3
-        else cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA)
-    )
-
-
-def write_png(image: np.ndarray, path: Path, sixteen_bit: bool) -> None:
-    """image HxW or HxWx3 float in [0, 1] -> PNG, 16-bit if asked."""
+def encode_png(image: np.ndarray, sixteen_bit: bool) -> bytes:
+    """image HxW or HxWx3 float in [0, 1] -> PNG bytes, 16-bit if asked."""
     import cv2
     from PIL import Image
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     img = np.clip(image, 0, 1)
     if sixteen_bit:
         arr = (img * 65535 + 0.5).astype(np.uint16)
-        cv2.imwrite(str(path), arr if arr.ndim == 2 else arr[..., ::-1])
-    else:
-        Image.fromarray((img * 255 + 0.5).astype(np.uint8)).save(path)
+        ok, buf = cv2.imencode(".png", arr if arr.ndim == 2 else arr[..., ::-1])
+        return buf.tobytes()
+    out = io.BytesIO()
+    Image.fromarray((img * 255 + 0.5).astype(np.uint8)).save(out, format="PNG")
+    return out.getvalue()
+
+
+TMP_MARK = ".zoo-partial-"
+
+
+def write_atomic(data: bytes, path: Path) -> None:
+    """Write to a temporary name in the same folder, then rename into place: a file at `path` is always
+    whole, even when the process is killed mid-write (the temporary file is what is left then)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_png(image: np.ndarray, path: Path, sixteen_bit: bool) -> None:
+    write_atomic(encode_png(image, sixteen_bit), path)
+
+
+class DiskFull(Exception):
+    """No space (or quota) left: the run stops, nothing later could be written either."""
+
+
+def _write_error(exc: OSError, dst: Path) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"cannot write {dst}: no space left on the device holding {dst.parent}"
+    if isinstance(exc, IsADirectoryError) or dst.is_dir():
+        return f"cannot write {dst}: a folder of that name is in the way"
+    if isinstance(exc, PermissionError):
+        return f"cannot write {dst}: permission denied (is {dst.parent} read-only?)"
+    return f"cannot write {dst}: {exc.strerror or exc}"
 
 
 def parse_damage(p, pairs: list[str]) -> dict:
@@ -142,9 +208,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     items = collect_inputs(args.inputs, args.recursive)
     if not items:
         raise ValueError("no input files: give image files, folders or glob patterns")
+    check_outputs_spare_inputs(args.inputs, items, out_dir)
     summary: dict = {"model": args.name, "ok": [], "skipped": [], "failed": []}
     seen: set[Path] = set()
     pending: list[tuple[Path, Path, np.ndarray, np.ndarray | None, tuple[int, int] | None]] = []
+
+    def save(data: bytes, src: Path, dst: Path) -> bool:
+        """Write one output; a failure is reported (DiskFull stops the run)."""
+        try:
+            write_atomic(data, dst)
+        except OSError as exc:
+            summary["failed"].append({"input": str(src), "error": _write_error(exc, dst)})
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFull(f"no space left on the device holding {dst.parent}") from None
+            return False
+        return True
 
     def flush() -> None:
         if not pending:
@@ -156,39 +234,50 @@ def _cmd_run(args: argparse.Namespace) -> int:
             summary["failed"] += [{"input": str(src), "error": str(exc)} for src, *_ in pending]
         else:
             for (src, dst, _, _, size16), res in zip(pending, results):
-                write_png(res.image, dst, res.image.shape[:2] == size16)
+                if not save(encode_png(res.image, res.image.shape[:2] == size16), src, dst):
+                    continue
                 entry = {"input": str(src), "output": str(dst)}
                 if res.label is not None:
                     entry.update(label=int(res.label), label_name=res.label_name)
                 summary["ok"].append(entry)
         pending.clear()
 
-    for i, (src, rel) in enumerate(tqdm(items, desc=args.name, unit="img", disable=args.quiet)):
-        dst = out_dir / rel.with_suffix(".png")
-        if dst in seen:
-            summary["failed"].append({"input": str(src), "error": f"another input also writes {dst}"})
-            continue
-        seen.add(dst)
-        if args.skip_existing and dst.is_file():
-            summary["skipped"].append(str(src))
-            continue
-        deep = png_bit_depth(src) == 16
-        size16 = images.peek_size(src) if deep else None  # a 16-bit PNG out where the size is kept
-        try:
-            x = p.prepare(read_input(src, deep))
-            m = mask
-            if args.corrupt:
-                x, m = p.corrupt(x, seed=args.seed + i, **damage)
-                write_png(x, dst.with_name(dst.stem + ".damaged.png"), False)
-            if m is not None:
-                m = check_mask(m, x.shape[:2])
-        except ValueError as exc:
-            summary["failed"].append({"input": str(src), "error": str(exc)})
-            continue
-        if pending and (x.shape != pending[0][2].shape or len(pending) >= args.batch_size):
-            flush()
-        pending.append((src, dst, x, m, size16))
-    flush()
+    stopped = None
+    try:
+        for i, (src, rel) in enumerate(tqdm(items, desc=args.name, unit="img", disable=args.quiet)):
+            dst = out_dir / rel.with_suffix(".png")
+            if dst in seen:
+                summary["failed"].append({"input": str(src), "error": f"another input also writes {dst}"})
+                continue
+            seen.add(dst)
+            if args.skip_existing and dst.is_file():
+                summary["skipped"].append(str(src))
+                continue
+            deep = png_bit_depth(src) == 16
+            size16 = images.peek_size(src) if deep else None  # a 16-bit PNG out where the size is kept
+            try:
+                x = p.prepare(src)
+                m = mask
+                if args.corrupt:
+                    x, m = p.corrupt(x, seed=args.seed + i, **damage)
+                    if not save(encode_png(x, False), src, dst.with_name(dst.stem + ".damaged.png")):
+                        continue
+                if m is not None:
+                    m = check_mask(m, x.shape[:2])
+            except ValueError as exc:
+                summary["failed"].append({"input": str(src), "error": str(exc)})
+                continue
+            if pending and (x.shape != pending[0][2].shape or len(pending) >= args.batch_size):
+                flush()
+            pending.append((src, dst, x, m, size16))
+        flush()
+    except DiskFull as exc:
+        stopped = f"stopped: {exc}; free some space and rerun with --skip-existing to finish"
+    except KeyboardInterrupt:
+        stopped = "interrupted: rerun with --skip-existing to finish (every output written is whole)"
+    if stopped:
+        summary["stopped"] = stopped
+        summary["not_done"] = len(items) - len(summary["ok"]) - len(summary["skipped"]) - len(summary["failed"])
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -197,8 +286,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(
             f"{args.name}: {len(summary['ok'])} restored into {out_dir}, {len(summary['skipped'])} skipped "
             f"(already there), {len(summary['failed'])} failed"
+            + (f", {summary['not_done']} not done ({stopped})" if stopped else "")
         )
-    return 1 if summary["failed"] else 0
+    if stopped and stopped.startswith("interrupted"):
+        return 130
+    return 1 if summary["failed"] or stopped else 0
 
 
 def add_parser(sub) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .network import (
@@ -47,7 +47,10 @@ class WeightsIntegrityError(WeightsError):
 @dataclass(frozen=True)
 class ResolvedWeights:
     source: str  # "ZOO_HOME", "package", "hf-cache" or "hf-download"
-    paths: dict[str, Path]  # filename -> verified local path
+    paths: dict[str, Path]  # filename -> local path (where the bytes were read)
+    # filename -> the verified bytes: what is loaded is what was hashed (a file swapped on disk after
+    # the check cannot be loaded); these files are a few MB
+    data: dict[str, bytes] = field(default_factory=dict)
 
 
 def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
@@ -93,20 +96,32 @@ def _fix_hint(entry: ModelEntry, source: str, path: Path) -> str:
     return f"run `zoo download {entry.name} --force` (replaces the cached file and its blob)"
 
 
-def verify_file(entry: ModelEntry, rec: FileRecord, path: Path, source: str) -> Path:
-    """Check size, then sha256, of one file; raise WeightsIntegrityError on any mismatch.
+def read_verified(entry: ModelEntry, rec: FileRecord, path: Path, source: str) -> bytes:
+    """The bytes of one file, read once, checked for size then sha256; WeightsIntegrityError on any
+    mismatch. Callers deserialise these very bytes, never the path again.
 
-    The size is compared first, so a wrong file (say 1 GiB) is refused without hashing it."""
+    The size is compared first, so a wrong file (say 1 GiB) is refused without reading it."""
     path = Path(path)
     size = path.stat().st_size
-    digest = sha256_file(path) if size == rec.size else "(not hashed: the size differs)"
+    data = b""
+    if size == rec.size:
+        with open(path, "rb") as fh:
+            data = fh.read(rec.size + 1)  # +1: a file that grew since the stat shows as too long
+        size = len(data)
+    digest = hashlib.sha256(data).hexdigest() if size == rec.size else "(not hashed: the size differs)"
     if size != rec.size or digest != rec.sha256:
         raise WeightsIntegrityError(
             f"{entry.name}: {rec.filename} from {source} ({path}) failed verification: "
             f"expected sha256 {rec.sha256} ({rec.size} bytes), got sha256 {digest} ({size} bytes). "
             f"Nothing was loaded. To fix: {_fix_hint(entry, source, path)}."
         )
-    return path
+    return data
+
+
+def verify_file(entry: ModelEntry, rec: FileRecord, path: Path, source: str) -> Path:
+    """Check one file as `read_verified` does; returns its path."""
+    read_verified(entry, rec, path, source)
+    return Path(path)
 
 
 _warned_zoo_home: set[str] = set()
@@ -153,7 +168,9 @@ def _local_dir_source(entry: ModelEntry, directory: Path, source: str) -> Resolv
     if missing:
         raise WeightsNotFoundError(f"{entry.name}: {source} directory {directory} is missing {missing}.")
     return ResolvedWeights(
-        source, {rec.filename: verify_file(entry, rec, present[rec.filename], source) for rec in entry.files}
+        source,
+        present,
+        {rec.filename: read_verified(entry, rec, present[rec.filename], source) for rec in entry.files},
     )
 
 
@@ -183,8 +200,8 @@ def hub_source(
     source = "hf-cache" if local_only else "hf-download"
     constants.HF_HUB_DOWNLOAD_TIMEOUT = REQUEST_TIMEOUT_S  # read at each request: a silent server times out
 
-    def fetch_all() -> dict[str, Path] | None:
-        paths = {}
+    def fetch_all() -> tuple[dict[str, Path], dict[str, bytes]] | None:
+        paths, data = {}, {}
         for rec in entry.files:
             if force and not local_only:
                 _drop_cached(entry.repo_id, rec.filename, revision)
@@ -203,12 +220,13 @@ def hub_source(
                 if local_only:
                     return None
                 raise
-            paths[rec.filename] = verify_file(entry, rec, Path(path), source)
-        return paths
+            paths[rec.filename] = Path(path)
+            data[rec.filename] = read_verified(entry, rec, Path(path), source)
+        return paths, data
 
     # One deadline for every file together (not one per file), so the bound holds for the whole model.
-    paths = fetch_all() if local_only else _with_deadline(fetch_all, f"fetching {entry.repo_id}")
-    return None if paths is None else ResolvedWeights(source, paths)
+    found = fetch_all() if local_only else _with_deadline(fetch_all, f"fetching {entry.repo_id}")
+    return None if found is None else ResolvedWeights(source, *found)
 
 
 def _not_found(entry: ModelEntry, revision: str, reason: str) -> WeightsNotFoundError:
@@ -253,15 +271,18 @@ def resolve(
 
 
 def read_config(resolved: ResolvedWeights) -> dict:
-    path = resolved.paths.get("config.json")
+    if "config.json" in resolved.data:
+        return json.loads(resolved.data["config.json"])
+    path = resolved.paths.get("config.json")  # an unverified source (a training candidate)
     return json.loads(path.read_text()) if path else {}
 
 
 def load_state_dict(resolved: ResolvedWeights, device: str = "cpu") -> dict:
-    """safetensors only: no pickle is ever unpickled from a weight file."""
-    from safetensors.torch import load_file
+    """safetensors only (no pickle is ever unpickled from a weight file), from the verified bytes."""
+    from safetensors.torch import load
 
-    return load_file(str(resolved.paths["model.safetensors"]), device=str(device))
+    tensors = load(resolved.data["model.safetensors"])
+    return {k: v.to(device) for k, v in tensors.items()} if str(device) != "cpu" else tensors
 
 
 def model_kwargs_from_config(entry: ModelEntry, config: dict, resolved: ResolvedWeights) -> dict:

@@ -10,7 +10,8 @@ Rules (documented in the README; nothing is silently guessed):
   every value lies in 0..255 (read as 8-bit).
 * PIL modes: 1/L/I;16/I/F become grey, LA/RGBA/PA and palettes with transparency
   become RGBA, everything else (RGB, P, CMYK, YCbCr, HSV, LAB) becomes RGB.
-* Size: at most MAX_PIXELS pixels (checked before a file is decoded), at least 1x1.
+* Size: at most MAX_PIXELS pixels, at least 1x1. Files are decoded by `zoo.decode`, the one bounded
+  decoder (memory, time and format limits that hold whatever the file claims).
 * Grey from colour: ITU-R 601 luma (PIL's "L": 0.299 R + 0.587 G + 0.114 B).
 * Alpha: composited onto a background the task names (black for the digit and
   garment tasks, whose datasets have black backgrounds; white for photos).
@@ -22,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-MAX_PIXELS = 4096 * 4096  # 16.7 Mpx: larger inputs are refused before allocation
+from .decode import FORMATS, MAX_PIXELS, Decoded, decode
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's bomb check (PIL images users open) at the project's bound
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _GREY_MODES = {"1", "L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 
@@ -57,13 +60,16 @@ def _from_pil(img: Image.Image) -> np.ndarray:
             return _scaled(img, 255.0)
         if mode.startswith("I;16"):
             return _scaled(img, 65535.0)
-        return _from_numpy(np.asarray(img))  # "I" (int32) and "F" (float32) follow the numpy rules
+        return _from_numpy(np.asarray(img), f"PIL image (mode {mode})")  # "I", "F": the numpy rules
     if mode in ("LA", "RGBA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in img.info):
         return _scaled(img.convert("RGBA"), 255.0)
     return _scaled(img.convert("RGB"), 255.0)
 
 
-def _from_numpy(arr: np.ndarray) -> np.ndarray:
+def _from_numpy(arr: np.ndarray, what: str | None = None) -> np.ndarray:
+    """`what`: how to name the input in messages (default: the array's dtype and shape)."""
+    if arr.dtype.byteorder not in ("=", "|"):  # big-endian '>u2' is still uint16: read it as such
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
         raise ValueError(
             f"got a channel-first array of shape {arr.shape}; expected HxWxC. " f"Use arr.transpose(1, 2, 0)."
@@ -84,8 +90,8 @@ def _from_numpy(arr: np.ndarray) -> np.ndarray:
         lo, hi = int(arr.min()), int(arr.max())
         if lo < 0 or hi > 255:
             raise ValueError(
-                f"got an {arr.dtype} array with values in [{lo}, {hi}]; integer images must be uint8, "
-                f"uint16, or hold values in 0..255"
+                f"got {what or f'an {arr.dtype} array'} with values in [{lo}, {hi}]; integer images must "
+                f"be 8- or 16-bit unsigned, or hold values in 0..255"
             )
         out = arr.astype(np.float32) / 255.0
     elif kind == "f":
@@ -94,12 +100,13 @@ def _from_numpy(arr: np.ndarray) -> np.ndarray:
         )  # NaN and infinity show in these: no (H, W, C) bool temporary
         if not (np.isfinite(lo) and np.isfinite(hi)):
             raise ValueError(
-                f"got a {arr.dtype} array containing NaN or infinity; expected finite values in [0, 1]"
+                f"got {what or f'a {arr.dtype} array'} containing NaN or infinity; expected finite "
+                f"values in [0, 1]"
             )
         if lo < -1e-6 or hi > 1.0 + 1e-6:
             raise ValueError(
-                f"got a {arr.dtype} array with values in [{lo:.4g}, {hi:.4g}]; float images must lie in "
-                f"[0, 1] (divide 0-255 data by 255)"
+                f"got {what or f'a {arr.dtype} array'} with values in [{lo:.4g}, {hi:.4g}]; float images "
+                f"must lie in [0, 1] (divide 0-255 data by 255)"
             )
         out = np.clip(arr, 0.0, 1.0).astype(
             np.float32, copy=False
@@ -113,6 +120,11 @@ def _from_numpy(arr: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
+def from_decoded(decoded: Decoded) -> np.ndarray:
+    """A `zoo.decode.Decoded` -> float32 in [0,1], by the array rules, its messages naming the file."""
+    return _from_numpy(decoded.pixels, f"{decoded.name} ({decoded.describe})")
+
+
 def peek_size(image: Any) -> tuple[int, int] | None:
     """(height, width) of an accepted input without decoding it (a file's header, a PIL image's or an
     array's shape), or None when it cannot be told cheaply (to_array then gives the clear error)."""
@@ -120,9 +132,11 @@ def peek_size(image: Any) -> tuple[int, int] | None:
         return tuple(image.shape[:2]) if image.ndim in (2, 3) else None
     if isinstance(image, Image.Image):
         return image.height, image.width
+    if isinstance(image, Decoded):
+        return tuple(image.pixels.shape[:2])
     if isinstance(image, (str, Path)):
         try:
-            with Image.open(image) as img:
+            with Image.open(image, formats=FORMATS) as img:
                 return img.height, img.width
         except Exception:  # not a file, not an image: to_array says which
             return None
@@ -132,26 +146,9 @@ def peek_size(image: Any) -> tuple[int, int] | None:
 def to_array(image: Any) -> np.ndarray:
     """Any accepted input -> float32 in [0,1]: HxW (grey), HxWx3 (RGB) or HxWx4 (RGBA)."""
     if isinstance(image, (str, Path)):
-        path = Path(image)
-        try:
-            exists = path.is_file()
-        except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte, ...
-            raise ValueError(
-                f"{str(path)[:80]!r}... is not a usable file path ({exc.__class__.__name__})"
-            ) from None
-        if not exists:
-            raise ValueError(f"no image file at {str(path)[:200]!r}")
-        try:
-            with Image.open(path) as img:
-                _check_size(img.height, img.width, f"image file {path.name}")
-                img.load()
-                return _from_pil(img)
-        except UnidentifiedImageError:
-            raise ValueError(
-                f"{str(path)!r} is not an image file Pillow can read (PNG, JPEG, BMP, ...)"
-            ) from None
-        except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
-            raise ValueError(f"could not read image file {str(path)!r}: {exc}") from None
+        return from_decoded(decode(image))
+    if isinstance(image, Decoded):  # a file decoded earlier by zoo.decode (the hub does it off its lanes)
+        return from_decoded(image)
     if isinstance(image, Image.Image):
         return _from_pil(image)
     if isinstance(image, np.ndarray):

