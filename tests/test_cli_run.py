@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import cv2
 import numpy as np
@@ -132,3 +133,110 @@ def test_classifier_labels_in_the_summary_and_bad_options_are_clear(inputs, tmp_
     assert "KEY one of mask_ratio" in capsys.readouterr().err
     code, summary = run(capsys, "mnist-denoise", str(tmp_path / "missing*.png"), "--out", str(tmp_path / "o"))
     assert code == 1 and "no image file" in summary["failed"][0]["error"]
+
+
+# ------------------------------------------------------------------ files are never lost or half-written
+def _valid_png(path) -> bool:
+    try:
+        with Image.open(path) as img:
+            img.load()
+        return True
+    except Exception:
+        return False
+
+
+def test_a_non_utf8_name_on_a_sixteen_bit_colour_png_is_restored(tmp_path, capsys):
+    """It segfaulted in cv2.imread before: now every file is decoded from its bytes in zoo.decode."""
+    import os
+
+    src = tmp_path / "in"
+    src.mkdir()
+    deep = np.random.default_rng(0).integers(0, 65535, (40, 48, 3), dtype=np.uint16)
+    name = os.fsdecode(b"caf\xe9_16bit.png")
+    ok, buf = cv2.imencode(".png", deep)
+    (src / name).write_bytes(buf.tobytes())
+    Image.new("RGB", (40, 48)).save(src / "plain.png")
+    code, summary = run(capsys, "feature-recon-s16", str(src), "--out", str(tmp_path / "out"))
+    assert code == 0 and len(summary["ok"]) == 2
+
+
+def test_out_onto_the_inputs_is_refused_before_anything_runs(inputs, capsys):
+    before = {p: p.read_bytes() for p in inputs.rglob("*") if p.is_file()}
+    for out in (inputs, inputs / "sub"):
+        assert cli(["run", "mnist-denoise", str(inputs / "a.png"), str(inputs / "sub" / "b.jpg"), str(out)]
+                   + ["--out", str(out), "--quiet"]) == 1
+        assert "input" in capsys.readouterr().err
+    assert cli(["run", "mnist-denoise", str(inputs / "a.png"), "--out", str(inputs), "--quiet"]) == 1
+    assert "over an input file" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in inputs.rglob("*") if p.is_file()} == before
+
+
+def test_write_failures_are_reported_and_a_full_disk_stops_with_a_summary(inputs, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    (out / "a.png").mkdir(parents=True)  # a folder where an output should go
+    code, summary = run(capsys, "mnist-denoise", str(inputs / "a.png"), str(inputs / "sub" / "b.jpg"),
+                        "--out", str(out))
+    assert code == 1 and [f["error"] for f in summary["failed"]] == [f"cannot write {out / 'a.png'}: a folder of that name is in the way"]
+    assert _valid_png(out / "b.png")
+
+    import errno
+
+    from zoo import cli_run
+
+    def full(data, path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cli_run, "write_atomic", full)
+    code, summary = run(capsys, "mnist-denoise", str(inputs), "--recursive", "--out", str(tmp_path / "o2"))
+    assert code == 1 and "no space left" in summary["stopped"]
+    assert len(summary["failed"]) == 2 and summary["not_done"] == 1  # broken.png failed to decode, then the disk
+
+
+def test_a_read_only_output_folder_is_a_reported_failure(inputs, tmp_path, capsys, monkeypatch):
+    from zoo import cli_run
+
+    def read_only(data, path):  # what a read-only folder gives a user who is not root
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(cli_run, "write_atomic", read_only)
+    code, summary = run(capsys, "mnist-denoise", str(inputs / "a.png"), "--out", str(tmp_path / "ro"))
+    assert code == 1 and "permission denied" in summary["failed"][0]["error"]
+
+
+def test_a_symlink_loop_does_not_repeat_files(inputs, tmp_path, capsys):
+    (inputs / "sub" / "loop").symlink_to(inputs, target_is_directory=True)
+    code, summary = run(capsys, "mnist-denoise", str(inputs / "**" / "*.png"), "--recursive",
+                        "--out", str(tmp_path / "o"))
+    inputs_seen = sorted(f["input"] for f in summary["ok"] + summary["failed"])
+    assert len(inputs_seen) == 2  # a.png and broken.png, each once
+    code, summary = run(capsys, "mnist-denoise", str(inputs), "--recursive", "--out", str(tmp_path / "o2"))
+    assert len(summary["ok"]) + len(summary["failed"]) == 3  # a.png, sub/b.jpg, broken.png
+
+
+def test_killed_mid_write_then_skip_existing_leaves_no_broken_output(tmp_path):
+    """kill -9 at random moments of a run: every file at an output path is a whole PNG, and
+    --skip-existing then finishes the folder."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    src = tmp_path / "in"
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(60):
+        Image.fromarray(rng.integers(0, 255, (224, 224, 3), dtype=np.uint8)).save(src / f"{i:03d}.png")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "zoo", "run", "feature-recon-s16", str(src), "--out", str(out), "--quiet",
+           "--skip-existing", "--batch-size", "1"]
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    for delay in (4.0, 5.0, 6.0):
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay + rng.random())
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert all(_valid_png(p) for p in out.glob("*.png"))
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(p.name for p in src.glob("*.png"))
+    assert all(_valid_png(p) for p in out.glob("*.png"))

@@ -95,3 +95,35 @@ def test_fusion_refuses_a_training_model():
     want = net.eval()(x)
     assert fuse_conv_bn(net) == 1 and isinstance(net[1], torch.nn.Identity)
     assert torch.allclose(net(x), want, atol=1e-5)
+
+
+def test_concurrent_first_conversions_all_succeed(cache):
+    """Several processes converting into one empty cache at once: a lock, a unique temporary name and an
+    atomic rename, so none fails or reads a partial file."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from zoo.models import efficientnet_encoder as E; E.feature_encoder(8); print('ok')"
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    outs = [p.communicate(timeout=240) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err.decode()[-500:] for _, err in outs]
+    assert [f.name for f in (cache / "encoders").iterdir() if not f.name.startswith(".")] == [
+        f"{E.TIMM_NAME}.safetensors"
+    ]
+
+
+def test_a_read_only_cache_is_a_weights_error_with_a_hint(cache, monkeypatch):
+    from zoo import WeightsError
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(E.tempfile, "mkstemp", read_only)
+    with pytest.raises(WeightsError, match="ZOO_CACHE at a writable folder"):
+        E.feature_encoder(8)
+

@@ -139,3 +139,48 @@ def test_verify_reports_a_corrupt_cache_copy_even_when_load_uses_the_package(
     cached.resolve().write_bytes(bytes(data))
     assert verify_model(TINY_NAME) == []  # load still works: the package copy comes first
     assert zoo_main(["verify", TINY_NAME]) == 1  # but the broken cache copy is a failure
+
+
+def test_weights_swapped_between_check_and_load_are_never_loaded(tiny_entry, tiny_files, tmp_path, monkeypatch):
+    """A process swaps model.safetensors between the real file and a same-sized copy with zeroed
+    tensors, as fast as it can, while the model loads again and again: every load is the real
+    weights or a WeightsIntegrityError (the bytes hashed are the bytes loaded)."""
+    import threading
+
+    import torch
+    from safetensors.torch import load, save
+
+    real = load(tiny_files["model.safetensors"])
+    zeroed = save({k: torch.zeros_like(v) for k, v in real.items()})
+    assert len(zeroed) == len(tiny_files["model.safetensors"])
+    home = tmp_path / "home"
+    (home / TINY_NAME).mkdir(parents=True)
+    for fn, body in tiny_files.items():
+        (home / TINY_NAME / fn).write_bytes(body)
+    monkeypatch.setenv("ZOO_HOME", str(home))
+    target, tmp = home / TINY_NAME / "model.safetensors", home / "swap.tmp"
+    stop = threading.Event()
+
+    def swapper():
+        flip = False
+        while not stop.is_set():
+            tmp.write_bytes(zeroed if flip else tiny_files["model.safetensors"])
+            tmp.replace(target)
+            flip = not flip
+
+    thread = threading.Thread(target=swapper, daemon=True)
+    thread.start()
+    counts = {"real": 0, "refused": 0, "tampered": 0}
+    try:
+        for _ in range(150):
+            try:
+                model = zoo.load(TINY_NAME).model
+            except zoo.WeightsIntegrityError:
+                counts["refused"] += 1
+                continue
+            same = all(torch.equal(v, real[k]) for k, v in model.state_dict().items())
+            counts["real" if same else "tampered"] += 1
+    finally:
+        stop.set()
+        thread.join()
+    assert counts["tampered"] == 0 and counts["real"] > 0 and counts["refused"] > 0, counts
