@@ -48,9 +48,20 @@ def build_demo() -> gr.Blocks:
 demo = build_demo()
 
 
+def _unknown_api_name(request, exc):
+    """An api_name no endpoint has: 404 with the names there are (Gradio answers 500 and a traceback)."""
+    from fastapi.responses import JSONResponse
+
+    names = sorted(d.api_name for d in demo.fns.values() if d.api_name and d.api_visibility == "public")
+    return JSONResponse({"error": f"{exc}. Endpoints: {', '.join('/' + n for n in names)}"}, status_code=404)
+
+
 def launch(**overrides):
     """Serve `demo` with the hub's settings (the tests and benchmarks start it the same way)."""
+    from gradio.route_utils import FnIndexInferError
+
     settings = dict(
+        app_kwargs={"exception_handlers": {FnIndexInferError: _unknown_api_name}},
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         show_error=False,
         state_session_capacity=SESSIONS,

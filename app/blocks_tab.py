@@ -17,7 +17,7 @@ import numpy as np
 from zoo import baselines, images, metrics
 
 from .components import BoundedEditor, UploadImage
-from .common import big, editor_mask, fmt_psnr, friendly, heldout_photos, pipeline
+from .common import big, editor_mask, fmt_psnr, friendly, heldout_photos, num, pipeline
 from .tabs import register_tab
 
 UPLOAD_MAX_SIDE = 256
@@ -73,11 +73,11 @@ def run_blocks(upload, example, count, size, seed, drawing=None):
     else:
         clean = images.fit_within(p.prepare(upload), UPLOAD_MAX_SIDE)
     clean = p.prepare(clean)
-    if int(count) == 0:
+    if num(count, "number of blocks", whole=True) == 0:
         mask = editor_mask(drawing, clean.shape[:2])
         damaged = np.where(mask[..., None], 0.0, clean).astype(np.float32)
     else:
-        damaged, mask = p.corrupt(clean, n_blocks=int(count), block_size=int(size), seed=int(seed))
+        damaged, mask = p.corrupt(clean, n_blocks=num(count, "number of blocks", whole=True), block_size=num(size, "block size", whole=True), seed=num(seed, "seed", whole=True))
     if not mask.any():
         raise ValueError("the damage covers no pixel; add blocks or paint on the image")
     restored = p(damaged, mask=mask).image

@@ -10,7 +10,7 @@ import gradio as gr
 import numpy as np
 
 import zoo
-from zoo import images, metrics
+from zoo import corruptions, images, metrics
 
 from . import gradio_cache
 from .components import user_error
@@ -95,6 +95,14 @@ def mnist_test_digits(digits: tuple[int, ...] | None = None) -> tuple[np.ndarray
         keep = np.isin(y, digits)
         x, y = x[keep], y[keep]
     return x, y
+
+
+def num(value: Any, name: str, whole: bool = False, low=None, high=None) -> float:
+    """A control's value (what a visitor or an API client sent) as a number, or a ValueError naming the
+    control: None, 1e308 for a seed, "abc"... are said plainly, not an 'Unexpected TypeError'."""
+    if whole and name == "seed":
+        low, high = 0, corruptions.MAX_SEED
+    return corruptions.number(value, name, whole=whole, low=low, high=high)
 
 
 MIN_UPLOAD_SIDE = 8  # a 1x1 or 3x5 upload holds no picture worth restoring or scoring

@@ -24,6 +24,7 @@ from .common import (
     heldout_photos,
     input_line,
     mnist_test_digits,
+    num,
     pick_input,
     pipeline,
 )
@@ -55,15 +56,15 @@ DAMAGES = {
 def damage(clean: np.ndarray, kind: str, amount: float, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     """The one damage every method sees: (damaged image, mask True = missing, or None)."""
     if kind == "random missing pixels":
-        return corruptions.random_pixel_mask(clean, min(float(amount), 95.0) / 100.0, seed)
+        return corruptions.random_pixel_mask(clean, min(num(amount, "amount"), 95.0) / 100.0, seed)
     if kind == "vertical stripe":
-        return corruptions.stripe(clean, int(amount), "vertical", seed)
+        return corruptions.stripe(clean, num(amount, "amount", whole=True), "vertical", seed)
     if kind == "square patch":
-        return corruptions.square_patch(clean, int(amount), seed)
+        return corruptions.square_patch(clean, num(amount, "amount", whole=True), seed)
     if kind == "Gaussian noise":
-        return corruptions.gaussian_noise(clean, float(amount) / 100.0, seed)
+        return corruptions.gaussian_noise(clean, num(amount, "amount") / 100.0, seed)
     if kind == "blank 2x2 blocks":
-        return corruptions.random_blocks(clean, int(amount), 2, seed)
+        return corruptions.random_blocks(clean, num(amount, "amount", whole=True), 2, seed)
     if kind == "none: rebuild from features":
         return clean, None
     raise ValueError(f"unknown damage {kind!r}; choose one of {', '.join(DAMAGES)}")
@@ -139,7 +140,7 @@ def run_compare(upload, example, kind, amount, seed, progress=gr.Progress()):
     clean = pipeline(names[0]).prepare(source)
     if fam == "photo":
         clean = images.fit_within(clean, PHOTO_SIDE)
-    damaged, mask = damage(clean, kind, amount, int(seed))
+    damaged, mask = damage(clean, kind, amount, num(seed, "seed", whole=True))
     results: dict[str, np.ndarray] = {}
     for i, name in enumerate(names):  # one after another, each on the hub's background lane
         progress((i + 0.5) / (len(names) + 1), desc=f"running {name}")

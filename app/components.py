@@ -39,37 +39,51 @@ def user_error(message: str) -> gr.Error:
 
 
 def UploadImage(label: str, **kwargs) -> gr.Image:  # noqa: N802 (used like the component class it builds)
-    """A stock `gr.Image` (so the browser shows the usual widget) whose preprocessing hands over the
-    file's path and reports a file that is not an image in words."""
+    """A stock `gr.Image` (so the browser shows the usual widget) whose preprocessing hands the handler
+    the upload decoded by zoo.decode. Gradio's own preprocessing is not used: it opens the file with
+    Pillow in this process, and opening some formats decodes them (an ICO decodes its embedded PNG)."""
     kwargs.setdefault("sources", ["upload", "clipboard"])
     image = gr.Image(label=label, type="filepath", image_mode=None, **kwargs)
-    stock = image.preprocess
 
     def preprocess(payload):
-        name = getattr(payload, "orig_name", None) or "the uploaded file"
-        try:
-            path = stock(payload)
-        except gr.Error:
-            raise
-        except Exception as exc:  # PIL could not read the header: not an image (or a truncated one)
-            raise user_error(
-                f"{name} is not an image this app can read ({type(exc).__name__}); "
-                f"upload a {IMAGE_KINDS} file"
-            ) from None
-        return None if path is None else bounded(path, name)
+        if payload is None:
+            return None
+        orig = getattr(payload, "orig_name", None)
+        return bounded(_payload_bytes(payload), f"the upload {orig!r}" if orig else "the upload")
 
     image.preprocess = preprocess  # Gradio calls the instance's preprocess before the handler
-    return image
+    return readable_payloads(image, label)
+
+
+def readable_payloads(component, what: str):
+    """Make a malformed payload for `component` (say {"path": 5} sent to the API) a readable error, not
+    Gradio's {"error": null} and a traceback in the log: its data model, validated before preprocess,
+    turns pydantic's complaint into a user error."""
+    import pydantic
+
+    base = component.data_model
+
+    def model_validate(cls, obj, *args, **kwargs):
+        try:
+            return base.model_validate(obj, *args, **kwargs)
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "value"
+            raise user_error(
+                f"{what}: the value sent is not an image payload ({where}: {first['msg']}); send a file "
+                f"with gradio_client.handle_file(path) or {{'path': URL_OR_PATH, 'meta': {{'_type': 'gradio.FileData'}}}}"
+            ) from None
+
+    component.data_model = type(base.__name__, (base,), {"model_validate": classmethod(model_validate)})
+    return component
 
 
 def bounded(source, name: str) -> decode.Decoded:
     """A path or bytes from a visitor, decoded within zoo.decode's bounds; a refusal is a user error."""
     try:
-        decoded = decode.decode(source)
+        return decode.decode(source, name=name)
     except ValueError as exc:
-        raise user_error(f"{name}: {exc}") from None
-    decoded.name = name
-    return decoded
+        raise user_error(str(exc)) from None
 
 
 def _payload_bytes(payload) -> bytes | str | None:
@@ -104,7 +118,7 @@ def bounded_camera(**kwargs) -> gr.Image:
         return np.ascontiguousarray(pixels[..., :3])
 
     camera.preprocess = preprocess
-    return camera
+    return readable_payloads(camera, "the camera frame")
 
 
 def refuse(status: int, message: str):
@@ -161,4 +175,4 @@ def BoundedEditor(**kwargs) -> gr.ImageEditor:  # noqa: N802 (used like the comp
     accept_blobs._is_server_fn = True  # what Gradio's /component_server route checks
     editor.accept_blobs = accept_blobs
     editor.convert_and_format_image = convert_and_format_image
-    return editor
+    return readable_payloads(editor, "the editor")

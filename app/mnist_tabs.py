@@ -26,6 +26,7 @@ from .common import (
     input_line,
     metrics_table,
     mnist_test_digits,
+    num,
     painted,
     pick_input,
     pipeline,
@@ -37,7 +38,7 @@ TV_GRID = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6)
 
 def _sample(index: float, digits: tuple[int, ...] | None = None) -> np.ndarray:
     x, _ = mnist_test_digits(digits)
-    i = int(index)
+    i = num(index, "digit index", whole=True)
     if not 0 <= i < len(x):
         raise ValueError(f"test digit index must be between 0 and {len(x) - 1}, got {i}")
     return x[i]
@@ -73,8 +74,8 @@ def run_masked(upload, sample_index, kind, size, seed, drawing=None):
         damaged = np.where(mask, 0.0, clean).astype(np.float32)
     else:
         if kind == "random":
-            size = min(float(size), 100.0) / 100.0  # the slider is in percent for scattered pixels
-        damaged, mask = p.corrupt(clean, kind=kind, size=size, seed=int(seed))
+            size = min(num(size, "size"), 100.0) / 100.0  # the slider is in percent for scattered pixels
+        damaged, mask = p.corrupt(clean, kind=kind, size=size, seed=num(seed, "seed", whole=True))
     restored = p(damaged, mask=mask).image
     biharmonic = baselines.inpaint_biharmonic_(damaged, mask)
     table = metrics_table(
@@ -99,7 +100,7 @@ def run_denoise(upload, sample_index, sigma, seed):
     """
     p = pipeline("mnist-denoise")
     clean = p.prepare(pick_input(upload, _sample(sample_index)))
-    noisy, _ = p.corrupt(clean, sigma=float(sigma), seed=int(seed))
+    noisy, _ = p.corrupt(clean, sigma=num(sigma, "noise sigma"), seed=num(seed, "seed", whole=True))
     restored = p(noisy).image
     # The classical baseline at its best weight for this very image (an oracle choice, generous to it).
     tv_best = max((baselines.denoise_tv(noisy, w) for w in TV_GRID), key=lambda out: metrics.psnr(clean, out))
@@ -154,7 +155,7 @@ def run_ae2d(upload, sample_index):
 def decode_point(z1, z2):
     """Decode any point (z1, z2) of the plane: the 28x28 digit (enlarged) and the plane with the point
     marked."""
-    img = pipeline("mnist-ae2d").decode([float(z1), float(z2)])
+    img = pipeline("mnist-ae2d").decode([num(z1, "z1"), num(z2, "z2")])
     return big(img), _plot((float(z1), float(z2)))
 
 

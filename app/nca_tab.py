@@ -13,7 +13,7 @@ import numpy as np
 from zoo import baselines, metrics
 
 from .components import UploadImage
-from .common import big, digit_warning, fmt_psnr, friendly, input_line, pick_input, pipeline
+from .common import big, digit_warning, fmt_psnr, friendly, input_line, num, pick_input, pipeline
 from .tabs import register_tab
 
 
@@ -27,7 +27,7 @@ def _test_images() -> tuple[np.ndarray, np.ndarray]:
 
 def _sample(index: float) -> np.ndarray:
     x, _ = _test_images()
-    i = int(index)
+    i = num(index, "image index", whole=True)
     if not 0 <= i < len(x):
         raise ValueError(f"example index must be between 0 and {len(x) - 1}, got {i}")
     return x[i]
@@ -62,15 +62,16 @@ def run_nca(upload, sample_index, mask_ratio, steps, seed, progress=gr.Progress(
     p = pipeline("nca-fmnist")
     progress(0.1, desc="damaging")
     clean = p.prepare(pick_input(upload, _sample(sample_index)))
-    damaged, mask = p.corrupt(clean, mask_ratio=float(mask_ratio), seed=int(seed))
-    progress(0.3, desc=f"running {int(steps)} NCA steps")
-    out = p(damaged, mask=mask, steps=int(steps))
+    ratio, seed, steps = num(mask_ratio, "mask ratio"), num(seed, "seed", whole=True), num(steps, "steps", whole=True)
+    damaged, mask = p.corrupt(clean, mask_ratio=ratio, seed=seed)
+    progress(0.3, desc=f"running {steps} NCA steps")
+    out = p(damaged, mask=mask, steps=steps)
     progress(0.8, desc="biharmonic baseline")
     biharmonic = baselines.inpaint_biharmonic_(damaged, mask)
     probs = {name: float(v) for name, v in zip(p.class_names, out.probs)}
     table = (
         "| method | PSNR (dB) | class |\n|---|---|---|\n"
-        f"| NCA ({int(steps)} steps) | {fmt_psnr(metrics.psnr(clean, out.image))} | {out.label_name} |\n"
+        f"| NCA ({steps} steps) | {fmt_psnr(metrics.psnr(clean, out.image))} | {out.label_name} |\n"
         f"| biharmonic | {fmt_psnr(metrics.psnr(clean, biharmonic))} | "
         f"{p.class_names[int(np.argmax(p.classify(biharmonic)))]} |\n"
         f"| damaged | {fmt_psnr(metrics.psnr(clean, damaged))} | "

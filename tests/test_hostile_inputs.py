@@ -16,6 +16,7 @@ from training.reliability_probes import (
     ico_around_png,
     progressive_jpeg_scans,
     tiff_one_tile,
+    webp_canvas,
 )
 from zoo import decode, images
 
@@ -30,9 +31,11 @@ def _peak_rss_mb() -> float:
         (lambda p: ico_around_png(p, 5000), "not an image file the zoo reads"),  # a container format
         (lambda p: gif_frame_beyond_screen(p, 5000), "limit"),  # the same trick in an allowed format
         (lambda p: tiff_one_tile(p, 8192), "stored in pieces"),  # small image, one huge tile
+        # 140 bytes, a 12000x12000 animation canvas: Pillow allocates it on opening; the cap refuses it
+        (lambda p: webp_canvas(p, 12000), "limit|could not create decoder"),
         (lambda p: progressive_jpeg_scans(p, 512, 3000), "3,0.. scans"),  # thousands of empty scans
     ],
-    ids=["ico-around-png", "gif-frame-beyond-screen", "tiff-one-huge-tile", "progressive-jpeg-scans"],
+    ids=["ico-around-png", "gif-frame-beyond-screen", "tiff-one-huge-tile", "webp-canvas", "progressive-jpeg-scans"],
 )
 def test_small_files_that_would_decode_huge_or_slow_are_refused_cheaply(tmp_path, make, match):
     path = tmp_path / "hostile"

@@ -15,6 +15,11 @@
 3. Stalled endpoint: a server that accepts TCP and never answers, and a closed port; `zoo.load`
    with nothing local must fail within its stated bound and name the endpoint.
 4. Load: the latest `python -m training.load_test` report (reports/load.md), quoted with its date.
+5. Hostile files (training.hostile_probes): the issue's small files that decode huge or slow, a variant
+   of each in another format and the largest ordinary image, through `p(path)`, `zoo run` and the hub's
+   upload and editor inputs (time and peak memory of the process and its decoders); another visitor's
+   call while a slow upload decodes; the hub's memory after thousands of new sessions; `zoo run`
+   killed mid-write; a weights swap race.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import time
 
 
 from .benchmark import ROOT
+from . import hostile_probes
 from .reliability_probes import TAMPER, fuzz_one, stalled_endpoint, tamper_matrix
 
 REPORT = ROOT / "reports" / "reliability"
@@ -144,7 +150,83 @@ def markdown(result: dict) -> str:
         for r in result["stalled"]
     ]
     lines += ["", f"**Load**: {result['load']}"]
+    if "hostile" in result:
+        lines += ["", *hostile_markdown(result["hostile"])]
     return "\n".join(lines) + "\n"
+
+
+GOAL_MB, GOAL_S = 500, 10
+
+
+def hostile_markdown(h: dict) -> list[str]:
+    def cell(r: dict) -> str:
+        ok = r["extra_mb"] is not None and r["extra_mb"] <= GOAL_MB and r["seconds"] <= GOAL_S
+        answer = r["answer"].split(":")[0] if r["answer"].startswith("refused") else r["answer"]
+        return f"{r['seconds']} s, {r['extra_mb']} MB, {answer}" + ("" if ok else " **(over the goal)**")
+
+    files = list(dict.fromkeys(r["file"] for r in h["api"]))
+    hub = {(r["file"], r["input"]): r for r in h.get("hub", {}).get("inputs", [])}
+    lines = [
+        f"**Hostile files** (goal: at most {GOAL_MB} MB above idle and {GOAL_S} s, through every entry point; "
+        "memory = peak resident memory of the process and its decoder workers above their idle level; "
+        f"weights measured: mnist-denoise {h['weights']}):",
+        "",
+        "| file | size | `p(path)` | `zoo run` | hub upload | hub editor layer |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label in files:
+        api = next(r for r in h["api"] if r["file"] == label)
+        run = next(r for r in h["run"] if r["file"] == label)
+        row = [label, f"{api['bytes'] / 2**20:.2f} MB", cell(api), cell(run)]
+        row += [cell(hub[(label, k)]) if (label, k) in hub else "not measured" for k in ("upload", "editor layer")]
+        lines.append("| " + " | ".join(row) + " |")
+    if "hub" in h:
+        v, m = h["hub"]["visitor"], h["hub"]["memory"]
+        lines += [
+            "",
+            f"**Another visitor while a slow upload decodes** (the slowest file accepted, a 4096x4096 "
+            f"progressive JPEG of 99 scans): a cheap call took **{v['during_s']} s** at most ({v['calls']} "
+            f"calls) against {v['idle_s']} s on the idle hub: **{v['during_s'] - v['idle_s']:+.2f} s** "
+            "(goal: at most +2 s).",
+            "",
+            f"**Hub memory after {m['sessions']:,} calls from new sessions**: {m['after_every_tab_mb']} MB "
+            f"after the first call to every tab, {m['after_sessions_mb']} MB after them: "
+            f"**{m['after_sessions_mb'] - m['after_every_tab_mb']:+d} MB** (goal: within 150 MB).",
+        ]
+    k, w = h["kills"], h["swap"]
+    lines += [
+        "",
+        f"**`zoo run` killed mid-write**: {k['kills']} SIGKILLs at random moments, {k['outputs_checked']:,} "
+        f"output files checked after them: **{k['broken']} broken**; `--skip-existing` then finished the "
+        f"folder: {'yes' if k['finished_after'] else 'NO'}.",
+        "",
+        f"**Weights swap race**: {w['seconds']:.0f} s of loads while another thread swapped "
+        f"model.safetensors with a zeroed copy: {w['real']} loads of the real weights, {w['refused']} "
+        f"refused, **{w['tampered']} tampered loads**.",
+    ]
+    return lines
+
+
+def hostile_all(kills: int, sessions: int, hub: bool) -> dict:
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    from zoo.registry import WEIGHTS_DIR
+
+    weights = hashlib.sha256((WEIGHTS_DIR / "mnist-denoise" / "model.safetensors").read_bytes()).hexdigest()
+    folder = Path(tempfile.mkdtemp(prefix="zoo-hostile-"))
+    files = hostile_probes.hostile_files(folder)
+    out = {"weights": weights[:12], "api": [], "run": []}
+    for label, path in files.items():
+        for how in ("api", "run"):
+            row = hostile_probes.through_process(how, path)
+            out[how].append({"file": label, "bytes": path.stat().st_size, **row})
+    if hub:
+        out["hub"] = hostile_probes.hub_probes(files, sessions)
+    out["kills"] = hostile_probes.kill_during_run(kills)
+    out["swap"] = hostile_probes.swap_race(30.0)
+    return out
 
 
 def write_readme(md: str) -> None:
@@ -164,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fuzz", type=int, default=1000, help="fuzzed inputs per model")
     parser.add_argument("--fuzz-one", default=None, help=argparse.SUPPRESS)  # the per-model worker
     parser.add_argument("--readme", action="store_true", help="rewrite the README's reliability section")
+    parser.add_argument("--kills", type=int, default=100, help="SIGKILLs of `zoo run` mid-write")
+    parser.add_argument("--sessions", type=int, default=3000, help="new-session calls for the hub's memory")
+    parser.add_argument("--no-hub", action="store_true", help="skip the hub's hostile-file probes")
     args = parser.parse_args(argv)
     if args.fuzz_one:
         print(json.dumps(fuzz_one(args.fuzz_one, args.fuzz)))
@@ -174,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         "tamper": tamper_matrix(),
         "stalled": stalled_endpoint(),
         "load": load_summary(),
+        "hostile": hostile_all(args.kills, args.sessions, not args.no_hub),
     }
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
@@ -184,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     print(md)
     crashes = sum(r["crash"] for r in result["fuzz"])
     loaded = sum(not r["refused"] for r in result["tamper"])
-    return 1 if crashes or loaded else 0
+    hostile = result["hostile"]["kills"]["broken"] + result["hostile"]["swap"]["tampered"]
+    return 1 if crashes or loaded or hostile else 0
 
 
 if __name__ == "__main__":

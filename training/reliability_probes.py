@@ -83,6 +83,22 @@ def tiff_one_tile(path: Path, tile: int, size: int = 16) -> None:
     path.write_bytes(b"II*\x00" + struct.pack("<I", 8 + len(data)) + data + ifd + struct.pack("<I", 0))
 
 
+def webp_canvas(path: Path, side: int) -> None:
+    """A two-frame animated WebP of 16x16 frames whose canvas (VP8X header) says side x side: about
+    140 bytes; Pillow would allocate and fill the whole canvas on load (12000 px: 2.2 GB, 6 s)."""
+    import io
+
+    from PIL import Image
+
+    frames = [Image.new("RGB", (16, 16), (40 * i, 0, 0)) for i in range(2)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="WEBP", save_all=True, append_images=frames[1:], lossless=True)
+    data = bytearray(buf.getvalue())
+    at = data.find(b"VP8X") + 12  # canvas width - 1 and height - 1, 24 bits each, little-endian
+    data[at : at + 6] = (side - 1).to_bytes(3, "little") * 2
+    path.write_bytes(bytes(data))
+
+
 def progressive_jpeg_scans(path: Path, side: int, scans: int) -> None:
     """A side x side progressive JPEG whose last scan is repeated `scans` times: each repeat costs the
     decoder a pass over the image (thousands of them: minutes), the file grows by a few bytes each."""

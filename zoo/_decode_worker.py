@@ -4,8 +4,8 @@ process whose address space is capped, so that no file can cost the caller more 
 Run as a script by `zoo.decode` (never imported by the package: it must not import torch). It reads
 requests from stdin and writes answers to stdout, each a 4-byte big-endian length then a pickle:
     request: {"path": bytes | None, "data": bytes | None, "max_pixels": int, "max_scans": int}
-    answer:  ("ok", array, info) | ("error", message)
-`array` is the image's raw pixels, as `zoo.images` turns them into floats: bool (mode 1), uint8
+    answer:  ("ok", dtype, shape, info) then the array's bytes | ("error", message)
+The array is the image's raw pixels, as `zoo.images` turns them into floats: bool (mode 1), uint8
 (L, RGB, RGBA), uint16 (16-bit grey, 16-bit colour PNG), int32 (I), float32 (F).
 """
 
@@ -89,7 +89,7 @@ def _png_16bit_colour(data: bytes) -> bool:
 
 def _raw(img: Image.Image) -> np.ndarray:
     mode = img.mode
-    if mode in ("1", "L", "I", "F") or mode in _GREY16:
+    if mode in ("1", "L", "I", "F", "RGB", "RGBA") or mode in _GREY16:  # no converted copy first
         return np.array(img)
     if mode in ("LA", "RGBA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in img.info):
         return np.array(img.convert("RGBA"))
@@ -130,11 +130,11 @@ def decode(request: dict) -> tuple[np.ndarray, dict]:
                 arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
                 if arr is None:
                     raise Refused("is a 16-bit PNG OpenCV could not decode")
-                arr = arr[..., ::-1] if arr.shape[2] == 3 else arr[..., [2, 1, 0, 3]]
+                arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB if arr.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
                 orientation = img.getexif().get(0x0112, 1)
                 if orientation != 1:  # rare in PNGs: apply it the way Pillow would
                     arr = _orient(arr, orientation)
-                return np.ascontiguousarray(arr), info
+                return arr, info
             img.load()
             img = ImageOps.exif_transpose(img)
             return _raw(img), info
@@ -165,15 +165,19 @@ def main() -> None:
     budget_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 450
     _cap_memory(budget_mb)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdout.write(b"R")  # ready: imports done, memory capped
+    stdout.flush()
     while True:
         try:
             (n,) = struct.unpack(">I", _read_exact(stdin, 4))
             request = pickle.loads(_read_exact(stdin, n))
         except EOFError:
             return
+        arr = None
         try:
             arr, info = decode(request)
-            answer = ("ok", arr, info)
+            arr = np.ascontiguousarray(arr)
+            answer = ("ok", arr.dtype.str, arr.shape, info)
         except Refused as exc:
             answer = ("error", str(exc))
         except MemoryError:
@@ -186,10 +190,13 @@ def main() -> None:
             answer = ("error", f"is larger than the limit of {request['max_pixels']:,} pixels; downscale it")
         except Exception as exc:  # any decoder's complaint about a broken file: said, and the next one served
             answer = ("error", f"could not be decoded ({type(exc).__name__}: {exc})")
+        # the answer, then the pixels' bytes straight from the array (no pickled copy of them)
         payload = pickle.dumps(answer, protocol=5)
-        stdout.write(struct.pack(">Q", len(payload)))
-        stdout.write(payload)
+        stdout.write(struct.pack(">Q", len(payload)) + payload)
+        if answer[0] == "ok":
+            stdout.write(memoryview(arr).cast("B"))
         stdout.flush()
+        del arr
 
 
 if __name__ == "__main__":

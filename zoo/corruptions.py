@@ -13,23 +13,31 @@ from __future__ import annotations
 import numpy as np
 
 
+MAX_SEED = 2**63 - 1
+
+
 def rng_for(seed) -> np.random.Generator:
-    """`default_rng(seed)` for a seed that is None or a whole number >= 0; anything else a ValueError."""
+    """`default_rng(seed)` for a seed that is None or a whole number in 0..2**63-1; else a ValueError."""
     if seed is None:
         return np.random.default_rng()
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer, float, np.floating)):
-        raise ValueError(f"seed must be a whole number >= 0 or None, got {seed!r} ({type(seed).__name__})")
-    if not np.isfinite(seed) or seed != int(seed) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0 or None, got {seed!r}")
-    return np.random.default_rng(int(seed))
+    return np.random.default_rng(number(seed, "seed", whole=True, low=0, high=MAX_SEED))
 
 
-def number(value, name: str, whole: bool = False) -> float:
-    """A damage parameter as a finite number (an int when `whole`); strings, bools and NaN are refused."""
+def _finite(value) -> bool:
+    """Python ints of any size are finite (np.isfinite cannot take those beyond 64 bits)."""
+    return isinstance(value, (int, np.integer)) or bool(np.isfinite(value))
+
+
+def number(value, name: str, whole: bool = False, low=None, high=None) -> float:
+    """A parameter as a finite number (an int when `whole`) within [low, high] when given; strings,
+    bools, None and NaN are refused with a message naming the parameter."""
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-    if not ok or not np.isfinite(value) or (whole and value != int(value)):
+    shown = repr(value) if len(repr(value)) <= 24 else f"{repr(value)[:12]}... ({len(repr(value))} characters)"
+    if not ok or not _finite(value) or (whole and value != int(value)):
         kind = "a whole number" if whole else "a finite number"
-        raise ValueError(f"{name} must be {kind}, got {value!r} ({type(value).__name__})")
+        raise ValueError(f"{name} must be {kind}, got {shown} ({type(value).__name__})")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name} must lie in {low}..{high}, got {shown}")
     return int(value) if whole else float(value)
 
 

@@ -73,6 +73,13 @@ class _Worker:
             stderr=subprocess.DEVNULL,
             close_fds=True,
         )
+        try:  # its imports take ~0.3 s; a worker that cannot start is an error, not a hang
+            ready = self._read(self.proc.stdout.fileno(), 1, time.monotonic() + 60)
+        except (TimeoutError, EOFError):
+            ready = b""
+        if ready != b"R":
+            self.kill()
+            raise RuntimeError(f"the image decoder process ({_WORKER_SCRIPT}) did not start")
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -99,25 +106,30 @@ class _Worker:
         except (BrokenPipeError, OSError):
             raise EOFError from None
         fd = self.proc.stdout.fileno()
-        head = self._read(fd, 8, deadline)
-        (n,) = struct.unpack(">Q", head)
-        return pickle.loads(self._read(fd, n, deadline))
+        (n,) = struct.unpack(">Q", self._read(fd, 8, deadline))
+        answer = pickle.loads(self._read(fd, n, deadline))
+        if answer[0] != "ok":
+            return answer
+        _, dtype, shape, info = answer
+        pixels = np.frombuffer(self._read(fd, int(np.prod(shape)) * np.dtype(dtype).itemsize, deadline), dtype)
+        return "ok", pixels.reshape(shape), info
 
     @staticmethod
-    def _read(fd: int, n: int, deadline: float) -> bytes:
-        chunks, got = [], 0
+    def _read(fd: int, n: int, deadline: float) -> bytearray:
+        """n bytes from the pipe into one buffer (no list of chunks joined: one copy of the pixels)."""
+        buf, got = bytearray(n), 0
+        view = memoryview(buf)
         with selectors.DefaultSelector() as sel:
             sel.register(fd, selectors.EVENT_READ)
             while got < n:
                 left = deadline - time.monotonic()
                 if left <= 0 or not sel.select(left):
                     raise TimeoutError
-                chunk = os.read(fd, min(n - got, 1 << 22))
-                if not chunk:
+                k = os.readv(fd, [view[got:]])
+                if not k:
                     raise EOFError
-                chunks.append(chunk)
-                got += len(chunk)
-        return b"".join(chunks)
+                got += k
+        return buf
 
 
 class _Pool:
@@ -184,13 +196,18 @@ def describe_source(source: Source) -> str:
 
 
 def decode(
-    source: Source, *, max_pixels: int = MAX_PIXELS, seconds: float | None = None, pool: _Pool | None = None
+    source: Source,
+    *,
+    name: str | None = None,
+    max_pixels: int = MAX_PIXELS,
+    seconds: float | None = None,
+    pool: _Pool | None = None,
 ) -> Decoded:
     """Decode a file (path) or its bytes within the bounds above; ImageDecodeError (a ValueError) with a
     readable message otherwise. The first frame of an animation is decoded (`Decoded.frames` says how
-    many there were); EXIF orientation is applied. `pool`: another set of workers (tests use a smaller
-    memory cap)."""
-    name = describe_source(source)
+    many there were); EXIF orientation is applied. `name`: how messages call it (default "image file
+    'x.png'"); `pool`: another set of workers (tests use a smaller memory cap)."""
+    name = name or describe_source(source)
     request = {"path": None, "data": None, "max_pixels": max_pixels, "max_scans": MAX_JPEG_SCANS}
     if isinstance(source, (str, Path)):
         path = Path(source)

@@ -66,10 +66,7 @@ def _from_pil(img: Image.Image) -> np.ndarray:
     return _scaled(img.convert("RGB"), 255.0)
 
 
-def _from_numpy(arr: np.ndarray, what: str | None = None) -> np.ndarray:
-    """`what`: how to name the input in messages (default: the array's dtype and shape)."""
-    if arr.dtype.byteorder not in ("=", "|"):  # big-endian '>u2' is still uint16: read it as such
-        arr = arr.astype(arr.dtype.newbyteorder("="))
+def _check_shape(arr: np.ndarray) -> None:
     if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
         raise ValueError(
             f"got a channel-first array of shape {arr.shape}; expected HxWxC. " f"Use arr.transpose(1, 2, 0)."
@@ -77,6 +74,13 @@ def _from_numpy(arr: np.ndarray, what: str | None = None) -> np.ndarray:
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (1, 3, 4)):
         raise ValueError(f"got an array of shape {arr.shape}; expected HxW, HxWx1, HxWx3 or HxWx4")
     _check_size(arr.shape[0], arr.shape[1], f"array of shape {arr.shape}")
+
+
+def _from_numpy(arr: np.ndarray, what: str | None = None) -> np.ndarray:
+    """`what`: how to name the input in messages (default: the array's dtype and shape)."""
+    if arr.dtype.byteorder not in ("=", "|"):  # big-endian '>u2' is still uint16: read it as such
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    _check_shape(arr)
     kind = arr.dtype.kind
     if kind == "b":
         out = arr.astype(np.float32)
@@ -135,8 +139,8 @@ def peek_size(image: Any) -> tuple[int, int] | None:
     if isinstance(image, Decoded):
         return tuple(image.pixels.shape[:2])
     if isinstance(image, (str, Path)):
-        try:
-            with Image.open(image, formats=FORMATS) as img:
+        try:  # not WebP: Pillow's WebP opener allocates an animation's whole canvas before any check
+            with Image.open(image, formats=tuple(f for f in FORMATS if f != "WEBP")) as img:
                 return img.height, img.width
         except Exception:  # not a file, not an image: to_array says which
             return None
@@ -176,9 +180,37 @@ def _grey_of(arr: np.ndarray, background: float) -> np.ndarray:
     return np.clip(arr, 0.0, 1.0, out=arr).astype(np.float32, copy=False)
 
 
+CHUNK_ROWS = 256  # grey conversion of large colour inputs, a band of rows at a time
+
+
+def _raw(image: Any) -> tuple[np.ndarray, str | None] | None:
+    """The pixels of a file, a decoded file or an array before any float conversion, and how messages
+    name them; None for a PIL image (converted whole by to_array)."""
+    if isinstance(image, (str, Path)):
+        image = decode(image)
+    if isinstance(image, Decoded):
+        return image.pixels, f"{image.name} ({image.describe})"
+    if isinstance(image, np.ndarray):
+        return image, None
+    return None
+
+
+def _grey_of_raw(arr: np.ndarray, what: str | None, background: float) -> np.ndarray:
+    """to_array then _grey_of, a band of rows at a time for a large colour input, so that the
+    (H, W, C) float32 copy (200 MB at the 4096x4096 limit) never exists: the same values."""
+    if arr.ndim != 3 or arr.shape[-1] == 1 or arr.shape[0] <= CHUNK_ROWS:
+        return _grey_of(_from_numpy(arr, what), background)
+    _check_shape(arr)
+    out = np.empty(arr.shape[:2], np.float32)
+    for top in range(0, arr.shape[0], CHUNK_ROWS):
+        out[top : top + CHUNK_ROWS] = _grey_of(_from_numpy(arr[top : top + CHUNK_ROWS], what), background)
+    return out
+
+
 def to_grey(image: Any, background: float = 0.0) -> np.ndarray:
     """Any accepted input -> HxW float32 grey (alpha over `background`, then 601 luma)."""
-    return _grey_of(to_array(image), background)
+    raw = _raw(image)
+    return _grey_of(to_array(image), background) if raw is None else _grey_of_raw(*raw, background)
 
 
 def to_rgb(image: Any, background: float = 1.0) -> np.ndarray:
@@ -210,7 +242,10 @@ def alpha_carries_shape(arr: np.ndarray) -> bool:
     """True for an RGBA image whose alpha draws something: partly transparent, partly opaque."""
     if arr.ndim != 3 or arr.shape[-1] != 4:
         return False
-    alpha = arr[..., 3]
+    return _alpha_draws(arr[..., 3])
+
+
+def _alpha_draws(alpha: np.ndarray) -> bool:
     return bool(alpha.min() < 0.1 and alpha.max() > 0.5)
 
 
@@ -227,15 +262,19 @@ def to_small_grey(image: Any, size: int = 28, invert_light_background: bool = Tr
     Resizing before padding bounds the work by the output, whatever the input's aspect ratio.
     An input that is already size x size and dark-backed passes through unchanged.
     """
-    arr = to_array(image)
-    if alpha_carries_shape(arr):
-        grey = np.clip(arr[..., 3], 0.0, 1.0).astype(np.float32)
+    raw = _raw(image)
+    if raw is None:
+        raw = (to_array(image), None)  # a PIL image: float32 already, read by the same rules below
+    arr, what = raw
+    alpha = _from_numpy(arr[..., 3], what) if arr.ndim == 3 and arr.shape[-1] == 4 else None
+    if alpha is not None and _alpha_draws(alpha):
+        grey = np.clip(alpha, 0.0, 1.0).astype(np.float32)
     else:
-        grey = _grey_of(arr, background=0.0)
+        grey = _grey_of_raw(arr, what, background=0.0)
         border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
         if invert_light_background and np.median(border) > 0.5:
             grey = 1.0 - grey
-    del arr  # the (H, W, C) float32 copy is no longer needed: at the 4096x4096 limit it is 200 MB
+    del arr, alpha  # no (H, W, C) float32 copy was made: at the 4096x4096 limit it would be 200 MB
     h, w = grey.shape
     fill = float(np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])))
     scale = size / max(h, w)
