@@ -177,14 +177,23 @@ def big(img: np.ndarray, min_side: int = 280) -> np.ndarray:
     return images.enlarge(img, min_side)
 
 
+def _layer_alpha(layer) -> np.ndarray:
+    """Where one editor layer is painted: (H, W) float in [0, 1]. An 8-bit layer decoded by the hub
+    (RGBA, the editor's format) is read from its alpha plane alone, without a float copy of all four
+    channels (268 MB for a 4096x4096 layer); anything else through zoo.images."""
+    pixels = getattr(layer, "pixels", None)
+    if pixels is not None and pixels.dtype == np.uint8:
+        plane = pixels if pixels.ndim == 2 else pixels[..., 3] if pixels.shape[-1] == 4 else pixels.max(-1)
+        return plane.astype(np.float32) / 255.0
+    arr = images.to_array(layer)
+    return arr[..., 3] if arr.ndim == 3 and arr.shape[-1] == 4 else (arr if arr.ndim == 2 else arr.max(-1))
+
+
 def _painted_alpha(editor_value) -> np.ndarray | None:
     """Where a gr.ImageEditor value is painted, any layer: (H, W) float in [0, 1], or None without layers."""
     painted = None
     for layer in (editor_value or {}).get("layers") or []:
-        arr = images.to_array(layer)
-        alpha = (
-            arr[..., 3] if arr.ndim == 3 and arr.shape[-1] == 4 else (arr if arr.ndim == 2 else arr.max(-1))
-        )
+        alpha = _layer_alpha(layer)
         painted = alpha if painted is None else np.maximum(painted, alpha)
     return painted
 

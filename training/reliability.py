@@ -181,13 +181,16 @@ def hostile_markdown(h: dict) -> list[str]:
         row += [cell(hub[(label, k)]) if (label, k) in hub else "not measured" for k in ("upload", "editor layer")]
         lines.append("| " + " | ".join(row) + " |")
     if "hub" in h:
-        v, m = h["hub"]["visitor"], h["hub"]["memory"]
+        v, t, m = h["hub"]["visitor"], h["hub"]["visitor_time_limit"], h["hub"]["memory"]
         lines += [
             "",
-            f"**Another visitor while a slow upload decodes** (the slowest file accepted, a 4096x4096 "
-            f"progressive JPEG of 99 scans): a cheap call took **{v['during_s']} s** at most ({v['calls']} "
-            f"calls) against {v['idle_s']} s on the idle hub: **{v['during_s'] - v['idle_s']:+.2f} s** "
-            "(goal: at most +2 s).",
+            f"**Another visitor while an upload decodes** (goal: at most +2 s over the idle hub): during the "
+            f"slowest file accepted (a 4096x4096 progressive JPEG of 99 scans, {v['upload_s']} s) a cheap call "
+            f"took **{v['during_s']} s** at most ({v['calls']} calls) against {v['idle_s']} s idle: "
+            f"**{v['during_s'] - v['idle_s']:+.2f} s**; during a decode stopped by the time limit (the "
+            f"JPEG of 60,000 empty scans, the scan check raised for this run only; {t['upload_s']} s to its message) "
+            f"**{t['during_s']} s** at most ({t['calls']} calls) against {t['idle_s']} s idle: "
+            f"**{t['during_s'] - t['idle_s']:+.2f} s**.",
             "",
             f"**Hub memory after {m['sessions']:,} calls from new sessions**: {m['after_every_tab_mb']} MB "
             f"after the first call to every tab, {m['after_sessions_mb']} MB after them: "

@@ -38,7 +38,9 @@ MAX_PIXELS = 4096 * 4096  # 16.7 Mpx: larger inputs are refused before allocatio
 MAX_FILE_BYTES = int(os.environ.get("ZOO_MAX_FILE_MB", "64")) * 1024 * 1024
 DECODE_SECONDS = float(os.environ.get("ZOO_DECODE_SECONDS", "8"))
 DECODE_MEMORY_MB = int(os.environ.get("ZOO_DECODE_MEMORY_MB", "450"))
-MAX_JPEG_SCANS = 100  # libjpeg-turbo's own suggested cap for untrusted files is of this order
+# Progressive JPEGs have ~10 scans; each one costs a pass over the image. (The reliability report raises
+# it to show the time limit alone stopping a file of thousands.)
+MAX_JPEG_SCANS = int(os.environ.get("ZOO_MAX_JPEG_SCANS", "100"))
 MAX_WORKERS = int(os.environ.get("ZOO_DECODE_WORKERS", "4"))
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")  # as _decode_worker.FORMATS
 FORMATS_TEXT = "PNG, JPEG, BMP, GIF, TIFF, WebP or PPM/PGM"
