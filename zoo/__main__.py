@@ -28,15 +28,18 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(f"no model matches {args.pattern!r}; registered: {', '.join(list_models())}", file=sys.stderr)
         return 1
     width = max((len(n) for n in names), default=4)
-    for name in names:
-        entry = get_entry(name)
-        print(f"{name:<{width}}  {entry.task:<13}  {entry.summary}")
+    entries = [get_entry(name) for name in names]
+    task_w = max(len(e.task) for e in entries)
+    lic_w = max(len(e.license) for e in entries)
+    print(f"{'name':<{width}}  {'task':<{task_w}}  {'licence':<{lic_w}}  summary")
+    for entry in entries:
+        print(f"{entry.name:<{width}}  {entry.task:<{task_w}}  {entry.license:<{lic_w}}  {entry.summary}")
     return 0
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
     entry = get_entry(args.name)
-    print(f"name:      {entry.name}\ntask:      {entry.task}\nsummary:   {entry.summary}")
+    print(f"name:      {entry.name}\ntask:      {entry.task}\nlicence:   {entry.license}\nsummary:   {entry.summary}")
     print(f"hub:       {entry.repo_id} @ {entry.revision}")
     for rec in entry.files:
         print(f"file:      {rec.filename}  {rec.size} bytes  sha256 {rec.sha256}")

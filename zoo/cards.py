@@ -109,6 +109,10 @@ def write_results(path: str | Path, model_name: str, report: EvalReport) -> Mode
     path = Path(path)
     card = ModelCard.load(path)
     card.data.model_name = model_name
+    from .registry import get_entry, is_model
+
+    if is_model(model_name):  # the licence is the registry's (a test keeps the two equal)
+        card.data.license = get_entry(model_name).license
     card.data.eval_results = [
         EvalResult(
             task_type=report.task_type,

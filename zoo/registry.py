@@ -49,6 +49,9 @@ class ModelEntry:
     files: tuple[FileRecord, ...] = ()
     card_path: Path | None = None
     tags: tuple[str, ...] = ()
+    # the weights' licence, as a Hugging Face card names it ("mit", "agpl-3.0", ...): the card's front
+    # matter is written from it, and `zoo list` shows it
+    license: str = "other"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def file(self, filename: str) -> FileRecord:
@@ -95,6 +98,7 @@ def register_model(
     files: tuple[FileRecord, ...] | None = None,
     revision: str | None = None,
     card_path: Path | None = None,
+    license: str = "other",
     **extra: Any,
 ) -> ModelEntry:
     """Add (or replace) a registry entry. Hashes come from the manifest unless given."""
@@ -111,6 +115,7 @@ def register_model(
         files=files if files is not None else _files_from_manifest(record),
         card_path=card_path or CARDS_DIR / f"{name}.md",
         tags=tuple(tags),
+        license=license,
         extra=extra,
     )
     _entries[name] = entry

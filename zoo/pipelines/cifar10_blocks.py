@@ -103,5 +103,6 @@ register_model(
     builder=unet,
     model_kwargs=dict(in_channels=7, out_channels=3, base_channels=40, depth=2),
     pipeline_cls=BlockInpaintPipeline,
+    license="agpl-3.0",  # trained on the AGPL food photos: see the card
     tags=("photos", "inpainting", "unet", "cifar10"),
 )

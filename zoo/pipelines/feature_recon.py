@@ -167,6 +167,7 @@ def _register(
             **({"up_blocks": up_blocks} if up_blocks else {}),
         ),
         pipeline_cls=FeatureReconPipeline,
+        license="agpl-3.0",  # trained on the AGPL food photos: see the card
         tags=("photos", "feature-inversion", "efficientnet", "webcam"),
     )
 

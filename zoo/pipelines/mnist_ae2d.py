@@ -67,5 +67,6 @@ register_model(
     builder=mlp_autoencoder,
     model_kwargs=dict(image_size=28, hidden=[512, 128], latent_dim=2),
     pipeline_cls=AE2DPipeline,
+    license="mit",
     tags=("mnist", "autoencoder", "embedding"),
 )

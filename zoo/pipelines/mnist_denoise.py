@@ -47,5 +47,6 @@ register_model(
     builder=unet,
     model_kwargs=dict(in_channels=1, out_channels=1, base_channels=32, depth=2),
     pipeline_cls=DenoisePipeline,
+    license="mit",
     tags=("mnist", "denoising", "unet"),
 )

@@ -120,5 +120,6 @@ register_model(
     # context: a 256-unit global-context block at the 7x7 bottleneck (a wide hole needs the digit's far side)
     model_kwargs=dict(in_channels=2, out_channels=1, base_channels=32, depth=2, context=256),
     pipeline_cls=MaskedPipeline,
+    license="mit",
     tags=("mnist", "inpainting", "unet"),
 )

@@ -165,5 +165,6 @@ register_model(
         flip_tta=True,
     ),
     pipeline_cls=NCAPipeline,
+    license="mit",
     tags=("fashion-mnist", "neural-cellular-automata", "inpainting", "classification"),
 )
