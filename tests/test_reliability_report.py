@@ -59,8 +59,13 @@ def test_report_renders_and_rewrites_only_its_readme_section(tmp_path, monkeypat
     stalled = [dict(endpoint="closed port", seconds=1.0, names_endpoint=True, message="")]
     md = R.markdown({"date": "2026-01-01", "fuzz": fuzz, "tamper": tamper, "stalled": stalled, "load": "L"})
     assert "**0 crashes**" in md and f"**{len(R.TAMPER)}/{len(R.TAMPER)} refused** (100%)" in md
-    (tmp_path / "README.md").write_text(f"a\n{R.README_START}\nold\n{R.README_END}\nb\n")
-    monkeypatch.setattr(R, "ROOT", tmp_path)
-    R.write_readme(md)
+    from training import readme
+
+    (tmp_path / "README.md").write_text("a\n<!-- reliability:start -->\nold\n<!-- reliability:end -->\nb\n")
+    monkeypatch.setattr(readme, "README", tmp_path / "README.md")
+    R.write_readme(md, ["mnist-denoise"])
     text = (tmp_path / "README.md").read_text()
     assert text.startswith("a\n") and text.endswith("b\n") and "old" not in text and "**0 crashes**" in text
+    assert readme.stamped("reliability", tmp_path / "README.md") == {
+        "mnist-denoise": readme.shipped_sha256("mnist-denoise")
+    }

@@ -36,7 +36,6 @@ from zoo.protocols.feature_recon import calls_per_second
 
 ROOT = Path(__file__).resolve().parents[1]
 HUB_THREADS = int(os.environ.get("ZOO_HUB_THREADS", "1"))  # what hub_app.py gives torch
-README_START, README_END = "<!-- zoo:benchmark:start -->", "<!-- zoo:benchmark:end -->"
 
 
 def webcam_fps(frames: int = 150) -> dict:
@@ -244,13 +243,10 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def write_readme(table: str, path: Path = ROOT / "README.md") -> None:
-    text = path.read_text()
-    if README_START not in text or README_END not in text:
-        raise ValueError(f"{path} has no {README_START} ... {README_END} markers")
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    path.write_text(f"{head}{README_START}\n{table}\n{README_END}{tail}")
+def write_readme(table: str, measured: list[str]) -> None:
+    from .readme import write_section
+
+    write_section("zoo:benchmark", table, measured)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "benchmark.md").write_text(table + "\n")
     print(table)
     if not args.no_readme:
-        write_readme(table)
+        write_readme(table, [t["task"] for t in results["tasks"]])
         print("\nwrote README.md (between the zoo:benchmark markers) and reports/benchmark.{md,json}")
     return 0
 

@@ -36,7 +36,6 @@ from . import hostile_probes
 from .reliability_probes import TAMPER, fuzz_one, stalled_endpoint, tamper_matrix
 
 REPORT = ROOT / "reports" / "reliability"
-README_START, README_END = "<!-- reliability:start -->", "<!-- reliability:end -->"
 
 
 # ------------------------------------------------------------------ 1. fuzz: each model in its own process
@@ -232,14 +231,10 @@ def hostile_all(kills: int, sessions: int, hub: bool) -> dict:
     return out
 
 
-def write_readme(md: str) -> None:
-    path = ROOT / "README.md"
-    text = path.read_text()
-    if README_START not in text:
-        raise SystemExit(f"README.md has no {README_START} ... {README_END} section to rewrite")
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    path.write_text(f"{head}{README_START}\n{md}{README_END}{tail}")
+def write_readme(md: str, measured: list[str]) -> None:
+    from .readme import write_section
+
+    write_section("reliability", md, measured)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     md = markdown(result)
     REPORT.with_suffix(".md").write_text("# Reliability\n\n" + md)
     if args.readme:
-        write_readme(md)
+        write_readme(md, [r["model"] for r in result["fuzz"]])
     print(md)
     crashes = sum(r["crash"] for r in result["fuzz"])
     loaded = sum(not r["refused"] for r in result["tamper"])

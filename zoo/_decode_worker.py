@@ -3,7 +3,8 @@ process whose address space is capped, so that no file can cost the caller more 
 
 Run as a script by `zoo.decode` (never imported by the package: it must not import torch). It reads
 requests from stdin and writes answers to stdout, each a 4-byte big-endian length then a pickle:
-    request: {"path": bytes | None, "data": bytes | None, "max_pixels": int, "max_scans": int}
+    request: {"path": bytes | None, "data": bytes | None, "max_bytes": int, "max_pixels": int,
+              "max_scans": int}
     answer:  ("ok", dtype, shape, info) then the array's bytes | ("error", message)
 The array is the image's raw pixels, as `zoo.images` turns them into floats: bool (mode 1), uint8
 (L, RGB, RGBA), uint16 (16-bit grey, 16-bit colour PNG), int32 (I), float32 (F).
@@ -114,7 +115,12 @@ def decode(request: dict) -> tuple[np.ndarray, dict]:
     data = request["data"]
     if data is None:
         with open(request["path"], "rb") as fh:
-            data = fh.read()
+            size = os.fstat(fh.fileno()).st_size
+            if size > request["max_bytes"]:  # it grew since the caller checked its size
+                raise Refused(f"is larger than {request['max_bytes'] / 2**20:.0f} MB")
+            data = fh.read(size + 1)  # (read(n) reserves n bytes: never more than the file)
+        if len(data) > size:
+            raise Refused("changed while it was being read")
     Image.MAX_IMAGE_PIXELS = request["max_pixels"]  # Pillow's own bomb check, at the project's bound
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)

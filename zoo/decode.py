@@ -20,6 +20,7 @@ costs ~0.3 s); at most `MAX_WORKERS` decode at once, others wait their turn.
 
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
 import selectors
@@ -149,6 +150,13 @@ class _Pool:
                     return worker
         return _Worker(self.memory_mb)
 
+    def close(self) -> None:
+        """End the idle workers (at exit: they would end on their own when the pipes close)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
+
     def warm(self, n: int = 1) -> None:
         """Start `n` workers now (the hub does this at start-up, so no visitor waits for it)."""
         with self._lock:
@@ -185,6 +193,7 @@ class _Pool:
 
 
 _POOL = _Pool(MAX_WORKERS)
+atexit.register(_POOL.close)
 
 
 def warm(n: int = 1) -> None:
@@ -210,7 +219,13 @@ def decode(
     many there were); EXIF orientation is applied. `name`: how messages call it (default "image file
     'x.png'"); `pool`: another set of workers (tests use a smaller memory cap)."""
     name = name or describe_source(source)
-    request = {"path": None, "data": None, "max_pixels": max_pixels, "max_scans": MAX_JPEG_SCANS}
+    request = {
+        "path": None,
+        "data": None,
+        "max_bytes": MAX_FILE_BYTES,
+        "max_pixels": max_pixels,
+        "max_scans": MAX_JPEG_SCANS,
+    }
     if isinstance(source, (str, Path)):
         path = Path(source)
         try:
