@@ -17,7 +17,10 @@ from training.load_test import CHROMIUM_FLAGS
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = CHROMIUM_FLAGS  # the same headless flags and fake camera as the load test
 
-pytestmark = pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium is not installed"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -14,6 +16,7 @@ def _zoo(*args, env=None):
     )
 
 
+@pytest.mark.slow
 def test_list_info_verify():
     out = _zoo("list")
     assert out.returncode == 0 and "mnist-denoise" in out.stdout

@@ -213,6 +213,7 @@ def test_a_symlink_loop_does_not_repeat_files(inputs, tmp_path, capsys):
     assert len(summary["ok"]) + len(summary["failed"]) == 3  # a.png, sub/b.jpg, broken.png
 
 
+@pytest.mark.slow
 def test_killed_mid_write_then_skip_existing_leaves_no_broken_output(tmp_path):
     """kill -9 at random moments of a run: every file at an output path is a whole PNG, and
     --skip-existing then finishes the folder."""

@@ -97,6 +97,7 @@ def test_fusion_refuses_a_training_model():
     assert torch.allclose(net(x), want, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_concurrent_first_conversions_all_succeed(cache):
     """Several processes converting into one empty cache at once: a lock, a unique temporary name and an
     atomic rename, so none fails or reads a partial file."""

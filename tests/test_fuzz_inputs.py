@@ -64,6 +64,7 @@ def _check(p, value):
     assert out.image.shape[:2] == x.shape[:2]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", zoo.list_models())
 def test_fuzz_public_call(name):
     p = zoo.load(name)

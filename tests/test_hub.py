@@ -54,6 +54,7 @@ def test_offline_without_weights_gives_one_clear_error(tiny_entry, monkeypatch):
     assert "HF_HUB_OFFLINE=1" in msg and f"python -m zoo download {TINY_NAME}" in msg and "ZOO_HOME" in msg
 
 
+@pytest.mark.slow
 def test_unreachable_hub_without_cache_is_a_clear_error(tiny_entry):
     with pytest.raises(
         zoo.WeightsNotFoundError, match="could not download from http://127.0.0.1:9: connection refused"

@@ -117,6 +117,7 @@ def test_numbers_payloads_and_names_the_hub_cannot_use_get_readable_answers(clie
     assert "not an image payload" in answer and "null" not in answer
 
 
+@pytest.mark.slow
 def test_session_state_is_bounded(hub):
     """Every new session costs Gradio a copy of each component's config; the hub keeps at most
     hub_app.SESSIONS of them (Gradio's default: 10,000, never released). Each /call/ is a new session."""

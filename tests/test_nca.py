@@ -123,6 +123,7 @@ def test_classifier_augmentation_crops_flips_and_erases_per_image():
     assert (r > 0.5).mean() > 0.6  # density rising towards 0.9: more examples where more is missing
 
 
+@pytest.mark.slow
 def test_phases_run_apart_then_export_together(tmp_path):
     import torch
     from safetensors.torch import save_file

@@ -77,6 +77,7 @@ def test_an_endpoint_that_never_answers_fails_in_bounded_time(tiny_entry, silent
     assert silent_server in str(err.value) and "did not answer" in str(err.value)
 
 
+@pytest.mark.slow
 def test_a_dead_port_fails_fast_and_says_refused(tiny_entry, monkeypatch):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -81,6 +81,7 @@ def test_unknown_model_and_option_are_errors(tmp_path, capsys):
         ("nca-fmnist", ["--classifier-steps", "2", "--sync-steps", "2", "--finetune-steps", "2"]),
     ],
 )
+@pytest.mark.slow
 def test_two_process_ddp_on_cpu(tmp_path, name, extra):
     env = dict(os.environ, ZOO_DDP_BACKEND="gloo", OMP_NUM_THREADS="1")
     cmd = [
