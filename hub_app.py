@@ -63,7 +63,10 @@ def launch(**overrides):
     settings = dict(
         app_kwargs={"exception_handlers": {FnIndexInferError: _unknown_api_name}},
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        show_error=False,
+        # errors outside the tabs' handlers (Gradio's payload checks, MCP's file fetching) reach API and
+        # MCP clients in words instead of "the upstream app has raised an exception"; the handlers' own
+        # errors are gr.Error messages already (app.common.friendly)
+        show_error=True,
         state_session_capacity=SESSIONS,
         max_file_size=MAX_UPLOAD,  # bigger uploads are refused by Gradio before they are stored
         mcp_server=mcp_enabled(),

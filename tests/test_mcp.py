@@ -19,9 +19,7 @@ pytest.importorskip("mcp")
 def mcp_url():
     import hub_app
 
-    _, url, _ = hub_app.demo.queue().launch(
-        server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, mcp_server=True, show_error=True
-    )
+    _, url, _ = hub_app.launch(server_port=None, prevent_thread_lock=True, quiet=True, mcp_server=True)
     yield url + "gradio_api/mcp/"
     hub_app.demo.close()
 

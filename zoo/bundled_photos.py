@@ -113,13 +113,28 @@ def bundled_photo_names() -> list[str]:
 
 
 def photo_split(split: str, folder: str | Path | None = None) -> dict[str, np.ndarray]:
-    """Natural photos of one split ('train' or 'test'); a user folder is split 90/10 by sorted order."""
-    _check_split(split)
+    """Natural photos of one split ('train' or 'test'; a user folder also 'validation').
+
+    A user folder is split by content like the photo corpus (`zoo.photo_corpus.split_by_content`):
+    byte-identical files count once; a tenth (at least one, from 2 photos) is test, a tenth (at least
+    one, from 3 photos) validation. A split the folder is too small to have is an error."""
     if folder is not None:
-        files = list_image_folder(folder)
-        cut = max(1, int(round(len(files) * 0.9))) if len(files) > 1 else 1
-        chosen = files[:cut] if split == "train" else files[cut:] or files[-1:]
-        return {str(p): _load_rgb_file(p) for p in chosen}
+        import hashlib
+
+        from .photo_corpus import split_by_content, unique_by_content
+
+        if split not in ("train", "validation", "test"):
+            raise ValueError(f"split must be 'train', 'validation' or 'test', got {split!r}")
+        files = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in list_image_folder(folder)}
+        splits = split_by_content(unique_by_content(files))
+        chosen = [p for p, s in splits.items() if s == split]
+        if not chosen:
+            raise DatasetNotFoundError(
+                f"{folder} holds {len(splits)} distinct photo(s): too few for a {split!r} split (test needs "
+                f"2 photos, validation 3); add photos, or train on the folder without holding any out"
+            )
+        return {p: _load_rgb_file(Path(p)) for p in sorted(chosen)}
+    _check_split(split)
     photos = natural_photos(keep=lambda name: (name in HELDOUT_PHOTOS) == (split == "test"))
     if not photos:
         raise DatasetNotFoundError(

