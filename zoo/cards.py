@@ -104,6 +104,14 @@ def card_value(value: float) -> float:
     return float(f"{value:.4g}") if abs(value) < 1 else round(value, 4)
 
 
+def write_check(path: str | Path, check: dict[str, Any]) -> ModelCard:
+    """Rewrite only a card's zoo_check (the quick check on shipped data), leaving its measured tables."""
+    card = ModelCard.load(path)
+    card.data.zoo_check = check
+    card.save(path)
+    return card
+
+
 def write_results(path: str | Path, model_name: str, report: EvalReport) -> ModelCard:
     """Rewrite a card's model-index, zoo_check and results table from one evaluation run."""
     path = Path(path)

