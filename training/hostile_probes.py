@@ -352,7 +352,7 @@ def kill_during_run(kills: int = 100, seed: int = 0) -> dict:
             proc.wait()
             for png in out.glob("*.png"):
                 checked += 1
-                broken += not _whole_png(png)
+                broken += not whole_png(png)
             for png in out.glob("*.png"):  # start again from nothing, so each kill meets writes
                 png.unlink()
         finish = subprocess.run(cmd + ["--skip-existing"], cwd=ROOT, capture_output=True, text=True)
@@ -368,7 +368,8 @@ def kill_during_run(kills: int = 100, seed: int = 0) -> dict:
     }
 
 
-def _whole_png(path: Path) -> bool:
+def whole_png(path: Path) -> bool:
+    """Whether a file is a PNG that decodes to the end."""
     from PIL import Image
 
     try:
@@ -380,51 +381,70 @@ def _whole_png(path: Path) -> bool:
 
 
 # ------------------------------------------------------------------ 4. a weights swap race
-def swap_race(seconds: float = 30.0) -> dict:
-    """mnist-denoise from ZOO_HOME, loaded again and again for `seconds` while another thread swaps its
-    model.safetensors between the real file and a same-sized copy with every tensor zeroed."""
+def swap_race_counts(name: str, real: bytes, tampered: bytes, *, seconds: float = 0, loads: int = 0) -> dict:
+    """Load `name` from $ZOO_HOME again and again (for `seconds`, or `loads` times) while a thread swaps
+    its model.safetensors between `real` and `tampered` as fast as it can. Counts the loads that got the
+    real tensors, were refused, or got anything else ("tampered": the failure this guards against)."""
+    import torch
+    from safetensors.torch import load
+
+    import zoo
+
+    folder = Path(os.environ["ZOO_HOME"]) / name
+    want = load(real)
+    counts = {"real": 0, "refused": 0, "tampered": 0}
+    stop = threading.Event()
+
+    def swapper():
+        flip, tmp = False, folder.parent / "swap.tmp"
+        while not stop.is_set():
+            tmp.write_bytes(tampered if flip else real)
+            tmp.replace(folder / "model.safetensors")
+            flip = not flip
+
+    thread = threading.Thread(target=swapper, daemon=True)
+    thread.start()
+    end, done = time.perf_counter() + seconds, 0
+    try:
+        while (time.perf_counter() < end) if seconds else (done < loads):
+            done += 1
+            try:
+                model = zoo.load(name).model
+            except zoo.WeightsIntegrityError:
+                counts["refused"] += 1
+                continue
+            same = all(torch.equal(v, want[k]) for k, v in model.state_dict().items())
+            counts["real" if same else "tampered"] += 1
+    finally:
+        stop.set()
+        thread.join()
+    return counts
+
+
+def zeroed_copy(weights: bytes) -> bytes:
+    """The same safetensors file with every tensor zeroed: the same size, so only the hash tells."""
     import torch
     from safetensors.torch import load, save
 
-    import zoo
+    return save({k: torch.zeros_like(v) for k, v in load(weights).items()})
+
+
+def swap_race(seconds: float = 30.0) -> dict:
+    """mnist-denoise from a ZOO_HOME copy, loaded for `seconds` while its weights are swapped with a
+    zeroed copy (swap_race_counts)."""
     from zoo.registry import WEIGHTS_DIR
 
     name = "mnist-denoise"
-    real_bytes = (WEIGHTS_DIR / name / "model.safetensors").read_bytes()
-    real = load(real_bytes)
-    zeroed = save({k: torch.zeros_like(v) for k, v in real.items()})
-    counts = {"real": 0, "refused": 0, "tampered": 0}
+    real = (WEIGHTS_DIR / name / "model.safetensors").read_bytes()
+    old = os.environ.get("ZOO_HOME")
     with tempfile.TemporaryDirectory() as home:
-        folder = Path(home) / name
-        folder.mkdir()
+        (Path(home) / name).mkdir()
         for f in (WEIGHTS_DIR / name).iterdir():
-            (folder / f.name).write_bytes(f.read_bytes())
-        old = os.environ.get("ZOO_HOME")
+            (Path(home) / name / f.name).write_bytes(f.read_bytes())
         os.environ["ZOO_HOME"] = home
-        stop = threading.Event()
-
-        def swapper():
-            flip, tmp = False, Path(home) / "swap.tmp"
-            while not stop.is_set():
-                tmp.write_bytes(zeroed if flip else real_bytes)
-                tmp.replace(folder / "model.safetensors")
-                flip = not flip
-
-        thread = threading.Thread(target=swapper, daemon=True)
-        thread.start()
-        end = time.perf_counter() + seconds
         try:
-            while time.perf_counter() < end:
-                try:
-                    model = zoo.load(name).model
-                except zoo.WeightsIntegrityError:
-                    counts["refused"] += 1
-                    continue
-                same = all(torch.equal(v, real[k]) for k, v in model.state_dict().items())
-                counts["real" if same else "tampered"] += 1
+            counts = swap_race_counts(name, real, zeroed_copy(real), seconds=seconds)
         finally:
-            stop.set()
-            thread.join()
             if old is None:
                 os.environ.pop("ZOO_HOME", None)
             else:
