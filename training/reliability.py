@@ -90,12 +90,16 @@ def load_summary() -> str:
     setup = next((line for line in lines if "calls" in line), "")
     if not rows:
         return f"{setup} (reports/load.md, {when})"
+    from .load_test import MARGIN
+
     errors = sum(int(r[1]) for r in rows)
     kept = sorted(int(r[-1].rstrip("%")) for r in rows)
+    held = sum(k >= 100 * MARGIN for k in kept)
+    verdict = "met" if held == len(kept) else f"**missed** in {len(kept) - held} of {len(kept)} runs"
     return (
         f"{setup} **{errors} errors** in {len(rows)} runs; the webcam stream kept {kept[0]}-{kept[-1]}% of "
-        f"its unloaded frame rate (`python -m training.load_test --runs {len(rows)}`, reports/load.md, "
-        f"{when})."
+        f"its unloaded frame rate (median {kept[len(kept) // 2]}%; stated margin {100 * MARGIN:.0f}%: "
+        f"{verdict}) (`python -m training.load_test --runs {len(rows)}`, reports/load.md, {when})."
     )
 
 
