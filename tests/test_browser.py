@@ -162,7 +162,7 @@ def _bad_files(folder):
     Image.new("L", (5000, 5000), 40).save(folder / "huge.png")  # 25 Mpx, a ~25 kB file
     Image.new("L", (1, 1), 255).save(folder / "dot.png")
     return [
-        (fake, "is not an image this app can read"),
+        (fake, "is not an image file the zoo reads"),
         (folder / "huge.png", "the limit of"),  # the zoo's pixel limit, or the model's own size limit
         (folder / "dot.png", "1x1"),
     ]

@@ -170,7 +170,7 @@ def test_trainer_runs_a_few_steps(tmp_path, pool, loss):
     args += ["--data", str(folder), "--run-dir", str(tmp_path / "run"), "--out-dir", str(tmp_path / "out")]
     assert train_main(["feature-recon-s16", *args, "--loss", loss]) == 0
     config = json.loads((tmp_path / "out" / "config.json").read_text())
-    assert "random crops of 2 photos from the image folder" in config["data"]
+    assert "random crops of 1 photos from the image folder" in config["data"]  # the other is held out
     assert ("features cached for a pool of 8 crops" in config["data"]) == (pool == "8")
     assert ("loss mse" in config["data"]) == (loss == "mse")  # the record says which loss made the weights
     with pytest.raises(SystemExit):
