@@ -77,7 +77,12 @@ def run_blocks(upload, example, count, size, seed, drawing=None):
         mask = editor_mask(drawing, clean.shape[:2])
         damaged = np.where(mask[..., None], 0.0, clean).astype(np.float32)
     else:
-        damaged, mask = p.corrupt(clean, n_blocks=num(count, "number of blocks", whole=True), block_size=num(size, "block size", whole=True), seed=num(seed, "seed", whole=True))
+        damaged, mask = p.corrupt(
+            clean,
+            n_blocks=num(count, "number of blocks", whole=True),
+            block_size=num(size, "block size", whole=True),
+            seed=num(seed, "seed", whole=True),
+        )
     if not mask.any():
         raise ValueError("the damage covers no pixel; add blocks or paint on the image")
     restored = p(damaged, mask=mask).image

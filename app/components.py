@@ -71,7 +71,8 @@ def readable_payloads(component, what: str):
             where = ".".join(str(part) for part in first["loc"]) or "value"
             raise user_error(
                 f"{what}: the value sent is not an image payload ({where}: {first['msg']}); send a file "
-                f"with gradio_client.handle_file(path) or {{'path': URL_OR_PATH, 'meta': {{'_type': 'gradio.FileData'}}}}"
+                "with gradio_client.handle_file(path) or "
+                "{'path': URL_OR_PATH, 'meta': {'_type': 'gradio.FileData'}}"
             ) from None
 
     component.data_model = type(base.__name__, (base,), {"model_validate": classmethod(model_validate)})
@@ -144,7 +145,9 @@ def BoundedEditor(**kwargs) -> gr.ImageEditor:  # noqa: N802 (used like the comp
 
     def stored_bytes() -> int:
         return sum(
-            len(b or b"") for blobs in store.values() for b in [blobs.background, blobs.composite, *blobs.layers]
+            len(b or b"")
+            for blobs in store.values()
+            for b in [blobs.background, blobs.composite, *blobs.layers]
         )
 
     stock_accept = editor.accept_blobs
@@ -160,7 +163,9 @@ def BoundedEditor(**kwargs) -> gr.ImageEditor:  # noqa: N802 (used like the comp
             except (TypeError, ValueError):
                 ok = False
             if not ok:
-                refuse(400, f"layer index {index!r} refused: the editor keeps at most {MAX_EDITOR_LAYERS} layers")
+                refuse(
+                    400, f"layer index {index!r} refused: the editor keeps at most {MAX_EDITOR_LAYERS} layers"
+                )
         size = sum(len(f[1]) for f in files)
         if size > MAX_UPLOAD_BYTES:
             refuse(413, f"an editor layer of {size / 2**20:.1f} MB was refused (limit 20 MB)")

@@ -62,7 +62,11 @@ def run_nca(upload, sample_index, mask_ratio, steps, seed, progress=gr.Progress(
     p = pipeline("nca-fmnist")
     progress(0.1, desc="damaging")
     clean = p.prepare(pick_input(upload, _sample(sample_index)))
-    ratio, seed, steps = num(mask_ratio, "mask ratio"), num(seed, "seed", whole=True), num(steps, "steps", whole=True)
+    ratio, seed, steps = (
+        num(mask_ratio, "mask ratio"),
+        num(seed, "seed", whole=True),
+        num(steps, "steps", whole=True),
+    )
     damaged, mask = p.corrupt(clean, mask_ratio=ratio, seed=seed)
     progress(0.3, desc=f"running {steps} NCA steps")
     out = p(damaged, mask=mask, steps=steps)

@@ -131,15 +131,22 @@ def test_corpus_is_content_addressed_and_no_held_out_photo_is_a_copy_of_a_traini
 
     for src in photo_corpus.NAME_SPLIT_SOURCES:
         names = sorted(
-            (n for n in files if photo_corpus.source_of(n) == src), key=lambda n: hashlib.sha256(n.encode()).hexdigest()
+            (n for n in files if photo_corpus.source_of(n) == src),
+            key=lambda n: hashlib.sha256(n.encode()).hexdigest(),
         )
         trained = {files[n]["sha256"] for n in names[max(1, round(len(names) * 0.1)) :]}
         assert not trained & contents["test"], src
     for src in {photo_corpus.source_of(n) for n in splits} - {photo_corpus.OOD_SOURCE}:
-        assert {splits[n] for n in splits if photo_corpus.source_of(n) == src} == {"train", "validation", "test"}
+        assert {splits[n] for n in splits if photo_corpus.source_of(n) == src} == {
+            "train",
+            "validation",
+            "test",
+        }
 
 
-@pytest.mark.parametrize("n, has", [(1, {"train"}), (2, {"train", "test"}), (5, {"train", "validation", "test"})])
+@pytest.mark.parametrize(
+    "n, has", [(1, {"train"}), (2, {"train", "test"}), (5, {"train", "validation", "test"})]
+)
 def test_a_small_user_folder_gets_a_sensible_split_or_a_clear_error(tmp_path, n, has):
     from PIL import Image
 

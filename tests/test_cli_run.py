@@ -157,20 +157,30 @@ def test_a_non_utf8_name_on_a_sixteen_bit_colour_png_is_restored(tmp_path, capsy
 def test_out_onto_the_inputs_is_refused_before_anything_runs(inputs, capsys):
     before = {p: p.read_bytes() for p in inputs.rglob("*") if p.is_file()}
     for out in (inputs, inputs / "sub"):
-        assert cli(["run", "mnist-denoise", str(inputs / "a.png"), str(inputs / "sub" / "b.jpg"), str(out)]
-                   + ["--out", str(out), "--quiet"]) == 1
+        assert (
+            cli(
+                ["run", "mnist-denoise", str(inputs / "a.png"), str(inputs / "sub" / "b.jpg"), str(out)]
+                + ["--out", str(out), "--quiet"]
+            )
+            == 1
+        )
         assert "input" in capsys.readouterr().err
     assert cli(["run", "mnist-denoise", str(inputs / "a.png"), "--out", str(inputs), "--quiet"]) == 1
     assert "over an input file" in capsys.readouterr().err
     assert {p: p.read_bytes() for p in inputs.rglob("*") if p.is_file()} == before
 
 
-def test_write_failures_are_reported_and_a_full_disk_stops_with_a_summary(inputs, tmp_path, capsys, monkeypatch):
+def test_write_failures_are_reported_and_a_full_disk_stops_with_a_summary(
+    inputs, tmp_path, capsys, monkeypatch
+):
     out = tmp_path / "out"
     (out / "a.png").mkdir(parents=True)  # a folder where an output should go
-    code, summary = run(capsys, "mnist-denoise", str(inputs / "a.png"), str(inputs / "sub" / "b.jpg"),
-                        "--out", str(out))
-    assert code == 1 and [f["error"] for f in summary["failed"]] == [f"cannot write {out / 'a.png'}: a folder of that name is in the way"]
+    code, summary = run(
+        capsys, "mnist-denoise", str(inputs / "a.png"), str(inputs / "sub" / "b.jpg"), "--out", str(out)
+    )
+    assert code == 1 and [f["error"] for f in summary["failed"]] == [
+        f"cannot write {out / 'a.png'}: a folder of that name is in the way"
+    ]
     assert _valid_png(out / "b.png")
 
     import errno
@@ -183,7 +193,9 @@ def test_write_failures_are_reported_and_a_full_disk_stops_with_a_summary(inputs
     monkeypatch.setattr(cli_run, "write_atomic", full)
     code, summary = run(capsys, "mnist-denoise", str(inputs), "--recursive", "--out", str(tmp_path / "o2"))
     assert code == 1 and "no space left" in summary["stopped"]
-    assert len(summary["failed"]) == 2 and summary["not_done"] == 1  # broken.png failed to decode, then the disk
+    assert (
+        len(summary["failed"]) == 2 and summary["not_done"] == 1
+    )  # broken.png failed to decode, then the disk
 
 
 def test_a_read_only_output_folder_is_a_reported_failure(inputs, tmp_path, capsys, monkeypatch):
@@ -199,8 +211,9 @@ def test_a_read_only_output_folder_is_a_reported_failure(inputs, tmp_path, capsy
 
 def test_a_symlink_loop_does_not_repeat_files(inputs, tmp_path, capsys):
     (inputs / "sub" / "loop").symlink_to(inputs, target_is_directory=True)
-    code, summary = run(capsys, "mnist-denoise", str(inputs / "**" / "*.png"), "--recursive",
-                        "--out", str(tmp_path / "o"))
+    code, summary = run(
+        capsys, "mnist-denoise", str(inputs / "**" / "*.png"), "--recursive", "--out", str(tmp_path / "o")
+    )
     inputs_seen = sorted(f["input"] for f in summary["ok"] + summary["failed"])
     assert len(inputs_seen) == 2  # a.png and broken.png, each once
     code, summary = run(capsys, "mnist-denoise", str(inputs), "--recursive", "--out", str(tmp_path / "o2"))
@@ -222,8 +235,20 @@ def test_killed_mid_write_then_skip_existing_leaves_no_broken_output(tmp_path):
     for i in range(60):
         Image.fromarray(rng.integers(0, 255, (224, 224, 3), dtype=np.uint8)).save(src / f"{i:03d}.png")
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "zoo", "run", "feature-recon-s16", str(src), "--out", str(out), "--quiet",
-           "--skip-existing", "--batch-size", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "zoo",
+        "run",
+        "feature-recon-s16",
+        str(src),
+        "--out",
+        str(out),
+        "--quiet",
+        "--skip-existing",
+        "--batch-size",
+        "1",
+    ]
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     for delay in (4.0, 5.0, 6.0):
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

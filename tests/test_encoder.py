@@ -108,7 +108,9 @@ def test_concurrent_first_conversions_all_succeed(cache):
     code = "from zoo.models import efficientnet_encoder as E; E.feature_encoder(8); print('ok')"
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     procs = [
-        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         for _ in range(4)
     ]
     outs = [p.communicate(timeout=240) for p in procs]
@@ -127,4 +129,3 @@ def test_a_read_only_cache_is_a_weights_error_with_a_hint(cache, monkeypatch):
     monkeypatch.setattr(E.tempfile, "mkstemp", read_only)
     with pytest.raises(WeightsError, match="ZOO_CACHE at a writable folder"):
         E.feature_encoder(8)
-

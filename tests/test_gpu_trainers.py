@@ -55,13 +55,46 @@ def test_init_classifier_ships_a_gpu_trained_classifier_beside_the_shipped_autom
 
     kwargs = zoo.registry.get_entry("nca-fmnist").model_kwargs
     arch, width = kwargs["classifier"], kwargs["width"]
-    gpu_main(["--kind", "classifier", "--arch", arch, "--width", str(width), "--steps", "2", "--batch", "8",
-              "--limit", "32", "--bank-rounds", "1", "--device", "cpu", "--out", str(tmp_path)])
+    gpu_main(
+        [
+            "--kind",
+            "classifier",
+            "--arch",
+            arch,
+            "--width",
+            str(width),
+            "--steps",
+            "2",
+            "--batch",
+            "8",
+            "--limit",
+            "32",
+            "--bank-rounds",
+            "1",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     trained = tmp_path / f"classifier-{arch}{width}.safetensors"
     out = tmp_path / "out"
     flags = ["--phases", "", "--sync-steps", "0", "--finetune-steps", "0", "--run-dir", str(tmp_path / "r")]
-    assert train_main(["nca-fmnist", "--init-nca", str(SHIPPED_WEIGHTS), "--init-classifier", str(trained),
-                       *flags, "--out-dir", str(out)]) == 0
+    assert (
+        train_main(
+            [
+                "nca-fmnist",
+                "--init-nca",
+                str(SHIPPED_WEIGHTS),
+                "--init-classifier",
+                str(trained),
+                *flags,
+                "--out-dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
     shipped, new, bare = (load_file(str(p)) for p in (SHIPPED_WEIGHTS, out / "model.safetensors", trained))
     assert all(torch.equal(new[f"classifier.{k}"], v) for k, v in bare.items())
     assert all(torch.equal(new[k], v) for k, v in shipped.items() if k.startswith("nca."))
@@ -117,7 +150,9 @@ def test_feature_recon_gpu_packs_trains_and_makes_a_promotable_candidate(tmp_pat
         Image.fromarray(rng.integers(0, 256, (180, 240, 3), dtype=np.uint8)).save(photos / f"p{i}.png")
     packed = tmp_path / "pack"
     index = main(["pack", str(packed), "--data", str(photos)])
-    assert len(index["photos"]) == 8 and "image folder" in index["description"]  # a tenth test, a tenth validation
+    assert (
+        len(index["photos"]) == 8 and "image folder" in index["description"]
+    )  # a tenth test, a tenth validation
     name = "feature-recon-s16"
     shipped = zoo.registry.WEIGHTS_DIR / name / "model.safetensors"
     flags = ["--steps", "2", "--batch", "2", "--crop", "64", "--device", "cpu", "--out", str(tmp_path)]

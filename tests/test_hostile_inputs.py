@@ -35,7 +35,13 @@ def _peak_rss_mb() -> float:
         (lambda p: webp_canvas(p, 12000), "limit|could not create decoder"),
         (lambda p: progressive_jpeg_scans(p, 512, 3000), "3,0.. scans"),  # thousands of empty scans
     ],
-    ids=["ico-around-png", "gif-frame-beyond-screen", "tiff-one-huge-tile", "webp-canvas", "progressive-jpeg-scans"],
+    ids=[
+        "ico-around-png",
+        "gif-frame-beyond-screen",
+        "tiff-one-huge-tile",
+        "webp-canvas",
+        "progressive-jpeg-scans",
+    ],
 )
 def test_small_files_that_would_decode_huge_or_slow_are_refused_cheaply(tmp_path, make, match):
     path = tmp_path / "hostile"
@@ -58,6 +64,7 @@ def test_the_memory_cap_holds_for_what_the_header_checks_do_not_see(tmp_path):
     ok = tmp_path / "ok.png"
     Image.new("RGB", (32, 32), (10, 20, 30)).save(ok)
     assert decode.decode(ok, pool=small_pool).pixels.shape == (32, 32, 3)
+    small_pool.close()
 
 
 def test_the_time_limit_stops_a_slow_decode_and_the_next_call_works(tmp_path):
@@ -91,7 +98,9 @@ def test_a_uint32_tiff_is_described_as_such(tmp_path):
 
     path = tmp_path / "u32.tif"
     tifffile.imwrite(path, np.full((8, 8), 70000, np.uint32))
-    with pytest.raises(ValueError, match=r"32-bit unsigned integer samples\) with values in \[70000, 70000\]"):
+    with pytest.raises(
+        ValueError, match=r"32-bit unsigned integer samples\) with values in \[70000, 70000\]"
+    ):
         images.to_array(path)
 
 

@@ -60,7 +60,6 @@ def test_a_small_file_that_decodes_huge_is_refused_in_every_input(client, hub, h
         client.predict(None, 0, "drawn", 7, 0, layer, api_name="/mnist-masked")
     assert _peak_mb() - before < 150  # nothing of that size was decoded in the hub's process
 
-    from app.feature_tabs import build_webcam_tab  # noqa: F401  (the module holds the camera)
     from gradio.data_classes import FileData
 
     camera = next(
@@ -106,7 +105,11 @@ def test_the_editor_blob_route_is_bounded(hub):
 def test_numbers_payloads_and_names_the_hub_cannot_use_get_readable_answers(client, hub):
     from gradio_client.exceptions import AppError
 
-    for seed, said in ((1e308, "seed must lie in 0.."), (2**64, "seed must lie in 0.."), (None, "whole number")):
+    for seed, said in (
+        (1e308, "seed must lie in 0.."),
+        (2**64, "seed must lie in 0.."),
+        (None, "whole number"),
+    ):
         with pytest.raises(AppError, match=said):
             client.predict(None, 3, 0.5, seed, api_name="/mnist-denoise")
     url = hub[1]

@@ -24,7 +24,9 @@ def test_every_model_has_one_licence_everywhere(capsys):
         assert load_card(name).data.license == licence, name
     license_file = (ROOT / "LICENSE").read_text()
     for name, licence in licences.items():
-        line = next(line for line in license_file.splitlines() if re.search(rf"[ ,]{re.escape(name)}[,:]", line))
+        line = next(
+            line for line in license_file.splitlines() if re.search(rf"[ ,]{re.escape(name)}[,:]", line)
+        )
         assert SPDX[licence] in line, (name, line)
     from zoo.__main__ import main
 
@@ -41,4 +43,6 @@ def test_package_and_space_metadata_name_every_weights_licence():
     if licences == {"mit"}:
         assert front["license"] == "mit"
     else:  # more than one licence: the Space says so instead of claiming one
-        assert front["license"] == "other" and front["license_name"] == "-and-".join(["mit", *sorted(licences - {"mit"})])
+        assert front["license"] == "other" and front["license_name"] == "-and-".join(
+            ["mit", *sorted(licences - {"mit"})]
+        )

@@ -11,7 +11,9 @@ from training import readme
 @pytest.mark.parametrize("key", sorted(readme.SECTIONS))
 def test_each_generated_section_measured_the_shipped_weights(key):
     stamp = readme.stamped(key)
-    assert stamp, f"README section {key} has no <!-- zoo:weights ... --> stamp: rerun `{readme.SECTIONS[key]}`"
+    assert (
+        stamp
+    ), f"README section {key} has no <!-- zoo:weights ... --> stamp: rerun `{readme.SECTIONS[key]}`"
     stale = {name: sha[:12] for name, sha in stamp.items() if readme.shipped_sha256(name) != sha}
     assert not stale, (
         f"README section {key} measured other weights than those shipped ({stale}): "

@@ -142,7 +142,9 @@ def test_verify_reports_a_corrupt_cache_copy_even_when_load_uses_the_package(
     assert zoo_main(["verify", TINY_NAME]) == 1  # but the broken cache copy is a failure
 
 
-def test_weights_swapped_between_check_and_load_are_never_loaded(tiny_entry, tiny_files, tmp_path, monkeypatch):
+def test_weights_swapped_between_check_and_load_are_never_loaded(
+    tiny_entry, tiny_files, tmp_path, monkeypatch
+):
     """A thread swaps model.safetensors between the real file and a same-sized copy with zeroed tensors,
     as fast as it can, while the model loads again and again: every load is the real weights or a
     WeightsIntegrityError (the bytes hashed are the bytes loaded). Before the fix: 43 of 150 tampered."""

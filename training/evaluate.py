@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=None, help="dataset path (e.g. real MNIST IDX files)")
     parser.add_argument("--no-write", action="store_true", help="print the results, leave the card alone")
     parser.add_argument(
-        "--check-only", action="store_true", help="recompute and write only the card's zoo_check (quick check)"
+        "--check-only",
+        action="store_true",
+        help="recompute and write only the card's zoo_check (quick check)",
     )
     args = parser.parse_args(argv)
     if args.check_only:

@@ -111,7 +111,10 @@ def write_mnist_sample(n: int = SAMPLE_SIZE) -> Path:
     folder = data_home() / "mnist"
     if verify_folder("mnist"):
         raise FetchError("the full MNIST is not fetched (or damaged): run `python -m training.fetch mnist`")
-    images, labels = read_idx(folder / "t10k-images.idx3-ubyte")[:n], read_idx(folder / "t10k-labels.idx1-ubyte")[:n]
+    images, labels = (
+        read_idx(folder / "t10k-images.idx3-ubyte")[:n],
+        read_idx(folder / "t10k-labels.idx1-ubyte")[:n],
+    )
     MNIST_SAMPLE_DIR.mkdir(parents=True, exist_ok=True)
     for stem, arr in (("t10k-images-idx3-ubyte", images), ("t10k-labels-idx1-ubyte", labels)):
         header = struct.pack(">BBBB", 0, 0, 0x08, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)

@@ -39,10 +39,19 @@ def hostile_files(folder: Path) -> dict[str, Path]:
 
     rng = np.random.default_rng(0)
     files = {
-        "ICO saying 16x16 around a 13000x13000 PNG": (folder / "bomb.ico", lambda p: ico_around_png(p, 13000)),
-        "GIF screen 16x16, one 13000x13000 frame": (folder / "frame.gif", lambda p: gif_frame_beyond_screen(p, 13000)),
+        "ICO saying 16x16 around a 13000x13000 PNG": (
+            folder / "bomb.ico",
+            lambda p: ico_around_png(p, 13000),
+        ),
+        "GIF screen 16x16, one 13000x13000 frame": (
+            folder / "frame.gif",
+            lambda p: gif_frame_beyond_screen(p, 13000),
+        ),
         "TIFF 16x16 stored as one 46336x46336 tile": (folder / "tile.tif", lambda p: tiff_one_tile(p, 46336)),
-        "animated WebP, 16x16 frames on a 12000x12000 canvas": (folder / "canvas.webp", lambda p: webp_canvas(p, 12000)),
+        "animated WebP, 16x16 frames on a 12000x12000 canvas": (
+            folder / "canvas.webp",
+            lambda p: webp_canvas(p, 12000),
+        ),
         "PNG 13000x13000 (zeros)": (folder / "huge.png", lambda p: Image.new("L", (13000, 13000)).save(p)),
         "progressive JPEG 4096x4096, 60,000 empty scans": (
             folder / "scans.jpg",
@@ -58,7 +67,9 @@ def hostile_files(folder: Path) -> dict[str, Path]:
         ),
         "JPEG 4096x4096 of noise (the largest accepted size)": (
             folder / "noise.jpg",
-            lambda p: Image.fromarray(rng.integers(0, 255, (4096, 4096, 3), dtype=np.uint8)).save(p, quality=85),
+            lambda p: Image.fromarray(rng.integers(0, 255, (4096, 4096, 3), dtype=np.uint8)).save(
+                p, quality=85
+            ),
         ),
     }
     out = {}
@@ -140,7 +151,7 @@ class PeakSampler:
         return self.peak
 
 
-# ------------------------------------------------------------------ 1. p(path) and zoo run, in a fresh process
+# ------------------------------------------------------------------ 1. p(path) and zoo run, fresh processes
 _ONE = r"""
 import json, os, sys, time
 sys.path.insert(0, os.getcwd())
@@ -192,9 +203,18 @@ class Hub:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        env = {**os.environ, "GRADIO_SERVER_PORT": str(self.port), "GRADIO_ANALYTICS_ENABLED": "False", **env_extra}
+        env = {
+            **os.environ,
+            "GRADIO_SERVER_PORT": str(self.port),
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            **env_extra,
+        }
         self.proc = subprocess.Popen(
-            [sys.executable, "hub_app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [sys.executable, "hub_app.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         self.url = f"http://127.0.0.1:{self.port}/"
         from gradio_client import Client
@@ -265,7 +285,9 @@ def hub_probes(files: dict[str, Path], sessions: int = 3000) -> dict:
                         "answer": answer[:160],
                     }
                 )
-        visitor = visitor_wait(hub, files["progressive JPEG 4096x4096 colour, 99 scans (accepted)"], idle_call)
+        visitor = visitor_wait(
+            hub, files["progressive JPEG 4096x4096 colour, 99 scans (accepted)"], idle_call
+        )
         # memory after many new sessions
         every_endpoint_once(hub.client)
         first = rss_mb(hub.pids())
@@ -343,7 +365,17 @@ def kill_during_run(kills: int = 100, seed: int = 0) -> dict:
         src.mkdir()
         for i in range(400):
             Image.fromarray(rng.integers(0, 255, (224, 224, 3), dtype=np.uint8)).save(src / f"{i:03d}.png")
-        cmd = [sys.executable, "-m", "zoo", "run", "feature-recon-s16", str(src), "--out", str(out), "--quiet"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "zoo",
+            "run",
+            "feature-recon-s16",
+            str(src),
+            "--out",
+            str(out),
+            "--quiet",
+        ]
         started = time.perf_counter()
         for _ in range(kills):
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

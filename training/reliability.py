@@ -170,7 +170,8 @@ def hostile_markdown(h: dict) -> list[str]:
     files = list(dict.fromkeys(r["file"] for r in h["api"]))
     hub = {(r["file"], r["input"]): r for r in h.get("hub", {}).get("inputs", [])}
     lines = [
-        f"**Hostile files** (goal: at most {GOAL_MB} MB above idle and {GOAL_S} s, through every entry point; "
+        f"**Hostile files** (goal: at most {GOAL_MB} MB above idle and {GOAL_S} s, through every entry "
+        "point; "
         "memory = peak resident memory of the process and its decoder workers above their idle level; "
         f"weights measured: mnist-denoise {h['weights']}):",
         "",
@@ -181,17 +182,21 @@ def hostile_markdown(h: dict) -> list[str]:
         api = next(r for r in h["api"] if r["file"] == label)
         run = next(r for r in h["run"] if r["file"] == label)
         row = [label, f"{api['bytes'] / 2**20:.2f} MB", cell(api), cell(run)]
-        row += [cell(hub[(label, k)]) if (label, k) in hub else "not measured" for k in ("upload", "editor layer")]
+        row += [
+            cell(hub[(label, k)]) if (label, k) in hub else "not measured" for k in ("upload", "editor layer")
+        ]
         lines.append("| " + " | ".join(row) + " |")
     if "hub" in h:
         v, t, m = h["hub"]["visitor"], h["hub"]["visitor_time_limit"], h["hub"]["memory"]
         lines += [
             "",
             f"**Another visitor while an upload decodes** (goal: at most +2 s over the idle hub): during the "
-            f"slowest file accepted (a 4096x4096 progressive JPEG of 99 scans, {v['upload_s']} s) a cheap call "
+            "slowest file accepted (a 4096x4096 progressive JPEG of 99 scans, "
+            f"{v['upload_s']} s) a cheap call "
             f"took **{v['during_s']} s** at most ({v['calls']} calls) against {v['idle_s']} s idle: "
             f"**{v['during_s'] - v['idle_s']:+.2f} s**; during a decode stopped by the time limit (the "
-            f"JPEG of 60,000 empty scans, the scan check raised for this run only; {t['upload_s']} s to its message) "
+            "JPEG of 60,000 empty scans, the scan check raised for this run only; "
+            f"{t['upload_s']} s to its message) "
             f"**{t['during_s']} s** at most ({t['calls']} calls) against {t['idle_s']} s idle: "
             f"**{t['during_s'] - t['idle_s']:+.2f} s**.",
             "",

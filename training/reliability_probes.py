@@ -79,7 +79,11 @@ def tiff_one_tile(path: Path, tile: int, size: int = 16) -> None:
     tags += [(322, 4, tile), (323, 4, tile), (324, 4, 8), (325, 4, len(data))]
     ifd = struct.pack("<H", len(tags))
     for tag, kind, value in tags:
-        ifd += struct.pack("<HHII", tag, kind, 1, value) if kind == 4 else struct.pack("<HHIHH", tag, kind, 1, value, 0)
+        ifd += (
+            struct.pack("<HHII", tag, kind, 1, value)
+            if kind == 4
+            else struct.pack("<HHIHH", tag, kind, 1, value, 0)
+        )
     path.write_bytes(b"II*\x00" + struct.pack("<I", 8 + len(data)) + data + ifd + struct.pack("<I", 0))
 
 

@@ -39,7 +39,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_info(args: argparse.Namespace) -> int:
     entry = get_entry(args.name)
-    print(f"name:      {entry.name}\ntask:      {entry.task}\nlicence:   {entry.license}\nsummary:   {entry.summary}")
+    print(
+        f"name:      {entry.name}\ntask:      {entry.task}\nlicence:   {entry.license}\n"
+        f"summary:   {entry.summary}"
+    )
     print(f"hub:       {entry.repo_id} @ {entry.revision}")
     for rec in entry.files:
         print(f"file:      {rec.filename}  {rec.size} bytes  sha256 {rec.sha256}")

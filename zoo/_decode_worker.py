@@ -21,7 +21,7 @@ import warnings
 
 import cv2  # imported before the cap: its libraries are mapped once, not counted against a decode
 import numpy as np
-from PIL import Image, ImageOps, TiffImagePlugin  # noqa: F401  (TiffImagePlugin: the tag names)
+from PIL import Image, ImageOps
 
 FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
 _GREY16 = {"I;16", "I;16L", "I;16B", "I;16N"}

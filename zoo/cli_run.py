@@ -277,7 +277,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         stopped = "interrupted: rerun with --skip-existing to finish (every output written is whole)"
     if stopped:
         summary["stopped"] = stopped
-        summary["not_done"] = len(items) - len(summary["ok"]) - len(summary["skipped"]) - len(summary["failed"])
+        summary["not_done"] = (
+            len(items) - len(summary["ok"]) - len(summary["skipped"]) - len(summary["failed"])
+        )
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

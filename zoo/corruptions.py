@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 MAX_SEED = 2**63 - 1
 
 
@@ -32,7 +31,9 @@ def number(value, name: str, whole: bool = False, low=None, high=None) -> float:
     """A parameter as a finite number (an int when `whole`) within [low, high] when given; strings,
     bools, None and NaN are refused with a message naming the parameter."""
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-    shown = repr(value) if len(repr(value)) <= 24 else f"{repr(value)[:12]}... ({len(repr(value))} characters)"
+    shown = (
+        repr(value) if len(repr(value)) <= 24 else f"{repr(value)[:12]}... ({len(repr(value))} characters)"
+    )
     if not ok or not _finite(value) or (whole and value != int(value)):
         kind = "a whole number" if whole else "a finite number"
         raise ValueError(f"{name} must be {kind}, got {shown} ({type(value).__name__})")

@@ -191,7 +191,9 @@ def load_mnist(
     _check_split(split)
     if source == "sample":
         if split != "test":
-            raise ValueError("the shipped MNIST sample is test digits only; train from the full MNIST or the subset")
+            raise ValueError(
+                "the shipped MNIST sample is test digits only; train from the full MNIST or the subset"
+            )
         return _load_idx_pair(MNIST_SAMPLE_DIR, "test")
     folder = mnist_folder(path, source)
     if folder is not None:

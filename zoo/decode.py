@@ -56,9 +56,9 @@ class ImageDecodeError(ValueError):
 
 @dataclass
 class Decoded:
-    """A decoded file (`zoo.images.to_array` takes one like a path): `pixels` as `zoo.images` reads arrays (bool, uint8, uint16, int32 or float32;
-    HxW, HxWx3 or HxWx4), the container `format`, how many `frames` it holds (the first is decoded)
-    and `describe`, what its samples are in words."""
+    """A decoded file (`zoo.images.to_array` takes one like a path): `pixels` as `zoo.images` reads
+    arrays (bool, uint8, uint16, int32 or float32; HxW, HxWx3 or HxWx4), the container `format`, how
+    many `frames` it holds (the first is decoded) and `describe`, what its samples are in words."""
 
     pixels: np.ndarray
     format: str
@@ -114,7 +114,9 @@ class _Worker:
         if answer[0] != "ok":
             return answer
         _, dtype, shape, info = answer
-        pixels = np.frombuffer(self._read(fd, int(np.prod(shape)) * np.dtype(dtype).itemsize, deadline), dtype)
+        pixels = np.frombuffer(
+            self._read(fd, int(np.prod(shape)) * np.dtype(dtype).itemsize, deadline), dtype
+        )
         return "ok", pixels.reshape(shape), info
 
     @staticmethod

@@ -161,7 +161,12 @@ register_model(
     summary="Neural Cellular Automaton repairs 40%-masked Fashion-MNIST, then a small ResNet classifies it",
     builder=nca_with_classifier,
     model_kwargs=dict(
-        channels=16, hidden=64, fire_rate=0.5, width=32, classifier="resnet", deep_perception=True,
+        channels=16,
+        hidden=64,
+        fire_rate=0.5,
+        width=32,
+        classifier="resnet",
+        deep_perception=True,
         flip_tta=True,
     ),
     pipeline_cls=NCAPipeline,

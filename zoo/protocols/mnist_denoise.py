@@ -86,7 +86,8 @@ def evaluate(limit: int | None = None, data_path: str | None = None, **extras) -
 
 
 def check() -> dict:
-    """PSNR / SSIM at sigma 0.5 on the first CHECK_N real MNIST test digits shipped with the zoo (on every machine)."""
+    """PSNR / SSIM at sigma 0.5 on the first CHECK_N real MNIST test digits shipped with the zoo (on every
+    machine)."""
     import zoo
 
     x = data.load_mnist("test", source="sample")[0][:CHECK_N]

@@ -157,7 +157,8 @@ def _all_classes_table(p, x: np.ndarray, bank: ExemplarBank) -> str:
 
 
 def check() -> dict:
-    """MSE at vertical stripe 7 on the first CHECK_N real MNIST test 5s/7s shipped with the zoo (on every machine)."""
+    """MSE at vertical stripe 7 on the first CHECK_N real MNIST test 5s/7s shipped with the zoo (on every
+    machine)."""
     import zoo
 
     x, y = data.load_mnist("test", source="sample")
