@@ -204,6 +204,64 @@ def browser_sentence(b: dict) -> str:
     )
 
 
+def pipeline_parameters(p) -> int:
+    """Parameters of every torch module a pipeline holds (feature-recon's frozen encoder included)."""
+    modules = [m for m in vars(p).values() if isinstance(m, torch.nn.Module)]
+    return sum(t.numel() for m in modules for t in m.parameters())
+
+
+def engine_throughput(counts: tuple[int, int] = (512, 256), workers: int = 2) -> dict:
+    """`zoo run` over a folder of 224x224 photos with the local engine and with Ray (`--engine ray
+    --workers N`, a local cluster started by the run), for the registry's smallest and largest model
+    (by parameters, encoders included): images per second end to end, start-up included, and the
+    ratio, in one run."""
+    import tempfile
+
+    from PIL import Image
+
+    from zoo.__main__ import main as cli
+
+    sizes = {name: pipeline_parameters(zoo.load(name)) for name in zoo.list_models()}
+    chosen = [min(sizes, key=sizes.get), max(sizes, key=sizes.get)]
+    rng = np.random.default_rng(0)
+    out = {"workers": workers, "models": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, n in zip(chosen, counts):
+            src = Path(tmp) / name
+            src.mkdir()
+            for i in range(n):
+                Image.fromarray(rng.integers(0, 255, (224, 224, 3), dtype=np.uint8)).save(
+                    src / f"{i:04d}.png"
+                )
+            row = {"model": name, "parameters": sizes[name], "images": n}
+            for engine in ("local", "ray"):
+                args = ["run", name, str(src), "--out", str(Path(tmp) / f"{name}-{engine}"), "--quiet"]
+                args += ["--corrupt"] if zoo.load(name).needs_mask else []
+                args += ["--engine", "ray", "--workers", str(workers)] if engine == "ray" else []
+                t0 = time.perf_counter()
+                code = cli(args)
+                row[f"{engine}_s"] = time.perf_counter() - t0
+                row[f"{engine}_ok"] = code == 0
+            row["ratio"] = row["local_s"] / row["ray_s"]
+            out["models"].append(row)
+    return out
+
+
+def engines_sentence(e: dict) -> str:
+    if not e:
+        return ""
+    parts = [
+        f"`{r['model']}` ({r['parameters'] / 1e6:.2f}M parameters, {r['images']} images): local "
+        f"{r['images'] / r['local_s']:.1f} img/s, Ray {r['images'] / r['ray_s']:.1f} img/s (ratio "
+        f"{r['ratio']:.2f})"
+        for r in e["models"]
+    ]
+    return (
+        f"`zoo run` engines (224x224 PNGs in, PNGs out, start-up included; Ray: a local cluster of "
+        f"{e['workers']} actors, one model each): " + "; ".join(parts) + "."
+    )
+
+
 def markdown(results: dict) -> str:
     def f(v, digits=4):
         return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
@@ -237,6 +295,8 @@ def markdown(results: dict) -> str:
         + ", ".join(f"`{k}` {v:.2f}" for k, v in results["load_s"].items())
         + ".",
         "",
+        engines_sentence(results.get("engines", {})),
+        "",
         f"Machine: {results['machine']}. Written by `python -m training.benchmark --n {results['n']}` "
         f"on {results['date']}.",
     ]
@@ -254,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=200, help="test images per task")
     parser.add_argument("--no-readme", action="store_true", help="write reports/ only")
     parser.add_argument("--skip-hub", action="store_true", help="skip the hub cold start (faster)")
+    parser.add_argument("--skip-engines", action="store_true", help="skip `zoo run` local against Ray")
     args = parser.parse_args(argv)
     results = {
         "n": args.n,
@@ -267,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         results["tasks"].append(protocols.get_protocol(name).headline(args.n))
     results["webcam"] = webcam_fps()
     results["load_s"] = load_times()
+    results["engines"] = engine_throughput() if not args.skip_engines else {}
     results["hub"] = (
         hub_cold_start()
         if not args.skip_hub

@@ -26,6 +26,8 @@ import os
 import sys
 from pathlib import Path
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from .data import IMAGE_SUFFIXES as FOLDER_IMAGE_SUFFIXES
@@ -181,112 +183,214 @@ def parse_damage(p, pairs: list[str]) -> dict:
     return out
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
+@dataclass
+class Job:
+    """What every worker needs to restore files the same way (plain values: Ray ships it to actors)."""
 
-    from . import images, load
-    from .pipelines.base import check_mask
+    name: str
+    device: str = "cpu"
+    exemplars: bool = False
+    mask: str | None = None
+    corrupt: bool = False
+    damage: list[str] = field(default_factory=list)
+    seed: int = 0
+    batch_size: int = 16
+    # torch threads per restorer: the driver's count, so every worker computes with the same kernels
+    # (oneDNN's results depend on the thread count by a last bit, enough to flip a rounded pixel)
+    threads: int = 0
 
-    p = load(args.name, device=args.device)
-    if args.exemplars:
-        if not hasattr(p, "with_exemplars"):
-            raise ValueError(f"--exemplars is an option of mnist-masked, not of {args.name}")
-        p = p.with_exemplars()  # the full MNIST's training digits; an error names the fetch command
-    damage = parse_damage(p, args.damage)
-    if damage and not args.corrupt:
-        raise ValueError("--damage is used with --corrupt (damage each input, then restore it)")
-    if p.needs_mask and not (args.corrupt or args.mask):
-        raise ValueError(
-            f"{args.name} restores missing pixels: give --mask FILE (non-zero = missing) or --corrupt"
-        )
-    mask = None
-    if args.mask:
+
+class Restorer:
+    """One loaded pipeline restoring chunks of the plan: the local engine runs one, the Ray engine one
+    per actor. Both cut the plan into the same chunks of `batch_size` inputs, and a chunk is restored by
+    the same code (batches of consecutive same-shaped inputs), so both engines write the same bytes."""
+
+    def __init__(self, job: Job) -> None:
+        import torch
+
+        from . import load
         from .images import to_grey
 
-        mask = to_grey(args.mask) > 0.5
+        if job.threads:
+            torch.set_num_threads(job.threads)
+        p = load(job.name, device=job.device)
+        if job.exemplars:
+            if not hasattr(p, "with_exemplars"):
+                raise ValueError(f"--exemplars is an option of mnist-masked, not of {job.name}")
+            p = p.with_exemplars()  # the full MNIST's training digits; an error names the fetch command
+        self.damage = parse_damage(p, job.damage)
+        if self.damage and not job.corrupt:
+            raise ValueError("--damage is used with --corrupt (damage each input, then restore it)")
+        if p.needs_mask and not (job.corrupt or job.mask):
+            raise ValueError(
+                f"{job.name} restores missing pixels: give --mask FILE (non-zero = missing) or --corrupt"
+            )
+        self.p, self.job = p, job
+        self.mask = to_grey(job.mask) > 0.5 if job.mask else None
+
+    def restore(self, chunk: list[tuple[int, str, str]]) -> list[dict]:
+        """(index in the plan, input, output) -> one row per input: {"index", "input", and "output"
+        (+ "label", "label_name") or "error"}; a full disk adds "disk_full" to its row and stops."""
+        from . import images
+        from .pipelines.base import check_mask
+
+        rows: list[dict] = []
+        pending: list[tuple[int, Path, Path, np.ndarray, np.ndarray | None, tuple[int, int] | None]] = []
+
+        def fail(i: int, src: Path, error: str, **extra) -> None:
+            rows.append({"index": i, "input": str(src), "error": error, **extra})
+
+        def save(data: bytes, i: int, src: Path, dst: Path) -> bool:
+            try:
+                write_atomic(data, dst)
+            except OSError as exc:
+                full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+                fail(i, src, _write_error(exc, dst), **({"disk_full": True} if full else {}))
+                if full:
+                    raise DiskFull(f"no space left on the device holding {dst.parent}") from None
+                return False
+            return True
+
+        def flush() -> None:
+            if not pending:
+                return
+            masks = None if pending[0][4] is None else [m for *_, m, _ in pending]
+            try:
+                results = self.p.batch([x for *_, x, _, _ in pending], masks, batch_size=self.job.batch_size)
+            except ValueError as exc:
+                for i, src, *_ in pending:
+                    fail(i, src, str(exc))
+            else:
+                for (i, src, dst, _, _, size16), res in zip(pending, results):
+                    if save(encode_png(res.image, res.image.shape[:2] == size16), i, src, dst):
+                        row = {"index": i, "input": str(src), "output": str(dst)}
+                        if res.label is not None:
+                            row.update(label=int(res.label), label_name=res.label_name)
+                        rows.append(row)
+            pending.clear()
+
+        try:
+            for i, src, dst in chunk:
+                src, dst = Path(src), Path(dst)
+                size16 = images.peek_size(src) if png_bit_depth(src) == 16 else None  # 16-bit out
+                try:
+                    x = self.p.prepare(src)
+                    m = self.mask
+                    if self.job.corrupt:
+                        x, m = self.p.corrupt(x, seed=self.job.seed + i, **self.damage)
+                        if not save(encode_png(x, False), i, src, dst.with_name(dst.stem + ".damaged.png")):
+                            continue
+                    if m is not None:
+                        m = check_mask(m, x.shape[:2])
+                except ValueError as exc:
+                    fail(i, src, str(exc))
+                    continue
+                if pending and x.shape != pending[0][3].shape:
+                    flush()
+                pending.append((i, src, dst, x, m, size16))
+            flush()
+        except DiskFull:
+            pass  # its row says so; the caller stops the run
+        return rows
+
+
+def plan_outputs(args: argparse.Namespace, summary: dict) -> list[tuple[int, str, str]]:
+    """(index, input, output) for every input to restore: each real file once, --out apart from the
+    inputs (checked before anything runs), two inputs for one output and --skip-existing said in
+    `summary`. The index is the input's position (the seed of its damage is --seed + index)."""
     out_dir = Path(args.out)
     items = collect_inputs(args.inputs, args.recursive)
     if not items:
         raise ValueError("no input files: give image files, folders or glob patterns")
     check_outputs_spare_inputs(args.inputs, items, out_dir)
-    summary: dict = {"model": args.name, "ok": [], "skipped": [], "failed": []}
-    seen: set[Path] = set()
-    pending: list[tuple[Path, Path, np.ndarray, np.ndarray | None, tuple[int, int] | None]] = []
-
-    def save(data: bytes, src: Path, dst: Path) -> bool:
-        """Write one output; a failure is reported (DiskFull stops the run)."""
-        try:
-            write_atomic(data, dst)
-        except OSError as exc:
-            summary["failed"].append({"input": str(src), "error": _write_error(exc, dst)})
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise DiskFull(f"no space left on the device holding {dst.parent}") from None
-            return False
-        return True
-
-    def flush() -> None:
-        if not pending:
-            return
-        masks = None if pending[0][3] is None else [m for *_, m, _ in pending]
-        try:
-            results = p.batch([x for _, _, x, _, _ in pending], masks, batch_size=args.batch_size)
-        except ValueError as exc:
-            summary["failed"] += [{"input": str(src), "error": str(exc)} for src, *_ in pending]
-        else:
-            for (src, dst, _, _, size16), res in zip(pending, results):
-                if not save(encode_png(res.image, res.image.shape[:2] == size16), src, dst):
-                    continue
-                entry = {"input": str(src), "output": str(dst)}
-                if res.label is not None:
-                    entry.update(label=int(res.label), label_name=res.label_name)
-                summary["ok"].append(entry)
-        pending.clear()
-
-    stopped = None
-    try:
-        for i, (src, rel) in enumerate(tqdm(items, desc=args.name, unit="img", disable=args.quiet)):
-            dst = out_dir / rel.with_suffix(".png")
-            if dst in seen:
-                summary["failed"].append({"input": str(src), "error": f"another input also writes {dst}"})
-                continue
+    plan, seen = [], set()
+    for i, (src, rel) in enumerate(items):
+        dst = out_dir / rel.with_suffix(".png")
+        if dst in seen:
+            summary["failed"].append({"input": str(src), "error": f"another input also writes {dst}"})
+        elif args.skip_existing and dst.is_file():
             seen.add(dst)
-            if args.skip_existing and dst.is_file():
-                summary["skipped"].append(str(src))
-                continue
-            deep = png_bit_depth(src) == 16
-            size16 = images.peek_size(src) if deep else None  # a 16-bit PNG out where the size is kept
-            try:
-                x = p.prepare(src)
-                m = mask
-                if args.corrupt:
-                    x, m = p.corrupt(x, seed=args.seed + i, **damage)
-                    if not save(encode_png(x, False), src, dst.with_name(dst.stem + ".damaged.png")):
-                        continue
-                if m is not None:
-                    m = check_mask(m, x.shape[:2])
-            except ValueError as exc:
-                summary["failed"].append({"input": str(src), "error": str(exc)})
-                continue
-            if pending and (x.shape != pending[0][2].shape or len(pending) >= args.batch_size):
-                flush()
-            pending.append((src, dst, x, m, size16))
-        flush()
-    except DiskFull as exc:
-        stopped = f"stopped: {exc}; free some space and rerun with --skip-existing to finish"
+            summary["skipped"].append(str(src))
+        else:
+            seen.add(dst)
+            plan.append((i, str(src), str(dst)))
+    return plan
+
+
+def chunks_of(plan: list, size: int) -> list[list]:
+    return [plan[k : k + size] for k in range(0, len(plan), size)]
+
+
+def run_local(job: Job, restorer: Restorer, plan: list, quiet: bool):
+    """Rows of every chunk, restored here, with a progress bar (KeyboardInterrupt passes through)."""
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(plan), desc=job.name, unit="img", disable=quiet) as bar:
+        for chunk in chunks_of(plan, job.batch_size):
+            rows = restorer.restore(chunk)
+            bar.update(len(chunk))
+            yield from rows
+            if any(r.get("disk_full") for r in rows):
+                return
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    job = Job(
+        name=args.name,
+        device=args.device,
+        exemplars=args.exemplars,
+        mask=args.mask,
+        corrupt=args.corrupt,
+        damage=list(args.damage),
+        seed=args.seed,
+        batch_size=args.batch_size,
+        threads=_torch_threads(),
+    )
+    summary: dict = {"model": args.name, "engine": args.engine, "ok": [], "skipped": [], "failed": []}
+    restorer = Restorer(job) if args.engine == "local" else None  # (ray: each actor loads its own)
+    if args.engine == "ray":
+        from .cli_ray import check_job_here
+
+        check_job_here(job)  # the same option errors, before a cluster starts
+    plan = plan_outputs(args, summary)
+    stopped, done = None, set()
+    try:
+        if args.engine == "ray":
+            from .cli_ray import run_ray
+
+            rows = run_ray(job, plan, args)
+        else:
+            rows = run_local(job, restorer, plan, args.quiet)
+        for row in rows:
+            done.add(row["index"])
+            if "error" in row:
+                summary["failed"].append({"input": row["input"], "error": row["error"]})
+                if row.get("disk_full"):
+                    stopped = (
+                        f"stopped: {row['error']}; free some space and rerun with --skip-existing to finish"
+                    )
+            else:
+                entry = {"input": row["input"], "output": row["output"]}
+                entry.update({k: row[k] for k in ("label", "label_name") if k in row})
+                summary["ok"].append(entry)
     except KeyboardInterrupt:
         stopped = "interrupted: rerun with --skip-existing to finish (every output written is whole)"
     if stopped:
         summary["stopped"] = stopped
-        summary["not_done"] = (
-            len(items) - len(summary["ok"]) - len(summary["skipped"]) - len(summary["failed"])
-        )
+        summary["not_done"] = len(plan) - len(done)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         for fail in summary["failed"]:
             print(f"failed: {fail['input']}: {fail['error']}", file=sys.stderr)
         print(
-            f"{args.name}: {len(summary['ok'])} restored into {out_dir}, {len(summary['skipped'])} skipped "
+            f"{args.name}: {len(summary['ok'])} restored into {args.out}, {len(summary['skipped'])} skipped "
             f"(already there), {len(summary['failed'])} failed"
             + (f", {summary['not_done']} not done ({stopped})" if stopped else "")
         )
@@ -315,5 +419,21 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--skip-existing", action="store_true", help="skip inputs whose output exists (resume)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process; ray: a Ray cluster (Ray Data, one loaded model per actor; "
+        "pip install 'restoration-zoo[ray]')",
+    )
+    p.add_argument(
+        "--address", default=None, help="ray: join this cluster (else $RAY_ADDRESS, else start one here)"
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="ray: actors, each with its own model (default: CPUs)"
+    )
+    p.add_argument(
+        "--gpus-per-worker", type=float, default=0, help="ray: GPUs per actor (use with --device cuda)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(fn=_cmd_run)
