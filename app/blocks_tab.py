@@ -17,7 +17,7 @@ import numpy as np
 from zoo import baselines, images, metrics
 
 from .components import BoundedEditor, UploadImage
-from .common import big, editor_mask, fmt_psnr, friendly, heldout_photos, num, pipeline
+from .common import big, editor_mask, fmt_psnr, friendly, heldout_photos, num, pipeline, seed_of
 from .tabs import register_tab
 
 UPLOAD_MAX_SIDE = 256
@@ -81,7 +81,7 @@ def run_blocks(upload, example, count, size, seed, drawing=None):
             clean,
             n_blocks=num(count, "number of blocks", whole=True),
             block_size=num(size, "block size", whole=True),
-            seed=num(seed, "seed", whole=True),
+            seed=seed_of(seed),
         )
     if not mask.any():
         raise ValueError("the damage covers no pixel; add blocks or paint on the image")

@@ -97,12 +97,15 @@ def mnist_test_digits(digits: tuple[int, ...] | None = None) -> tuple[np.ndarray
     return x, y
 
 
-def num(value: Any, name: str, whole: bool = False, low=None, high=None) -> float:
+def num(value: Any, name: str, whole: bool = False) -> float:
     """A control's value (what a visitor or an API client sent) as a number, or a ValueError naming the
-    control: None, 1e308 for a seed, "abc"... are said plainly, not an 'Unexpected TypeError'."""
-    if whole and name == "seed":
-        low, high = 0, corruptions.MAX_SEED
-    return corruptions.number(value, name, whole=whole, low=low, high=high)
+    control: None, "abc", NaN... are said plainly, not an 'Unexpected TypeError'."""
+    return corruptions.number(value, name, whole=whole)
+
+
+def seed_of(value: Any) -> int:
+    """A seed control's value: a whole number in 0..2**63-1 (1e308, 2**64 and None are refused)."""
+    return corruptions.number(value, "seed", whole=True, low=0, high=corruptions.MAX_SEED)
 
 
 MIN_UPLOAD_SIDE = 8  # a 1x1 or 3x5 upload holds no picture worth restoring or scoring

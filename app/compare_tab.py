@@ -27,6 +27,7 @@ from .common import (
     num,
     pick_input,
     pipeline,
+    seed_of,
 )
 from .components import UploadImage
 from .tabs import register_tab
@@ -140,7 +141,7 @@ def run_compare(upload, example, kind, amount, seed, progress=gr.Progress()):
     clean = pipeline(names[0]).prepare(source)
     if fam == "photo":
         clean = images.fit_within(clean, PHOTO_SIDE)
-    damaged, mask = damage(clean, kind, amount, num(seed, "seed", whole=True))
+    damaged, mask = damage(clean, kind, amount, seed_of(seed))
     results: dict[str, np.ndarray] = {}
     for i, name in enumerate(names):  # one after another, each on the hub's background lane
         progress((i + 0.5) / (len(names) + 1), desc=f"running {name}")

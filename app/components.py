@@ -1,8 +1,9 @@
 """Gradio components with the zoo's input rules built in: every image the hub receives is decoded by
 `zoo.decode` (bounded memory and time, in a worker process), never by Gradio itself.
 
-* `UploadImage`: a stock `gr.Image` whose preprocessing decodes the upload (Gradio only reads the
-  header) and hands the handler a `zoo.decode.Decoded`, which `zoo.images` takes like a path. The
+* `UploadImage`: a stock `gr.Image` whose preprocessing decodes the upload (Gradio's own, which
+  opens the file with Pillow here, is not used) and hands the handler a `zoo.decode.Decoded`, which
+  `zoo.images` takes like a path. The
   decode runs in Gradio's preprocessing thread, before the handler queues for the compute lane, so
   a hostile file that takes seconds to refuse never holds up another visitor's computation.
 * `BoundedEditor`: a `gr.ImageEditor` whose layers are decoded the same way, and whose `accept_blobs`

@@ -30,6 +30,7 @@ from .common import (
     painted,
     pick_input,
     pipeline,
+    seed_of,
 )
 from .tabs import register_tab
 
@@ -75,7 +76,7 @@ def run_masked(upload, sample_index, kind, size, seed, drawing=None):
     else:
         if kind == "random":
             size = min(num(size, "size"), 100.0) / 100.0  # the slider is in percent for scattered pixels
-        damaged, mask = p.corrupt(clean, kind=kind, size=size, seed=num(seed, "seed", whole=True))
+        damaged, mask = p.corrupt(clean, kind=kind, size=size, seed=seed_of(seed))
     restored = p(damaged, mask=mask).image
     biharmonic = baselines.inpaint_biharmonic_(damaged, mask)
     table = metrics_table(
@@ -100,7 +101,7 @@ def run_denoise(upload, sample_index, sigma, seed):
     """
     p = pipeline("mnist-denoise")
     clean = p.prepare(pick_input(upload, _sample(sample_index)))
-    noisy, _ = p.corrupt(clean, sigma=num(sigma, "noise sigma"), seed=num(seed, "seed", whole=True))
+    noisy, _ = p.corrupt(clean, sigma=num(sigma, "noise sigma"), seed=seed_of(seed))
     restored = p(noisy).image
     # The classical baseline at its best weight for this very image (an oracle choice, generous to it).
     tv_best = max((baselines.denoise_tv(noisy, w) for w in TV_GRID), key=lambda out: metrics.psnr(clean, out))

@@ -13,7 +13,7 @@ import numpy as np
 from zoo import baselines, metrics
 
 from .components import UploadImage
-from .common import big, digit_warning, fmt_psnr, friendly, input_line, num, pick_input, pipeline
+from .common import big, digit_warning, fmt_psnr, friendly, input_line, num, pick_input, pipeline, seed_of
 from .tabs import register_tab
 
 
@@ -64,7 +64,7 @@ def run_nca(upload, sample_index, mask_ratio, steps, seed, progress=gr.Progress(
     clean = p.prepare(pick_input(upload, _sample(sample_index)))
     ratio, seed, steps = (
         num(mask_ratio, "mask ratio"),
-        num(seed, "seed", whole=True),
+        seed_of(seed),
         num(steps, "steps", whole=True),
     )
     damaged, mask = p.corrupt(clean, mask_ratio=ratio, seed=seed)

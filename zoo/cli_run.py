@@ -24,9 +24,8 @@ import io
 import json
 import os
 import sys
-from pathlib import Path
-
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -122,6 +121,8 @@ def encode_png(image: np.ndarray, sixteen_bit: bool) -> bytes:
     if sixteen_bit:
         arr = (img * 65535 + 0.5).astype(np.uint16)
         ok, buf = cv2.imencode(".png", arr if arr.ndim == 2 else arr[..., ::-1])
+        if not ok:
+            raise ValueError("OpenCV could not encode the 16-bit PNG")
         return buf.tobytes()
     out = io.BytesIO()
     Image.fromarray((img * 255 + 0.5).astype(np.uint8)).save(out, format="PNG")
@@ -143,10 +144,6 @@ def write_atomic(data: bytes, path: Path) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def write_png(image: np.ndarray, path: Path, sixteen_bit: bool) -> None:
-    write_atomic(encode_png(image, sixteen_bit), path)
 
 
 class DiskFull(Exception):
