@@ -114,3 +114,21 @@ def test_messages_for_odd_arrays_and_masks(digit):
     x, mask = p.corrupt(digit, seed=0)
     out = p(x, mask=torch.from_numpy(mask))
     np.testing.assert_allclose(out.image, p(x, mask=mask).image)
+
+
+def test_a_decoder_that_dies_is_an_error_naming_the_file_and_is_replaced(tmp_path, monkeypatch):
+    """A crash inside a C decoder ends the worker, not the caller: the call gets a message, the next
+    call a fresh worker."""
+    crash = tmp_path / "crashing_worker.py"
+    crash.write_text(
+        "import os, sys\nsys.stdout.buffer.write(b'R'); sys.stdout.flush()\nsys.stdin.buffer.read(4)\nos._exit(139)\n"
+    )
+    path = tmp_path / "ok.png"
+    Image.new("RGB", (8, 8)).save(path)
+    monkeypatch.setattr(decode, "_WORKER_SCRIPT", crash)
+    pool = decode._Pool(1)
+    with pytest.raises(ValueError, match=r"ok.png'?: the decoder stopped on this file \(exit status 139\)"):
+        decode.decode(path, pool=pool)
+    monkeypatch.undo()
+    assert decode.decode(path, pool=pool).pixels.shape == (8, 8, 3)
+    pool.close()

@@ -180,8 +180,8 @@ class _Pool:
                     f"ordinary {FORMATS_TEXT} file"
                 ) from None
             except EOFError:
-                code = worker.proc.wait()
-                worker.kill()
+                worker.kill()  # (it has exited, or will not answer again)
+                code = worker.proc.returncode
                 raise ImageDecodeError(
                     f"{name}: the decoder stopped on this file (exit status {code}); it is damaged or "
                     f"hostile. Re-save it as an ordinary {FORMATS_TEXT} file"
