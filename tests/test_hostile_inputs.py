@@ -120,8 +120,11 @@ def test_a_decoder_that_dies_is_an_error_naming_the_file_and_is_replaced(tmp_pat
     """A crash inside a C decoder ends the worker, not the caller: the call gets a message, the next
     call a fresh worker."""
     crash = tmp_path / "crashing_worker.py"
-    crash.write_text(
-        "import os, sys\nsys.stdout.buffer.write(b'R'); sys.stdout.flush()\nsys.stdin.buffer.read(4)\nos._exit(139)\n"
+    crash.write_text(  # says it is ready, then dies on the first request, as a segfault would
+        "import os, sys\n"
+        "sys.stdout.buffer.write(b'R'); sys.stdout.flush()\n"
+        "sys.stdin.buffer.read(4)\n"
+        "os._exit(139)\n"
     )
     path = tmp_path / "ok.png"
     Image.new("RGB", (8, 8)).save(path)
