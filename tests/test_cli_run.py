@@ -221,42 +221,11 @@ def test_a_symlink_loop_does_not_repeat_files(inputs, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_killed_mid_write_then_skip_existing_leaves_no_broken_output(tmp_path):
-    """kill -9 at random moments of a run: every file at an output path is a whole PNG, and
-    --skip-existing then finishes the folder."""
-    import os
-    import signal
-    import subprocess
-    import sys
+def test_killed_mid_write_then_skip_existing_leaves_no_broken_output():
+    """kill -9 at random moments of a run (the reliability report's probe, 3 kills instead of 100): every
+    file at an output path is a whole PNG, and --skip-existing then finishes the folder."""
+    from training.hostile_probes import kill_during_run
 
-    src = tmp_path / "in"
-    src.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(60):
-        Image.fromarray(rng.integers(0, 255, (224, 224, 3), dtype=np.uint8)).save(src / f"{i:03d}.png")
-    out = tmp_path / "out"
-    cmd = [
-        sys.executable,
-        "-m",
-        "zoo",
-        "run",
-        "feature-recon-s16",
-        str(src),
-        "--out",
-        str(out),
-        "--quiet",
-        "--skip-existing",
-        "--batch-size",
-        "1",
-    ]
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    for delay in (4.0, 5.0, 6.0):
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay + rng.random())
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        assert all(_valid_png(p) for p in out.glob("*.png"))
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in out.glob("*.png")) == sorted(p.name for p in src.glob("*.png"))
-    assert all(_valid_png(p) for p in out.glob("*.png"))
+    result = kill_during_run(kills=3, images=200, delay=(5.0, 8.0))  # (start-up takes 3-5 s)
+    assert result["broken"] == 0 and result["finished_after"], result
+    assert result["outputs_checked"] > 0  # the kills landed while outputs were being written

@@ -353,7 +353,9 @@ def _quiet(fn, *args, **kwargs):
 
 
 # ------------------------------------------------------------------ 3. kill -9 during zoo run
-def kill_during_run(kills: int = 100, seed: int = 0) -> dict:
+def kill_during_run(
+    kills: int = 100, seed: int = 0, images: int = 400, delay: tuple[float, float] = (3.0, 6.0)
+) -> dict:
     """`zoo run` over a folder, killed (SIGKILL) at a random moment `kills` times, each time followed by a
     check of every file at an output path; then `--skip-existing` finishes. Counts broken outputs."""
     from PIL import Image
@@ -363,7 +365,7 @@ def kill_during_run(kills: int = 100, seed: int = 0) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "in", Path(tmp) / "out"
         src.mkdir()
-        for i in range(400):
+        for i in range(images):
             Image.fromarray(rng.integers(0, 255, (224, 224, 3), dtype=np.uint8)).save(src / f"{i:03d}.png")
         cmd = [
             sys.executable,
@@ -379,7 +381,7 @@ def kill_during_run(kills: int = 100, seed: int = 0) -> dict:
         started = time.perf_counter()
         for _ in range(kills):
             proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(3.0 + 3.0 * rng.random())  # start-up (imports) is ~3 s: kills land while writing
+            time.sleep(delay[0] + (delay[1] - delay[0]) * rng.random())  # start-up is ~3 s: then writes
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             for png in out.glob("*.png"):
