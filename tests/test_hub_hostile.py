@@ -94,6 +94,7 @@ def test_the_editor_blob_route_is_bounded(hub):
     response = _blob(url, editor._id, 100_000_000, 1)
     assert response.status_code == 400 and "layer index" in response.text
     assert _blob(url, editor._id, 0, 1).status_code == 200
+    assert _blob(url, editor._id, 0, 21 * 2**20).status_code == 413  # over the 20 MB upload limit
     for _ in range(30):  # 30 drawings of 5 MB each: only the newest are kept, up to the store's bound
         assert _blob(url, editor._id, 0, 5 * 2**20).status_code == 200
     from app.components import MAX_EDITOR_STORED_BYTES

@@ -66,6 +66,11 @@ class Decoded:
     describe: str = ""
     name: str = "image data"  # how messages name it: "image file 'x.png'"
 
+    @property
+    def what(self) -> str:
+        """Its name and what its samples are, for messages about its values."""
+        return f"{self.name} ({self.describe})"
+
 
 class _Worker:
     def __init__(self, memory_mb: int) -> None:

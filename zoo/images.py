@@ -126,7 +126,7 @@ def _from_numpy(arr: np.ndarray, what: str | None = None) -> np.ndarray:
 
 def from_decoded(decoded: Decoded) -> np.ndarray:
     """A `zoo.decode.Decoded` -> float32 in [0,1], by the array rules, its messages naming the file."""
-    return _from_numpy(decoded.pixels, f"{decoded.name} ({decoded.describe})")
+    return _from_numpy(decoded.pixels, decoded.what)
 
 
 def peek_size(image: Any) -> tuple[int, int] | None:
@@ -189,7 +189,7 @@ def _raw(image: Any) -> tuple[np.ndarray, str | None] | None:
     if isinstance(image, (str, Path)):
         image = decode(image)
     if isinstance(image, Decoded):
-        return image.pixels, f"{image.name} ({image.describe})"
+        return image.pixels, image.what
     if isinstance(image, np.ndarray):
         return image, None
     return None
