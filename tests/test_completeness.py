@@ -87,7 +87,7 @@ def _tiny_protocol() -> protocols.Protocol:
     """What a new file in zoo/protocols/ would hold: denoise 8 digits, score PSNR."""
 
     def scores():
-        x = zoo.data.load_mnist("test", source="subset")[0][:8]
+        x = zoo.data.load_mnist("validation", source="subset")[0][:8]
         noisy = np.clip(x + 0.3 * np.random.default_rng(0).standard_normal(x.shape), 0, 1).astype(np.float32)
         return x, noisy, images_of(zoo.load(TINY).batch(noisy))
 

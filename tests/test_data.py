@@ -25,7 +25,7 @@ def test_idx_reader_and_mnist_from_a_user_path(tmp_path):
 
 def test_mnist_subset_split_is_fixed_and_disjoint():
     xtr, ytr = data.load_mnist("train", source="subset")
-    xte, yte = data.load_mnist("test", source="subset")
+    xte, yte = data.load_mnist("validation", source="subset")
     assert xtr.shape == (4000, 28, 28) and xte.shape == (1000, 28, 28)
     assert np.bincount(yte).tolist() == [100] * 10
     train_set = {a.tobytes() for a in xtr}
@@ -83,7 +83,7 @@ def test_test_digits_without_the_fetched_mnist_are_real_test_digits():
     sample, labels = data.load_mnist("test")
     assert sample.shape == (1000, 28, 28) and list(labels[:5]) == [7, 2, 1, 0, 4]  # MNIST's test file order
     subset, _ = data.load_mnist("train", source="subset")
-    held, _ = data.load_mnist("test", source="subset")
+    held, _ = data.load_mnist("validation", source="subset")
     seen = {d.tobytes() for d in np.concatenate([subset, held])}
     assert not any(d.tobytes() in seen for d in sample)
     with pytest.raises(ValueError, match="test digits only"):

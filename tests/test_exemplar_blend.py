@@ -14,7 +14,7 @@ from .conftest import write_idx
 
 @pytest.fixture(scope="module")
 def digits():
-    x, _ = data.load_mnist("test", source="subset")  # (1000, 28, 28) real digits
+    x, _ = data.load_mnist("validation", source="subset")  # (1000, 28, 28) real digits
     return x
 
 
@@ -79,10 +79,11 @@ def test_cli_exemplars_option_matches_the_api_and_explains_a_missing_dataset(
     assert "python -m training.fetch mnist" in capsys.readouterr().err
     assert cli(["run", "mnist-denoise", str(tmp_path / "digit.png"), "--exemplars", "--out", "x"]) == 1
     assert "option of mnist-masked" in capsys.readouterr().err
-    # A user's MNIST folder ($ZOO_MNIST) whose training digits are ten copies of this digit.
-    bank = np.repeat((clean * 255).round()[None], 10, axis=0)
+    # A user's MNIST folder ($ZOO_MNIST) whose training digits are twenty copies of this digit
+    # (the last tenth of a small training file is its validation split, not searched).
+    bank = np.repeat((clean * 255).round()[None], 20, axis=0)
     write_idx(tmp_path / "train-images-idx3-ubyte", bank)
-    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(10))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(20))
     monkeypatch.setenv("ZOO_MNIST", str(tmp_path))
     assert cli([*args, "--exemplars", "--quiet", "--out", str(tmp_path / "out")]) == 0
     got = np.asarray(Image.open(tmp_path / "out" / "digit.png"), dtype=np.float32) / 255

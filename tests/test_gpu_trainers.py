@@ -44,8 +44,8 @@ def test_fmnist_gpu_writes_the_registry_classifier_and_its_record(tmp_path, kind
     net.load_state_dict(load_file(str(tmp_path / f"{name}.safetensors")))  # strict: the same network
     saved = json.loads((tmp_path / f"{name}.json").read_text())
     assert saved == json.loads(json.dumps(record)) and saved["steps"] == 3
-    assert set(saved["test_accuracy"]) == {"clean", "ratio0.4", "ratio0.8"}
-    assert all(0 <= a <= 1 for a in saved["test_accuracy"].values())
+    assert set(saved["validation_accuracy"]) == {"clean", "ratio0.4", "ratio0.8"}
+    assert all(0 <= a <= 1 for a in saved["validation_accuracy"].values())
 
 
 def test_init_classifier_ships_a_gpu_trained_classifier_beside_the_shipped_automaton(tmp_path):
@@ -115,7 +115,7 @@ def test_the_evaluation_uses_the_committed_masked_cnn_only_when_it_fits(tmp_path
 
 
 def test_mnist_denoise_gpu_continues_the_shipped_unet(tmp_path):
-    from training.mnist_denoise_gpu import main, psnr_on_test
+    from training.mnist_denoise_gpu import main, psnr_on_validation
 
     rng = np.random.default_rng(0)
     digits = np.zeros((24, 28, 28))
@@ -131,8 +131,8 @@ def test_mnist_denoise_gpu_continues_the_shipped_unet(tmp_path):
     entry = zoo.registry.get_entry("mnist-denoise")
     net = entry.builder(**entry.model_kwargs)
     net.load_state_dict(load_file(str(shipped)))
-    before = psnr_on_test(net.eval(), str(tmp_path), "cpu")
-    assert record["steps"] == 2 and record["test_psnr_sigma0.5"] == pytest.approx(before, abs=0.05)
+    before = psnr_on_validation(net.eval(), str(tmp_path), "cpu")
+    assert record["steps"] == 2 and record["validation_psnr_sigma0.5"] == pytest.approx(before, abs=0.05)
     assert set(saved) == set(net.state_dict())
 
 
@@ -168,7 +168,7 @@ def test_feature_recon_gpu_packs_trains_and_makes_a_promotable_candidate(tmp_pat
 
 
 def test_mnist_masked_gpu_continues_the_shipped_unet_on_a_bank_of_masks(tmp_path):
-    from training.mnist_masked_gpu import main, mask_bank, mse_on_test, random_masks
+    from training.mnist_masked_gpu import main, mask_bank, mse_on_validation, random_masks
 
     bank = mask_bank(300, (0.35, 0.35, 0.15, 0.15), 1, 0, "cpu")
     drawn = random_masks(bank, 500)
@@ -186,8 +186,8 @@ def test_mnist_masked_gpu_continues_the_shipped_unet_on_a_bank_of_masks(tmp_path
     entry = zoo.registry.get_entry("mnist-masked")
     net = entry.builder(**entry.model_kwargs)
     net.load_state_dict(load_file(str(shipped)))
-    before = mse_on_test(net.eval(), str(tmp_path), (0.35, 0.35, 0.15, 0.15), 1, "cpu")
-    assert record["steps"] == 2 and record["test_mse_first2000"] == pytest.approx(before, rel=0.02)
+    before = mse_on_validation(net.eval(), str(tmp_path), (0.35, 0.35, 0.15, 0.15), 1, "cpu")
+    assert record["steps"] == 2 and record["validation_mse_first2000"] == pytest.approx(before, rel=0.02)
     assert "training.mnist_masked_gpu" in record["data"]
 
 

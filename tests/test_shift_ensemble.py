@@ -35,9 +35,10 @@ def test_an_equivariant_model_is_undisturbed_and_a_fixed_output_is_shifted_back(
 
 
 def test_probe_measures_both_unets_on_a_given_mnist(tmp_path):
-    digits, labels = data.load_mnist("test", source="subset")
+    digits, labels = data.load_mnist("validation", source="subset")
     # ten fives and sevens, then ten digits of any class
     pick = np.concatenate([np.flatnonzero(np.isin(labels, (5, 7)))[:10], np.arange(10)])
+    pick = np.tile(pick, 10)  # 200 digits: the training file's last tenth (its validation split) is 20
     for split in ("train", "t10k"):
         write_idx(tmp_path / f"{split}-images-idx3-ubyte", (digits[pick] * 255).round())
         write_idx(tmp_path / f"{split}-labels-idx1-ubyte", labels[pick])

@@ -12,14 +12,15 @@ from .conftest import write_idx
 
 
 def test_exemplars_that_hold_the_answer_win_the_large_holes(tmp_path, monkeypatch):
-    digits, _ = data.load_mnist("test", source="subset")
+    digits, _ = data.load_mnist("validation", source="subset")
     a = (digits[:40] * 255).round()
-    # Training file = the same 40 digits twice: validation (the last 40) finds its own copy in the bank.
+    # Training file = the same 40 digits twice: its validation split (the last tenth, 8 digits) finds its
+    # own copy in the bank (the other 72).
     write_idx(tmp_path / "train-images-idx3-ubyte", np.concatenate([a, a]))
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(80))
     monkeypatch.setattr(tuner, "K_GRID", (1, 3))
     r = tuner.tune(n=40, data_path=str(tmp_path))
-    assert r["bank"] == 40 and r["k"] == 1  # the nearest on the visible pixels is the digit itself
+    assert r["bank"] == 72 and r["k"] == 1  # the nearest on the visible pixels is the digit itself
     assert [w for _, w in r["weights"]] == [0.3] * 4  # the lowest weight on the grid for the U-Net
     assert len(r["holes"]) == 22 and r["score"] < 0.5
     write_report(tmp_path / "rep", tuner.report(r), r)

@@ -5,7 +5,7 @@
 
 Each probe trains the shipped recipe with one change (same seed, same batches, same
 step budget) and is scored with the card's protocol (clip(x + 0.5 N(0,1)), noise seed
-1000 + i) on the first --n test digits, beside the shipped weights on the same digits
+1000 + i) on the first --n validation digits, beside the shipped weights on the same digits
 and on the first --n training digits (a gap between the two would mean overfitting).
 Probes checkpoint to runs/ablate-denoise/<variant>-<steps> and resume when rerun. Results go to
 reports/mnist-denoise-ablation.{md,json}; the card's Limitations quote them.
@@ -22,6 +22,7 @@ import torch
 import zoo
 from zoo import data, metrics
 from zoo.registry import get_entry
+from zoo.splits import no_test_split
 
 from .common import RUNS_DIR, TrainConfig, train_loop, write_report
 from zoo.protocols.common import markdown_table, mean_metric
@@ -46,12 +47,13 @@ def score(model: torch.nn.Module, clean: np.ndarray, noisy: np.ndarray) -> tuple
     return mean_metric(metrics.psnr, clean, out), mean_metric(metrics.ssim, clean, out)
 
 
+@no_test_split("python -m training.ablate_denoise")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m training.ablate_denoise", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--steps", type=int, default=1500, help="optimiser steps per probe")
-    parser.add_argument("--n", type=int, default=500, help="test digits scored")
+    parser.add_argument("--n", type=int, default=500, help="validation digits scored")
     parser.add_argument(
         "--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(VARIANTS)}"
     )
@@ -61,13 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [v for v in chosen if v not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
-    clean, _ = data.load_mnist("test")
+    clean, _ = data.load_mnist("validation")
     clean = clean[: args.n]
     noisy = noisy_digits(clean, 0.5)  # the card's noise seeds, shared by every row
     seen, _ = data.load_mnist("train")
     seen = seen[: args.n]
     shipped, net = DEFAULTS["mnist-denoise"], zoo.load("mnist-denoise").model
-    # The shipped weights on test digits and on as many of the digits they were trained on (overfitting?).
+    # The shipped weights on validation digits and on as many of the digits they were trained on (overfitting?).
     results = {
         "shipped": dict(
             zip(("psnr", "ssim"), score(net, clean, noisy)), steps=shipped.steps, change="the shipped weights"
@@ -122,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     table = markdown_table(["probe", "change", "steps", "PSNR (dB)", "SSIM", "PSNR vs recipe probe"], rows)
     text = (
-        f"# mnist-denoise: what moves PSNR at sigma 0.5\n\n{table}\n\nFirst {len(clean)} test digits, the "
+        f"# mnist-denoise: what moves PSNR at sigma 0.5\n\n{table}\n\nFirst {len(clean)} validation digits, the "
         f"card's noise seeds. Rerun: `python -m training.ablate_denoise --steps {args.steps} --n {args.n}`.\n"
     )
     write_report(Path(args.out), text, results)

@@ -22,6 +22,7 @@ from torch import nn
 
 from zoo.pipelines.nca_fmnist import build_classifier
 from zoo.protocols.common import markdown_table
+from zoo.splits import no_test_split
 
 from .common import write_report
 
@@ -82,6 +83,7 @@ def measure(steps: int, batch: int = BATCH) -> list[dict]:
     return rows
 
 
+@no_test_split("python -m training.classifier_cost")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m training.classifier_cost", description=__doc__.split("\n")[0]

@@ -30,6 +30,7 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from zoo.hub import file_record
+from zoo.lineage import chain_before, lineage_for, new_run
 from zoo.registry import WEIGHTS_DIR, get_entry, read_manifest, write_manifest_entry
 
 RUNS_DIR = Path(os.environ.get("ZOO_RUNS", "runs"))
@@ -320,8 +321,12 @@ def export_weights(
     cfg: TrainConfig,
     data_description: str,
     extra: dict[str, Any] | None = None,
+    command: str | None = None,
 ) -> Path:
-    """Write model.safetensors + config.json and record their hashes in the manifest (rank 0 only)."""
+    """Write model.safetensors + config.json and record their hashes in the manifest (rank 0 only).
+
+    config.json gets the `lineage` of the weights (`zoo.lineage`): this run (`command`, the exact
+    command line; None: not recorded) appended to the chain that made its --init file."""
     rank = dist.get_rank() if dist.is_initialized() else 0
     out = Path(cfg.out_dir) if cfg.out_dir else WEIGHTS_DIR / name
     if rank != 0:
@@ -340,6 +345,15 @@ def export_weights(
         if cfg.init
         else {}
     )
+    run = new_run(
+        command=command,
+        data={"description": data_description, "split": "train"},
+        device=str(cfg.device),
+        steps=cfg.steps,
+        seed=cfg.seed,
+        init=cfg.init,
+    )
+    earlier = chain_before(cfg.init)  # read before the file may be replaced below
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     # One metadata key only: a multi-key metadata map is written in hash order, so the bytes (and the
     # sha256 in the manifest) would change from run to run.
@@ -355,6 +369,7 @@ def export_weights(
         },
         **init_record,
         **(extra or {}),
+        "lineage": lineage_for(run, earlier, out / "model.safetensors"),
     }
     (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     if cfg.out_dir is None:  # only the shipped folder defines the registry's hashes

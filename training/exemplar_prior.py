@@ -18,6 +18,7 @@ from zoo import data, metrics
 from zoo.exemplars import ExemplarBank
 from zoo.protocols.common import markdown_table, mean_metric
 from zoo.protocols.mnist_masked import VAL_N, damaged_set, setting_label, source_mse
+from zoo.splits import no_test_split
 
 from .common import write_report
 
@@ -26,14 +27,15 @@ ROWS += (("vertical", 21), ("horizontal", 21), ("patch", 21))  # wide: missed <=
 K_GRID = (3, 10, 30)
 
 
+@no_test_split("python -m training.exemplar_prior")
 def main(argv: list[str] | None = None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n", type=int, default=None, help="first N test 5s and 7s (default: all 1,920)")
+    ap.add_argument("--n", type=int, default=None, help="first N validation 5s and 7s (default: all)")
     ap.add_argument("--out", default=None, help="write OUT.json and OUT.md")
     ap.add_argument("--data", default=None, help="MNIST IDX folder (default: the fetched full MNIST)")
     args = ap.parse_args(argv)
     source = "full" if args.data is None else "auto"
-    xt, yt = data.load_mnist("test", args.data, source=source)
+    xt, yt = data.load_mnist("validation", args.data, source=source)
     x = xt[np.isin(yt, (5, 7))][: args.n]
     tr, ty = data.load_mnist("train", args.data, source=source)
     pool, pool_y = tr[:-VAL_N], ty[:-VAL_N]  # as the protocol: k is tuned on digits never searched
@@ -59,7 +61,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     text = (
         f"Exemplar inpainting on the first {len(x):,} test 5s and 7s, searching {len(pool):,} training "
         f"digits or their {len(five_seven):,} 5s and 7s (`python -m training.exemplar_prior`).\n\n"
-        + markdown_table([*headers, "/ source", "change"], table) + "\n"
+        + markdown_table([*headers, "/ source", "change"], table)
+        + "\n"
     )
     print(text)
     if args.out:

@@ -28,6 +28,7 @@ from safetensors.torch import load_file, save_file
 
 from zoo.models.efficientnet_encoder import encoder_tensors, feature_encoder
 from zoo.registry import get_entry
+from zoo.splits import no_test_split
 
 from .common import TrainConfig
 from .gpu_loop import add_run_args, device_name, train_clocked, write_run
@@ -115,7 +116,10 @@ def train(args: argparse.Namespace) -> dict:
 
     final, done = train_clocked(args.name, net, opt, loss_of_step, args)
     record = {
-        "model": args.name, "model_kwargs": entry.model_kwargs, **done, "device": device_name(dev),
+        "model": args.name,
+        "model_kwargs": entry.model_kwargs,
+        **done,
+        "device": device_name(dev),
         "parameters": sum(p.numel() for p in net.parameters()),
         "recipe": {k: getattr(args, k) for k in ("batch", "crop", "lr", "loss", "ema", "seed", "init")},
         "data": f"{index['description']} (packed at long side <= {PACK_MAX_SIDE} px); {args.crop}x"
@@ -124,6 +128,7 @@ def train(args: argparse.Namespace) -> dict:
     return write_run(args.out, args.name, final, record)
 
 
+@no_test_split("python -m training.feature_recon_gpu")
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)

@@ -35,6 +35,7 @@ from zoo import data
 from zoo.pipelines.nca_fmnist import build_classifier, flip_averaged
 from zoo.protocols.nca_fmnist import damaged_set
 from zoo.registry import get_entry
+from zoo.splits import no_test_split
 
 from .fmnist_batches import LABEL_SMOOTHING, MASK_RATIOS
 from .gpu_loop import add_run_args, device_name, random_shift, train_clocked, write_run
@@ -120,13 +121,13 @@ def accuracy(net, x: torch.Tensor, y: torch.Tensor, batch: int = 2000) -> float:
     return hits / len(y)
 
 
-def accuracies_on_test(
+def accuracies_on_validation(
     kind: str, net, nca, data_path: str | None, device, limit: int | None
 ) -> tuple[dict, int]:
-    """Clean accuracy, and at EVAL_RATIOS with the evaluation protocol's masks (test image i's from
-    default_rng(1000 + i)): after the automaton's repair (classifier) or masked as they are (masked-cnn);
-    and how many test images were used."""
-    x, y = data.load_fashion_mnist("test", data_path)
+    """Clean accuracy, and at EVAL_RATIOS with the evaluation protocol's masks (validation image i's
+    from default_rng(1000 + i)): after the automaton's repair (classifier) or masked as they are
+    (masked-cnn); and how many validation images were used."""
+    x, y = data.load_fashion_mnist("validation", data_path)
     x, y = x[:limit], y[:limit]
     yt = torch.from_numpy(y).to(device)
     out = {"clean": accuracy(net, torch.from_numpy(x)[:, None].to(device), yt)}
@@ -139,6 +140,7 @@ def accuracies_on_test(
     return out, len(y)
 
 
+@no_test_split("python -m training.fmnist_gpu")
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kind", choices=KINDS, required=True)
@@ -174,13 +176,20 @@ def main(argv: list[str] | None = None) -> dict:
             return F.cross_entropy(logits, yb, label_smoothing=LABEL_SMOOTHING)
 
     final, done = train_clocked(args.kind, net, opt, loss_of_step, args)
-    acc, tested = accuracies_on_test(args.kind, final, nca, args.data, dev, args.limit)
+    acc, scored = accuracies_on_validation(args.kind, final, nca, args.data, dev, args.limit)
     record = {
-        "kind": args.kind, "arch": args.arch, "width": args.width, "parameters": params, **done,
-        "epochs": round(done["steps"] * args.batch / len(images), 1), "device": device_name(dev),
+        "kind": args.kind,
+        "arch": args.arch,
+        "width": args.width,
+        "parameters": params,
+        **done,
+        "epochs": round(done["steps"] * args.batch / len(images), 1),
+        "device": device_name(dev),
         "recipe": {k: getattr(args, k) for k in RECIPE},
-        "label_smoothing": LABEL_SMOOTHING, "mask_ratios": MASK_RATIOS,
-        "test_accuracy": acc, "test_images": tested,
+        "label_smoothing": LABEL_SMOOTHING,
+        "mask_ratios": MASK_RATIOS,
+        "validation_accuracy": acc,
+        "validation_images": scored,
     }
     return write_run(args.out, f"{args.kind}-{args.arch}{args.width}", final, record)
 

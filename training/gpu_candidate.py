@@ -20,6 +20,7 @@ from pathlib import Path
 from safetensors.torch import load_file
 
 from zoo.registry import get_entry
+from zoo.splits import no_test_split
 
 from .common import TrainConfig, export_weights
 
@@ -40,12 +41,18 @@ def candidate(run: Path, out: Path, init: str | None = None) -> Path:
     if init and not Path(init).is_file():
         raise FileNotFoundError(f"the run started from {init}, which is not here: pass --init PATH")
     cfg = TrainConfig(
-        steps=record["steps"], batch_size=recipe["batch"], lr=recipe["lr"], seed=recipe["seed"],
-        ema=recipe.get("ema"), init=init, out_dir=str(out),
+        steps=record["steps"],
+        batch_size=recipe["batch"],
+        lr=recipe["lr"],
+        seed=recipe["seed"],
+        ema=recipe.get("ema"),
+        init=init,
+        out_dir=str(out),
     )
-    return export_weights(name, model.eval(), cfg, record["data"])
+    return export_weights(name, model.eval(), cfg, record["data"], command=record.get("command"))
 
 
+@no_test_split("python -m training.gpu_candidate")
 def main(argv: list[str] | None = None) -> Path:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run", type=Path, help="RUN.safetensors written by a GPU trainer (RUN.json beside it)")

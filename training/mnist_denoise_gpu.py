@@ -23,6 +23,7 @@ from safetensors.torch import load_file
 from zoo import data
 from zoo.protocols.mnist_denoise import noisy_digits
 from zoo.registry import get_entry
+from zoo.splits import no_test_split
 
 from .gpu_loop import add_run_args, device_name, random_shift, train_clocked, write_run
 from .losses import ssim
@@ -32,9 +33,11 @@ RECIPE = ("batch", "lr", "ssim_weight", "ema", "seed", "init")
 
 
 @torch.no_grad()
-def psnr_on_test(net, data_path: str | None, device, sigma: float = 0.5, limit: int | None = None) -> float:
-    """Mean per-image PSNR (data range 1) of the clamped output on the test digits, protocol noise."""
-    x, _ = data.load_mnist("test", data_path)
+def psnr_on_validation(
+    net, data_path: str | None, device, sigma: float = 0.5, limit: int | None = None
+) -> float:
+    """Mean per-image PSNR (data range 1) of the clamped output on the validation digits, protocol noise."""
+    x, _ = data.load_mnist("validation", data_path)
     x = x[:limit]
     noisy = torch.from_numpy(noisy_digits(x, sigma).astype("float32"))[:, None].to(device)
     clean = torch.from_numpy(x)[:, None].to(device)
@@ -43,6 +46,7 @@ def psnr_on_test(net, data_path: str | None, device, sigma: float = 0.5, limit: 
     return (10 * torch.log10(1 / mse)).mean().item()
 
 
+@no_test_split("python -m training.mnist_denoise_gpu")
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_run_args(ap, "MNIST IDX folder (default: the fetched full MNIST)", batch=512, lr=2e-3)
@@ -75,10 +79,14 @@ def main(argv: list[str] | None = None) -> dict:
 
     final, done = train_clocked("denoise", net, opt, loss_of_step, args)
     record = {
-        "model_kwargs": kwargs, "parameters": params, **done,
-        "epochs": round(done["steps"] * args.batch / len(digits), 1), "device": device_name(dev),
-        "recipe": {k: getattr(args, k) for k in RECIPE}, "sigmas": SIGMAS,
-        "test_psnr_sigma0.5": psnr_on_test(final, args.data, dev, limit=args.limit),
+        "model_kwargs": kwargs,
+        "parameters": params,
+        **done,
+        "epochs": round(done["steps"] * args.batch / len(digits), 1),
+        "device": device_name(dev),
+        "recipe": {k: getattr(args, k) for k in RECIPE},
+        "sigmas": SIGMAS,
+        "validation_psnr_sigma0.5": psnr_on_validation(final, args.data, dev, limit=args.limit),
     }
     name = f"denoise-b{kwargs['base_channels']}{'-init' if args.init else ''}"
     return write_run(args.out, name, final, record)

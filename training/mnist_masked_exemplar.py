@@ -32,6 +32,7 @@ from zoo.pipelines.mnist_masked import EXEMPLAR_K, EXEMPLAR_WEIGHTS, band_weight
 from zoo.protocols.common import markdown_table
 from zoo.protocols.mnist_masked import SETTINGS, VAL_N, damaged_set, setting_label, source_mse
 from zoo.registry import WEIGHTS_DIR, get_entry
+from zoo.splits import no_test_split
 
 from .common import write_report
 from .gpu_loop import add_run_args, random_shift, train_clocked, write_run
@@ -65,6 +66,7 @@ def exemplar_channel(bank: ExemplarBank, damaged, m, k: int, own=None) -> torch.
     return bank.cands[near].mean(1).reshape(b, 1, 28, 28) * m
 
 
+@no_test_split("python -m training.mnist_masked_exemplar train")
 def train(argv: list[str]) -> dict:
     ap = argparse.ArgumentParser(prog="python -m training.mnist_masked_exemplar train")
     add_run_args(ap, "MNIST IDX folder (default: the fetched full MNIST)", batch=64, lr=2e-4)
@@ -95,21 +97,24 @@ def train(argv: list[str]) -> dict:
 
     final, done = train_clocked(NAME, net, opt, loss_of_step, args)
     record = {
-        "model": NAME, **done, "recipe": {k: getattr(args, k) for k in ("batch", "lr", "mix", "init")},
+        "model": NAME,
+        **done,
+        "recipe": {k: getattr(args, k) for k in ("batch", "lr", "mix", "init")},
         "data": f"{len(pool):,} training digits (the evaluation's exemplar pool), own copy left out",
     }
     return write_run(args.out, NAME, final, record)
 
 
 @torch.inference_mode()
+@no_test_split("python -m training.mnist_masked_exemplar screen")
 def screen(argv: list[str]) -> list[dict]:
     ap = argparse.ArgumentParser(prog="python -m training.mnist_masked_exemplar screen")
     ap.add_argument("weights", help="a 3-channel network from `train`")
     ap.add_argument("--alone", default=None, help="2-channel U-Net weights to compare (default: shipped)")
-    ap.add_argument("--n", type=int, default=None, help="first N test 5s and 7s (default: all 1,920)")
+    ap.add_argument("--n", type=int, default=None, help="first N validation 5s and 7s (default: all)")
     ap.add_argument("--out", default=None, help="write OUT.json and OUT.md")
     args = ap.parse_args(argv)
-    xt, yt = data.load_mnist("test", source="full")
+    xt, yt = data.load_mnist("validation", source="full")
     x = xt[np.isin(yt, (5, 7))][: args.n]
     train_x, _ = data.load_mnist("train", source="full")
     bank = ExemplarBank(train_x[:-VAL_N])
@@ -125,12 +130,19 @@ def screen(argv: list[str]) -> list[dict]:
         dmg, m = damaged_set(x, kind, size)
         d = torch.from_numpy(np.where(m, 0.0, dmg).astype(np.float32))[:, None]
         mt = torch.from_numpy(m.astype(np.float32))[:, None]
-        fill = torch.cat([exemplar_channel(bank, d[i : i + 256], mt[i : i + 256], EXEMPLAR_K)
-                          for i in range(0, len(d), 256)])
+        fill = torch.cat(
+            [
+                exemplar_channel(bank, d[i : i + 256], mt[i : i + 256], EXEMPLAR_K)
+                for i in range(0, len(d), 256)
+            ]
+        )
         alone = unet(torch.cat([d, mt], 1))
         w = torch.from_numpy(band_weights(m, EXEMPLAR_WEIGHTS)).float()[:, None]  # (N, 1, 1, 1)
-        outs = {"U-Net alone": alone, "exemplar blend": w * alone + (1 - w) * fill,
-                "exemplar as input": net3(torch.cat([d, mt, fill], 1))}
+        outs = {
+            "U-Net alone": alone,
+            "exemplar blend": w * alone + (1 - w) * fill,
+            "exemplar as input": net3(torch.cat([d, mt, fill], 1)),
+        }
         row = {"damage": setting_label(kind, size), "source": source_mse(kind, size)}
         for what, pred in outs.items():
             row[what] = F.mse_loss((d + mt * pred).clamp(0, 1), truth).item()
@@ -141,8 +153,10 @@ def screen(argv: list[str]) -> list[dict]:
         alone, blend, x3 = cols
         table = markdown_table(
             ["damage", "source MSE", *(f"{c} MSE" for c in cols), "as input / alone", "as input / blend"],
-            [[r["damage"], r["source"], *(r[c] for c in cols), r[x3] / r[alone], r[x3] / r[blend]]
-             for r in rows],
+            [
+                [r["damage"], r["source"], *(r[c] for c in cols), r[x3] / r[alone], r[x3] / r[blend]]
+                for r in rows
+            ],
         )
         write_report(args.out, table + "\n", rows)
     return rows

@@ -11,7 +11,7 @@ horizontal one: both are in the mix), so the GPU never waits for numpy.
     python -m training.gpu_candidate runs/m/mnist-masked.safetensors --out runs/m/cand
 
 Writes OUT/mnist-masked.safetensors (the EMA of the U-Net's weights) and a .json beside it: the recipe,
-the steps, and the whole-image MSE on the first 2,000 test digits under a fixed draw of the mix
+the steps, and the whole-image MSE on the first 2,000 validation digits under a fixed draw of the mix
 (`python -m training.evaluate mnist-masked` gives the card's rows once the weights are promoted).
 """
 
@@ -26,6 +26,7 @@ from safetensors.torch import load_file
 
 from zoo import data
 from zoo.registry import get_entry
+from zoo.splits import no_test_split
 
 from .common import TrainConfig
 from .gpu_loop import add_run_args, device_name, random_shift, train_clocked, write_run
@@ -34,7 +35,7 @@ from .trainers.mnist_family import MASK_KINDS, describe_data, mixed_masks, parse
 NAME = "mnist-masked"
 RECIPE = ("batch", "lr", "mix", "hole_min", "l1_weight", "mask_bank")
 RECIPE += ("elastic", "elastic_share", "ema", "seed", "init")
-CHECK_N = 2000  # test digits of the record's MSE
+CHECK_N = 2000  # validation digits of the record's MSE
 DEFAULT_MIX = "0.35,0.35,0.15,0.15"  # stripes, squares, scattered pixels, strokes
 
 
@@ -69,14 +70,15 @@ def elastic(x: torch.Tensor, px: float, share: float, grid: int = 4) -> torch.Te
 
 
 @torch.no_grad()
-def mse_on_test(net, data_path, mix, hole_min, device, limit: int | None = None) -> float:
-    """Whole-image MSE on the first CHECK_N test digits, masks of the mix from a fixed seed."""
-    x, _ = data.load_mnist("test", data_path)
+def mse_on_validation(net, data_path, mix, hole_min, device, limit: int | None = None) -> float:
+    """Whole-image MSE on the first CHECK_N validation digits, masks of the mix from a fixed seed."""
+    x, _ = data.load_mnist("validation", data_path)
     x = torch.from_numpy(x[: min(CHECK_N, limit or CHECK_N)])[:, None].to(device)
     m = torch.from_numpy(mixed_masks(np.random.default_rng(2024), len(x), mix, hole_min))[:, None]
     return F.mse_loss(restored(net, x, m.float().to(device)).clamp(0, 1), x).item()
 
 
+@no_test_split("python -m training.mnist_masked_gpu")
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_run_args(ap, "MNIST IDX folder (default: the fetched full MNIST)", batch=512, lr=1e-3)
@@ -118,7 +120,10 @@ def main(argv: list[str] | None = None) -> dict:
     if args.elastic:
         warp = f", elastic distortion up to {args.elastic:g} px on {args.elastic_share:.0%}"
     record = {
-        "model": NAME, "model_kwargs": entry.model_kwargs, **done, "device": device_name(dev),
+        "model": NAME,
+        "model_kwargs": entry.model_kwargs,
+        **done,
+        "device": device_name(dev),
         "parameters": sum(p.numel() for p in net.parameters()),
         "epochs": round(done["steps"] * args.batch / len(digits), 1),
         "recipe": {k: getattr(args, k) for k in RECIPE},
@@ -126,7 +131,9 @@ def main(argv: list[str] | None = None) -> dict:
         f"{args.hole_min}-21 px, squares {max(3, args.hole_min)}-21 px, 10-80% pixels, strokes ({shares}), "
         f"a bank of {args.mask_bank:,} mirrored and transposed at random; loss {loss}; augmentation: random "
         f"shifts up to 2 px{warp}; trained by training.mnist_masked_gpu on {device_name(dev)}",
-        f"test_mse_first{CHECK_N}": mse_on_test(final, args.data, mix, args.hole_min, dev, args.limit),
+        f"validation_mse_first{CHECK_N}": mse_on_validation(
+            final, args.data, mix, args.hole_min, dev, args.limit
+        ),
     }
     return write_run(args.out, NAME, final, record)
 

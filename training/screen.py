@@ -1,4 +1,4 @@
-"""Candidate weights side by side on a model's protocol, on its first test images, before a full
+"""Candidate weights side by side on a model's protocol, on its first validation images, before a full
 evaluation (and for the levers that were measured but not shipped, which the cards quote).
 
     python -m training.screen nca-fmnist zoo/weights/nca-fmnist runs/nca-deep/out --n 2000
@@ -8,7 +8,7 @@ evaluation (and for the levers that were measured but not shipped, which the car
 Each folder holds a model.safetensors and its config.json (a training run's --out-dir, or the shipped
 folder); the network is built from that config's model_kwargs, so candidates with added blocks are
 scored as they were trained. Scored with the card's damage and seeds (image i's from
-default_rng(1000 + i)) on the first --n test images:
+default_rng(1000 + i)) on the first --n validation images:
   nca-fmnist: per mask ratio, the PSNR of the 20-step repair and the candidate's own classifier's
     accuracy on it, and its clean accuracy;
   mnist-denoise: per noise sigma, PSNR and SSIM;
@@ -31,6 +31,7 @@ from zoo import data, metrics
 from zoo.protocols import mnist_denoise, mnist_masked, nca_fmnist
 from zoo.protocols.common import images_of, markdown_table, mean_metric
 from zoo.registry import get_entry
+from zoo.splits import no_test_split
 
 from .common import SHIPPED_FILES, write_report
 
@@ -57,7 +58,7 @@ def describe(name: str, config: dict) -> str:
 
 
 def nca_scorer(n: int, ratios: list[float]) -> Callable:
-    x, y = data.load_fashion_mnist("test")
+    x, y = data.load_fashion_mnist("validation")
     x, y = x[:n], y[:n]
     sets = {r: nca_fmnist.damaged_set(x, r) for r in ratios}
 
@@ -73,7 +74,7 @@ def nca_scorer(n: int, ratios: list[float]) -> Callable:
 
 
 def denoise_scorer(n: int, sigmas: list[float]) -> Callable:
-    x = data.load_mnist("test")[0][:n]
+    x = data.load_mnist("validation")[0][:n]
     noisy = {s: mnist_denoise.noisy_digits(x, s) for s in sigmas}
 
     def score(p) -> dict[str, float]:
@@ -88,7 +89,7 @@ def denoise_scorer(n: int, sigmas: list[float]) -> Callable:
 
 
 def masked_scorer(n: int, holes: list[tuple[str, int]]) -> Callable:
-    x, y = data.load_mnist("test")
+    x, y = data.load_mnist("validation")
     x = x[(y == 5) | (y == 7)][:n]
     sets = {(kind, size): mnist_masked.damaged_set(x, kind, size) for kind, size in holes}
 
@@ -120,11 +121,12 @@ def parse_floats(text: str) -> list[float]:
 # name -> (scorer factory, what --levels means, its default, its parser)
 SCORERS = {
     "nca-fmnist": (nca_scorer, "mask ratios", "0.4,0.6,0.8", parse_floats),
-    "mnist-denoise": (
-        denoise_scorer, "noise sigmas", ",".join(map(str, mnist_denoise.SIGMAS)), parse_floats
-    ),
+    "mnist-denoise": (denoise_scorer, "noise sigmas", ",".join(map(str, mnist_denoise.SIGMAS)), parse_floats),
     "mnist-masked": (
-        masked_scorer, "holes", ",".join(f"{k}:{s}" for k, s in mnist_masked.SETTINGS), parse_holes
+        masked_scorer,
+        "holes",
+        ",".join(f"{k}:{s}" for k, s in mnist_masked.SETTINGS),
+        parse_holes,
     ),
 }
 
@@ -138,11 +140,12 @@ def screen(name: str, folders: list[Path], n: int, levels: list[float]) -> list[
     return rows
 
 
+@no_test_split("python -m training.screen")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.screen", description=__doc__.split("\n")[0])
     parser.add_argument("name", choices=sorted(SCORERS), help="the model whose candidates are compared")
     parser.add_argument("folders", nargs="+", type=Path, help="folders with model.safetensors + config.json")
-    parser.add_argument("--n", type=int, default=2000, help="first N test images")
+    parser.add_argument("--n", type=int, default=2000, help="first N validation images")
     parser.add_argument(
         "--levels",
         default=None,
@@ -161,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--levels: {err}")
     rows = screen(args.name, args.folders, args.n, levels)
     table = markdown_table(list(rows[0]), [list(row.values()) for row in rows])
-    text = f"{args.name}: first {args.n} test images, the protocol's damage and seeds ({what}).\n\n{table}\n"
+    text = f"{args.name}: first {args.n} validation images, the protocol's damage and seeds ({what}).\n\n{table}\n"
     print(text)
     if args.out:
         write_report(args.out, text, {"n": args.n, "rows": rows})

@@ -7,7 +7,7 @@ shifts are: both U-Nets were trained on digits shifted by up to 2 px, and their 
 levels make them exactly equivariant only to shifts of 4 px, so each shift of 1 px gives another
 estimate. Each shifted input goes through the U-Net, is shifted back, and the estimates are
 averaged (torch.roll: what wraps round is black border or noise). Measured on the first --n
-test digits with the cards' protocols: mnist-denoise at sigma 0.5 (PSNR, SSIM), and mnist-masked
+validation digits with the cards' protocols: mnist-denoise at sigma 0.5 (PSNR, SSIM), and mnist-masked
 on three of its holes (whole-image MSE, the test fives and sevens).
 """
 
@@ -21,6 +21,7 @@ from zoo import data, metrics
 from zoo.protocols.common import markdown_table, mean_metric
 from zoo.protocols.mnist_denoise import noisy_digits
 from zoo.protocols.mnist_masked import damaged_set
+from zoo.splits import no_test_split
 
 from .common import mnist_report_cli
 
@@ -44,7 +45,7 @@ def shift_ensemble(model: torch.nn.Module, x: np.ndarray, shifts) -> np.ndarray:
 
 
 def probe(n: int = 2000, data_path: str | None = None) -> dict:
-    x_all, y_all = data.load_mnist("test", data_path, source="full")  # as --data says: never the subset
+    x_all, y_all = data.load_mnist("validation", data_path, source="full")  # as --data says: never the subset
     rows = []
     denoise = zoo.load("mnist-denoise").model.eval()
     clean = x_all[:n]
@@ -61,8 +62,14 @@ def probe(n: int = 2000, data_path: str | None = None) -> dict:
         inputs = np.stack([damaged, masks.astype(np.float32)], 1)  # (n, 2, 28, 28)
         for name, shifts in SHIFTS.items():
             out = np.where(masks, shift_ensemble(masked, inputs, shifts), damaged)
-            rows.append(dict(model="mnist-masked", setting=f"{kind} {size}", method=name,
-                             mse=mean_metric(metrics.mse, fives_sevens, out)))
+            rows.append(
+                dict(
+                    model="mnist-masked",
+                    setting=f"{kind} {size}",
+                    method=name,
+                    mse=mean_metric(metrics.mse, fives_sevens, out),
+                )
+            )
     return dict(n=n, data=data.describe_mnist(data_path), rows=rows)
 
 
@@ -72,19 +79,30 @@ def report(r: dict) -> str:
 
     table = markdown_table(
         ["model", "setting", "method", "PSNR (dB)", "SSIM", "MSE"],
-        [[w["model"], w["setting"], w["method"], cell(w, "psnr", ".3f"), cell(w, "ssim", ".4f"),
-          cell(w, "mse", ".5f")] for w in r["rows"]],
+        [
+            [
+                w["model"],
+                w["setting"],
+                w["method"],
+                cell(w, "psnr", ".3f"),
+                cell(w, "ssim", ".4f"),
+                cell(w, "mse", ".5f"),
+            ]
+            for w in r["rows"]
+        ],
     )
     return (
         "# MNIST U-Nets: a self-ensemble over shifts\n\n"
-        f"`python -m training.shift_ensemble --n {r['n']}`: {r['data']}, the first {r['n']:,} test digits "
+        f"`python -m training.shift_ensemble --n {r['n']}`: {r['data']}, the first {r['n']:,} validation digits "
         "(mnist-masked: the first that many fives and sevens). Each method runs the U-Net once per shift.\n\n"
-        + table + "\n"
+        + table
+        + "\n"
     )
 
 
+@no_test_split("python -m training.shift_ensemble")
 def main() -> None:
-    mnist_report_cli(__doc__, probe, report, 2000, "test digits")
+    mnist_report_cli(__doc__, probe, report, 2000, "validation digits")
 
 
 if __name__ == "__main__":

@@ -24,12 +24,15 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from zoo.hub import file_record
+from zoo.lineage import chain_before, command_line, lineage_for, new_run
+from zoo.splits import no_test_split
 
 from .promote import check_candidate
 
 
-def soup(name: str, out: Path, folders: list[Path]) -> Path:
-    """Write the uniform average of `folders`' weights (>= 2 runs of `name`) into `out`."""
+def soup(name: str, out: Path, folders: list[Path], command: str | None = None) -> Path:
+    """Write the uniform average of `folders`' weights (>= 2 runs of `name`) into `out`; its lineage is
+    one run (`command`) whose "ingredients" are the ingredients' recorded chains."""
     folders = [Path(f) for f in folders]
     if len(folders) < 2:
         raise ValueError("a soup needs at least two ingredient folders")
@@ -69,18 +72,30 @@ def soup(name: str, out: Path, folders: list[Path]) -> Path:
             for folder, c in zip(folders, configs)
         ],
     }
+    run = new_run(
+        command=command,
+        data=configs[0].get("lineage", {}).get("data"),
+        device="cpu",
+        steps=0,
+        seed=0,
+        init=None,
+    )
+    run["ingredients"] = [chain_before(folder / "model.safetensors") for folder in folders]
+    config["lineage"] = lineage_for(run, [], out / "model.safetensors")
     (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     return out
 
 
+@no_test_split("python -m training.soup")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.soup", description=__doc__.split("\n")[0])
     parser.add_argument("name", help="registry name, e.g. mnist-masked")
     parser.add_argument("out", type=Path, help="folder for the averaged model.safetensors + config.json")
     parser.add_argument("folders", type=Path, nargs="+", help="two or more candidates' --out-dir folders")
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     try:
-        out = soup(args.name, args.out, args.folders)
+        out = soup(args.name, args.out, args.folders, command_line("training.soup", argv))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

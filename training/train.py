@@ -21,10 +21,14 @@ import torch.distributed as dist
 
 import zoo
 
+from zoo.lineage import command_line
+from zoo.splits import no_test_split
+
 from .common import add_common_args, config_from_args, export_weights
 from .trainers import find_trainer
 
 
+@no_test_split("python -m training.train")
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     names = [n for n in zoo.list_models() if find_trainer(n)]
@@ -45,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(cfg.seed)  # the initial weights are part of the seeded run
     trained = module.train(name, cfg, args)
     if trained is not None:  # None: stopped early by --stop-at; rerun to resume
-        export_weights(name, trained[0], cfg, trained[1])
+        export_weights(name, trained[0], cfg, trained[1], command=command_line("training.train", argv))
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()

@@ -24,6 +24,7 @@ from zoo.protocols.common import images_of, markdown_table
 from zoo.pipelines.mnist_masked import EXEMPLAR_BANDS as BANDS
 from zoo.pipelines.mnist_masked import hole_band
 from zoo.protocols.mnist_masked import SETTINGS, damaged_set
+from zoo.splits import no_test_split
 
 from .common import mnist_report_cli
 
@@ -33,8 +34,9 @@ WEIGHT_GRID = tuple(round(float(w), 2) for w in np.arange(0.3, 1.0001, 0.05))
 
 def tune(n: int = 1000, data_path: str | None = None) -> dict:
     p = zoo.load("mnist-masked")
-    train, _ = data.load_mnist("train", data_path, source="full")  # a given path wins over the cache
-    val, bank = train[-n:], ExemplarBank(train[:-n])
+    # a given path wins over the cache; the bank searches the training split, as the pipeline's does
+    val = data.load_mnist("validation", data_path, source="full")[0][:n]
+    bank = ExemplarBank(data.load_mnist("train", data_path, source="full")[0])
     holes, band, unet_err = [], [], []
     err = {(k, w): [] for k in K_GRID for w in WEIGHT_GRID}  # per-image squared error, hole after hole
     for kind, size in tqdm(SETTINGS, desc="holes"):
@@ -52,9 +54,11 @@ def tune(n: int = 1000, data_path: str | None = None) -> dict:
     best = {}
     for k in K_GRID:  # per band, the weight with the least squared error; then this k's score
         weights = [
-            min(WEIGHT_GRID, key=lambda w: float(np.concatenate(err[(k, w)])[band_all == b].sum()))
-            if (band_all == b).any()
-            else 1.0
+            (
+                min(WEIGHT_GRID, key=lambda w: float(np.concatenate(err[(k, w)])[band_all == b].sum()))
+                if (band_all == b).any()
+                else 1.0
+            )
             for b in range(len(BANDS))
         ]
         per_hole = [
@@ -65,7 +69,11 @@ def tune(n: int = 1000, data_path: str | None = None) -> dict:
     k = min(best, key=lambda kk: best[kk][0])
     score, weights, ratios = best[k]
     return dict(
-        n=n, bank=len(bank), k=k, weights=list(zip(BANDS, weights)), score=score,
+        n=n,
+        bank=len(bank),
+        k=k,
+        weights=list(zip(BANDS, weights)),
+        score=score,
         scores={kk: best[kk][0] for kk in K_GRID},
         holes=[dict(hole=h, unet_mse=float(u.mean()), ratio=r) for h, u, r in zip(holes, unet_err, ratios)],
     )
@@ -88,6 +96,7 @@ def report(r: dict) -> str:
     )
 
 
+@no_test_split("python -m training.tune_exemplar_blend")
 def main() -> None:
     mnist_report_cli(__doc__, tune, report, 1000, "validation digits (the last n training digits)")
 

