@@ -79,15 +79,18 @@ def test_bad_parameters_raise_value_error(call):
         call()
 
 
-@pytest.mark.parametrize("call,words", [
-    (lambda img: C.random_pixel_mask(img, 0.4, seed=1.5), "seed"),
-    (lambda img: C.random_pixel_mask(img, 0.4, seed="abc"), "seed"),
-    (lambda img: C.random_pixel_mask(img, 0.4, seed=float("nan")), "seed"),
-    (lambda img: C.random_pixel_mask(img, "0.4", seed=0), "mask ratio"),
-    (lambda img: C.gaussian_noise(img, "0.5", seed=0), "noise sigma"),
-    (lambda img: C.random_blocks(img, 10.5, 2, seed=0), "number of blocks"),
-    (lambda img: C.stripe(img, True, "vertical", seed=0), "stripe width"),
-])
+@pytest.mark.parametrize(
+    "call,words",
+    [
+        (lambda img: C.random_pixel_mask(img, 0.4, seed=1.5), "seed"),
+        (lambda img: C.random_pixel_mask(img, 0.4, seed="abc"), "seed"),
+        (lambda img: C.random_pixel_mask(img, 0.4, seed=float("nan")), "seed"),
+        (lambda img: C.random_pixel_mask(img, "0.4", seed=0), "mask ratio"),
+        (lambda img: C.gaussian_noise(img, "0.5", seed=0), "noise sigma"),
+        (lambda img: C.random_blocks(img, 10.5, 2, seed=0), "number of blocks"),
+        (lambda img: C.stripe(img, True, "vertical", seed=0), "stripe width"),
+    ],
+)
 def test_bad_damage_parameters_are_value_errors(call, words):
     with pytest.raises(ValueError, match=words):
         call(np.zeros((28, 28), np.float32))

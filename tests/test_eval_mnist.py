@@ -55,23 +55,3 @@ def test_a_fully_hidden_digit_takes_the_first_k_digits_whatever_the_chunking():
         assert near.tolist() == [[0, 1, 2], [0, 1, 2]]
     out = exemplar_fill(damaged, hidden, train, k=3, chunk=7)
     assert np.allclose(out[1], train[:3].mean(0), atol=1e-6)
-
-
-def test_exemplar_prior_compares_the_two_banks_on_the_missed_rows(tmp_path):
-    from training.exemplar_prior import ROWS, main
-
-    from .conftest import write_idx
-
-    rng = np.random.default_rng(0)
-    labels = np.tile([5, 7, 1, 0], 80)  # 320 training digits: 60 of the 5s and 7s stay outside the pool
-    fives, sevens = np.zeros((28, 28)), np.zeros((28, 28))
-    fives[6:22, 8:12], sevens[6:10, 8:20] = 255, 255
-    shapes = {5: fives, 7: sevens, 1: np.full((28, 28), 40.0), 0: np.full((28, 28), 90.0)}
-    digits = np.stack([shapes[y] + rng.integers(0, 20, (28, 28)) for y in labels])
-    for split, n in (("train", 320), ("t10k", 40)):
-        write_idx(tmp_path / f"{split}-images-idx3-ubyte", digits[:n])
-        write_idx(tmp_path / f"{split}-labels-idx1-ubyte", labels[:n])
-    rows = main(["--data", str(tmp_path), "--out", str(tmp_path / "prior")])
-    assert len(rows) == len(ROWS) and (tmp_path / "prior.md").read_text().count("\n| ") == len(ROWS) + 1
-    for r in rows:  # the 5s-and-7s bank never draws a flat 1 or 0 into the hole: it is at least as good
-        assert r["5s and 7s only"]["mse"] <= r["all ten classes"]["mse"] + 1e-9

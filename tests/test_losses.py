@@ -1,9 +1,9 @@
-"""training.losses: each loss is zero for a perfect estimate and grows with the error."""
+"""training.trainers.losses: each loss is zero for a perfect estimate and grows with the error."""
 
 import pytest
 import torch
 
-from training.losses import l1_ssim, mse_ssim, ssim
+from training.trainers.losses import l1_ssim, mse_ssim, ssim
 
 
 def test_losses_vanish_at_the_target_and_rank_errors():

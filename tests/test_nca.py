@@ -104,21 +104,24 @@ def test_automaton_is_stable_past_the_steps_it_is_run(nca):
 def test_classifier_augmentation_crops_flips_and_erases_per_image():
     import torch
 
-    from training.fmnist_batches import augment_strong, mask_ratios
+    from training.trainers.fmnist_batches import augment_strong, mask_ratios
+
+    def gen(seed):
+        return torch.Generator().manual_seed(seed)
 
     x = torch.zeros(64, 1, 28, 28)
     x[:, :, 10:18, 10:18] = 1.0  # a centred square: shifts move it, erasing cuts holes in it
-    out = augment_strong(x, np.random.default_rng(0), erase_p=0.0)
+    out = augment_strong(x, gen(0), erase_p=0.0)
     assert out.shape == x.shape
     assert out.sum((1, 2, 3)).eq(64).all()  # a 2-pixel crop never cuts the square off
     centres = {tuple(torch.nonzero(o[0]).float().mean(0).tolist()) for o in out}
     assert len(centres) > 5  # shifted per image, not one shift per batch
     ones = torch.ones(256, 1, 28, 28)
-    kept = augment_strong(ones, np.random.default_rng(1), erase_p=0.0)  # the same crops, nothing erased
-    erased = augment_strong(ones, np.random.default_rng(1), erase_p=1.0)
+    kept = augment_strong(ones, gen(1), erase_p=0.0)  # the same crops, nothing erased
+    erased = augment_strong(ones, gen(1), erase_p=1.0)
     holes = (kept - erased).mean((1, 2, 3))
     assert ((holes >= 0.005) & (holes <= 0.26)).all()  # 2-25% of the area (rounded to whole pixels)
-    r = mask_ratios(np.random.default_rng(0), 20000).numpy()
+    r = mask_ratios(gen(0), 20000).numpy()
     assert r.min() >= 0.1 and r.max() <= 0.9
     assert (r > 0.5).mean() > 0.6  # density rising towards 0.9: more examples where more is missing
 

@@ -110,12 +110,15 @@ def test_screen_scores_candidates_built_from_their_own_config(tmp_path, capsys):
     model.load_state_dict(load_file(str(SHIPPED)), strict=False)  # the new block stays zero
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(grown / "model.safetensors"))
     out = tmp_path / "report"
-    args = ["nca-fmnist", str(shipped_dir), str(grown), "--n", "16", "--levels", "0.8", "--out", str(out)]
+    args = ["nca-fmnist", str(shipped_dir), str(grown), "--n", "16", "--out", str(out)]
     assert screen_main(args) == 0
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
     assert rows[1]["what"].startswith("ratio_embedding=True") and "new nca.ratio" in rows[1]["what"]
-    assert rows[0]["PSNR 0.8"] == rows[1]["PSNR 0.8"] > 10  # a zero block: the same repairs
-    assert "| acc 0.8 |" in capsys.readouterr().out
+    same = (
+        rows[0]["missing_mse_ratio0.4"] == rows[1]["missing_mse_ratio0.4"] < 0.1
+    )  # a zero block: same repairs
+    assert same and rows[0]["accuracy_ratio0.4"] == rows[1]["accuracy_ratio0.4"] > 0.5
+    assert "| accuracy_ratio0.4 |" in capsys.readouterr().out
     config["name"] = "mnist-masked"
     (grown / "config.json").write_text(json.dumps(config))
     with pytest.raises(SystemExit, match="not nca-fmnist"):

@@ -36,8 +36,10 @@ def test_promote_copies_and_records_the_hashes(candidate, package):
     promote("mnist-ae2d", candidate, weights, manifest)
     after = read_manifest(manifest)
     record = after["mnist-ae2d"]["files"]["model.safetensors"]
-    assert record["sha256"] == sha256_file(candidate / "model.safetensors") != (
-        before["mnist-ae2d"]["files"]["model.safetensors"]["sha256"]
+    assert (
+        record["sha256"]
+        == sha256_file(candidate / "model.safetensors")
+        != (before["mnist-ae2d"]["files"]["model.safetensors"]["sha256"])
     )
     assert after["mnist-ae2d"]["revision"] == before["mnist-ae2d"]["revision"]  # Hub pin kept
     assert {k: v for k, v in after.items() if k != "mnist-ae2d"} == {

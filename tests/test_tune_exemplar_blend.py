@@ -26,3 +26,19 @@ def test_exemplars_that_hold_the_answer_win_the_large_holes(tmp_path, monkeypatc
     write_report(tmp_path / "rep", tuner.report(r), r)
     assert json.loads((tmp_path / "rep.json").read_text())["k"] == 1
     assert "k = 1" in (tmp_path / "rep.md").read_text()
+
+
+def test_the_chosen_blend_goes_into_the_file_the_pipeline_reads(tmp_path):
+    from zoo.pipelines import mnist_masked
+
+    shipped = json.loads(mnist_masked.BLEND_FILE.read_text())
+    assert (mnist_masked.EXEMPLAR_K, list(mnist_masked.EXEMPLAR_WEIGHTS)) == (
+        shipped["k"],
+        shipped["weights"],
+    )
+    copy = tmp_path / "blend.json"
+    copy.write_text(mnist_masked.BLEND_FILE.read_text())
+    tuner.write_blend({"k": 3, "weights": [(0.1, 0.5), (0.2, 0.6), (0.35, 0.7), (1.0, 0.8)]}, copy)
+    written = json.loads(copy.read_text())
+    assert written["k"] == 3 and written["weights"] == [0.5, 0.6, 0.7, 0.8] and written["bands"][-1] == 1.0
+    assert written["chosen_by"] == shipped["chosen_by"]  # the provenance stays

@@ -1,13 +1,18 @@
-"""Shared training machinery: seeded step loop with resumable checkpoints, DDP, export.
+"""Shared training machinery: one seeded step loop for every trainer, on any device; export.
 
-* Determinism: batch `step` is drawn from `numpy.random.default_rng([seed, rank, step])`,
-  so a resumed run sees exactly the batches an uninterrupted run would.
-* Checkpoints: `runs/<name>/checkpoint.pt` (model, optimiser, step), written every
-  `ckpt_every` steps and at the end; a rerun resumes from it unless `--fresh`.
-* Multi-process: under `torchrun --nproc_per_node=N` the model is wrapped in
-  PyTorch DDP (gloo on CPU, nccl on GPU); each rank draws its own batches and
-  rank 0 alone writes checkpoints and weights.
-* Export: `model.safetensors` + `config.json` into `zoo/weights/<name>/`, and the
+* Determinism: batch `step` is drawn from `step_generator(seed, rank, step, device)`, a
+  `torch.Generator` on the training device, so a resumed run sees exactly the batches an
+  uninterrupted run would, and a CPU run repeats bit for bit.
+* Schedule: `--steps N` (linear warm-up, cosine to 5%) or `--minutes M` (the same shape over the wall
+  clock; the steps reached are recorded, so `--steps N` reruns it without a clock).
+* Checkpoints: `runs/<name>/checkpoint.pt` (model, optimiser, EMA, step, clock), written every
+  `ckpt_every` steps and at the end; a rerun resumes from it unless `--fresh`. The trainer's validation
+  figure (`validate(model)`, on the validation split) is printed and kept at each checkpoint and at
+  the end.
+* Multi-process: under `torchrun --nproc_per_node=N` the model is wrapped in PyTorch DDP (gloo on CPU,
+  nccl on GPU); each rank draws its own batches and rank 0 alone writes checkpoints and weights.
+* Export: `model.safetensors` + `config.json` (with the lineage) + `record.json` (the validation
+  figures) into `--out-dir` (a candidate for `training.promote`) or `zoo/weights/<name>/`, and the
   files' sha256/size into `zoo/weights/manifest.json` (the registry reads it).
 """
 
@@ -58,11 +63,21 @@ class TrainConfig:
     )
     ema: float | None = None  # keep an exponential moving average of the weights (decay) and return it
     init_new: str | None = None  # comma-separated module prefixes the --init file may lack (added blocks)
+    minutes: float | None = None  # a wall-clock budget instead of `steps` (the schedule spans the clock)
+    optimizer: str = "adamw"  # or "sgd" (Nesterov momentum 0.9), as the classifier's GPU recipe
     model_kwargs: dict[str, Any] | None = None  # --model-kwargs: overrides of the registry's network
 
 
 def add_common_args(parser: argparse.ArgumentParser, defaults: TrainConfig) -> None:
     parser.add_argument("--steps", type=int, default=defaults.steps, help="optimiser steps")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="a wall-clock budget instead of --steps: the schedule spans the clock and the steps reached "
+        "are recorded (rerun with --steps N to repeat it without a clock)",
+    )
+    parser.add_argument("--optimizer", choices=("adamw", "sgd"), default=defaults.optimizer)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate (cosine decay)")
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -125,6 +140,8 @@ def config_from_args(args: argparse.Namespace, defaults: TrainConfig) -> TrainCo
         "init",
         "ema",
         "init_new",
+        "minutes",
+        "optimizer",
     ):
         setattr(cfg, key, getattr(args, key))
     cfg.model_kwargs = parse_model_kwargs(args.model_kwargs) if args.model_kwargs else None
@@ -175,8 +192,11 @@ def dist_info() -> tuple[int, int]:
     return (dist.get_rank(), world) if world > 1 else (0, 1)
 
 
-def batch_rng(seed: int, rank: int, step: int) -> np.random.Generator:
-    return np.random.default_rng([seed, rank, step])
+def step_generator(seed: int, rank: int, step: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """The random numbers of one training step, on the training device: a function of (seed, rank, step)."""
+    g = torch.Generator(device=device)
+    g.manual_seed(int(np.random.SeedSequence([seed, rank, step]).generate_state(1, np.uint64)[0]) >> 1)
+    return g
 
 
 def load_init_weights(
@@ -225,13 +245,18 @@ def start_new_modules_as_identity(model: torch.nn.Module, prefixes: tuple[str, .
 def train_loop(
     name: str,
     model: torch.nn.Module,
-    loss_fn: Callable[[torch.nn.Module, np.random.Generator], torch.Tensor],
+    loss_fn: Callable[[torch.nn.Module, torch.Generator], torch.Tensor],
     cfg: TrainConfig,
     on_start: Callable[[int], None] | None = None,
+    validate: Callable[[torch.nn.Module], dict[str, float]] | None = None,
+    record: dict[str, Any] | None = None,
 ) -> torch.nn.Module | None:
-    """Optimise `model` for cfg.steps; `loss_fn(model, rng)` draws its own batch from rng.
+    """Optimise `model` for cfg.steps (or cfg.minutes); `loss_fn(model, g)` draws its own batch from the
+    step's generator `g` (on the training device).
 
     `on_start(step)` is told the step the loop starts at (0, or where a checkpoint resumes).
+    `validate(model) -> {figure: value}` (validation split, eval mode) runs at each checkpoint and at
+    the end; `record`, if given, receives {"steps", "seconds", "final_loss", "validation": [...]}.
 
     Returns the trained model in eval mode, or None when `cfg.stop_at` ended the run early.
     """
@@ -243,8 +268,14 @@ def train_loop(
     model.to(device)
     run_dir = Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / name
     ckpt_path = run_dir / "checkpoint.pt"
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    start = 0
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(
+            model.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay
+        )
+    else:
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    start, clock = 0, 0.0  # the step and the training seconds spent before this process
+    history: list[dict[str, Any]] = []
     resuming = ckpt_path.exists() and not cfg.fresh
     if cfg.init and not resuming:
         load_init_weights(model, cfg.init, name, str(device), verbose=rank == 0, new=cfg.init_new)
@@ -252,7 +283,8 @@ def train_loop(
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
-        start = int(state["step"])
+        start, clock = int(state["step"]), float(state.get("clock", 0.0))
+        history = json.loads(state.get("history", "[]"))
         if rank == 0:
             print(f"[{name}] resuming from {ckpt_path} at step {start}/{cfg.steps}")
     ema = None
@@ -264,32 +296,64 @@ def train_loop(
         on_start(start)
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     net.train()
+    budget = 60.0 * cfg.minutes if cfg.minutes else None
 
-    def lr_at(step: int) -> float:  # linear warm-up then cosine decay to 5%
-        warm = max(1, min(200, cfg.steps // 20))
-        if step < warm:
-            return cfg.lr * (step + 1) / warm
-        t = (step - warm) / max(1, cfg.steps - warm)
-        return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+    def progress(step: int, seconds: float) -> float:
+        return seconds / budget if budget else step / max(1, cfg.steps)
 
-    def save(step: int) -> None:
+    def lr_at(step: int, seconds: float) -> float:  # linear warm-up, then cosine decay to 5%
+        if budget:  # over the clock: 3% warm-up
+            t, warm = seconds / budget, 0.03
+            if t < warm:
+                return cfg.lr * min(1.0, (t + 1e-3) / warm)
+            u = (t - warm) / (1 - warm)
+        else:  # over the steps: up to 200 warm-up steps
+            warm = max(1, min(200, cfg.steps // 20))
+            if step < warm:
+                return cfg.lr * (step + 1) / warm
+            u = (step - warm) / max(1, cfg.steps - warm)
+        return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, u))))
+
+    def evaluated(step: int) -> None:
+        if validate is None or rank != 0:
+            return
+        shown = ema.module if ema is not None else model
+        was_training = shown.training
+        shown.eval()
+        with torch.no_grad():
+            figures = {k: float(v) for k, v in validate(shown).items()}
+        shown.train(was_training)
+        history.append({"step": step, **figures})
+        print(f"[{name}] step {step} validation " + ", ".join(f"{k} {v:.5g}" for k, v in figures.items()))
+
+    def save(step: int, seconds: float) -> None:
         if rank != 0:
             return
         run_dir.mkdir(parents=True, exist_ok=True)
         tmp = ckpt_path.with_suffix(".tmp")
-        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step}
+        state = {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "step": step,
+            "clock": seconds,
+            "history": json.dumps(history),
+        }
         if ema is not None:
             state["ema"] = ema.state_dict()
         torch.save(state, tmp)
         tmp.replace(ckpt_path)  # atomic: a kill mid-write never corrupts the checkpoint
 
-    end = min(cfg.steps, cfg.stop_at) if cfg.stop_at else cfg.steps
-    bar = tqdm(range(start, end), initial=start, total=cfg.steps, desc=name, disable=rank != 0, mininterval=2)
-    running, t0 = None, time.time()
-    for step in bar:
+    end = min(cfg.steps, cfg.stop_at) if cfg.stop_at and not budget else cfg.steps
+    total = None if budget else cfg.steps
+    bar = tqdm(initial=start, total=total, desc=name, disable=rank != 0, mininterval=2)
+    running, t0, step = None, time.time(), start
+    while (progress(step, clock + time.time() - t0) < 1) if budget else step < end:
+        if budget and cfg.stop_at and step >= cfg.stop_at:
+            break
+        lr = lr_at(step, clock + time.time() - t0)
         for group in opt.param_groups:
-            group["lr"] = lr_at(step)
-        loss = loss_fn(net, batch_rng(cfg.seed, rank, step))
+            group["lr"] = lr
+        loss = loss_fn(net, step_generator(cfg.seed, rank, step, device))
         if not torch.isfinite(loss):
             raise FloatingPointError(f"[{name}] loss became {loss.item()} at step {step}; lower --lr")
         opt.zero_grad(set_to_none=True)
@@ -298,17 +362,29 @@ def train_loop(
         opt.step()
         if ema is not None:
             ema.update_parameters(model)
+        step += 1
+        bar.update(1)
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
         if step % cfg.log_every == 0:
-            bar.set_postfix(loss=f"{running:.5f}", lr=f"{lr_at(step):.1e}")
-        if (step + 1) % cfg.ckpt_every == 0:
-            save(step + 1)
-    save(end)
+            bar.set_postfix(loss=f"{running:.5f}", lr=f"{lr:.1e}")
+        if step % cfg.ckpt_every == 0:
+            evaluated(step)
+            save(step, clock + time.time() - t0)
+    bar.close()
+    seconds = clock + time.time() - t0
+    finished = step >= cfg.steps if not budget else progress(step, seconds) >= 1
+    if not history or history[-1]["step"] != step:
+        evaluated(step)
+    save(step, seconds)
     if rank == 0:
-        print(f"[{name}] trained {end - start} steps in {time.time() - t0:.0f}s, final loss {running}")
-    if end < cfg.steps:
-        print(f"[{name}] stopped at step {end} (--stop-at); rerun the same command to resume")
+        print(f"[{name}] trained {step - start} steps in {time.time() - t0:.0f}s, final loss {running}")
+    if record is not None:
+        record.update(steps=step, seconds=round(seconds, 1), final_loss=running, validation=history)
+    if not finished:
+        print(f"[{name}] stopped at step {step} (--stop-at); rerun the same command to resume")
         return None
+    if budget:
+        cfg.steps = step  # what the clock allowed: recorded, and what `--steps` repeats
     if ema is not None:
         model.load_state_dict(ema.module.state_dict())
     model.eval()
@@ -322,11 +398,13 @@ def export_weights(
     data_description: str,
     extra: dict[str, Any] | None = None,
     command: str | None = None,
+    record: dict[str, Any] | None = None,
 ) -> Path:
     """Write model.safetensors + config.json and record their hashes in the manifest (rank 0 only).
 
     config.json gets the `lineage` of the weights (`zoo.lineage`): this run (`command`, the exact
-    command line; None: not recorded) appended to the chain that made its --init file."""
+    command line; None: not recorded) appended to the chain that made its --init file, with its last
+    validation figures. `record` (what `train_loop` filled in) is written beside as record.json."""
     rank = dist.get_rank() if dist.is_initialized() else 0
     out = Path(cfg.out_dir) if cfg.out_dir else WEIGHTS_DIR / name
     if rank != 0:
@@ -353,6 +431,10 @@ def export_weights(
         seed=cfg.seed,
         init=cfg.init,
     )
+    if record and record.get("validation"):
+        run["validation"] = record["validation"][-1]
+    if cfg.minutes:
+        run["minutes"] = cfg.minutes  # a clocked run: `--steps <steps>` repeats it without the clock
     earlier = chain_before(cfg.init)  # read before the file may be replaced below
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     # One metadata key only: a multi-key metadata map is written in hash order, so the bytes (and the
@@ -372,6 +454,8 @@ def export_weights(
         "lineage": lineage_for(run, earlier, out / "model.safetensors"),
     }
     (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    if record is not None and cfg.out_dir is not None:  # a candidate's figures, beside its weights
+        (out / "record.json").write_text(json.dumps({"name": name, **record}, indent=2) + "\n")
     if cfg.out_dir is None:  # only the shipped folder defines the registry's hashes
         record_shipped(name)
     print(
@@ -410,18 +494,3 @@ def write_report(out: Path, text: str, record: Any) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text(text)
     out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
-
-
-def mnist_report_cli(doc: str, measure, report, n: int, n_help: str) -> None:
-    """The command line of a measurement on MNIST digits: `--n N --data PATH --out OUT`. Runs
-    `measure(n, data_path) -> record`, prints `report(record)` and, with --out, writes OUT.md / OUT.json."""
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=n, help=n_help)
-    parser.add_argument("--data", default=None, help="an MNIST IDX folder (default: the fetched full MNIST)")
-    parser.add_argument("--out", default=None, help="write OUT.md and OUT.json")
-    args = parser.parse_args()
-    record = measure(args.n, args.data)
-    text = report(record)
-    print(text)
-    if args.out:
-        write_report(args.out, text, record)

@@ -15,7 +15,7 @@ import sys
 
 import zoo
 from zoo import protocols
-from zoo.cards import mirror_cards, write_check, write_results
+from zoo.cards import write_check, write_results
 from zoo.registry import CARDS_DIR, get_entry
 
 from .trainers import find_trainer
@@ -48,7 +48,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.check_only:
         check = protocols.get_protocol(args.name).check()
         write_check(get_entry(args.name).card_path, check)
-        mirror_cards()
         print(f"wrote the zoo_check of {get_entry(args.name).card_path}: {check}")
         return 0
     report = run(args.name, args.limit, args.data)
@@ -57,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n(card not rewritten: partial or --no-write run)")
         return 0
     write_results(get_entry(args.name).card_path, args.name, report)
-    mirror_cards()
-    print(f"\nwrote {get_entry(args.name).card_path} (and its copy in cards/)")
+    print(f"\nwrote {get_entry(args.name).card_path}")
     return 0
 
 

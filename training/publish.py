@@ -3,7 +3,7 @@
     python -m training.publish mnist-denoise --repo-id my-org/mnist-denoise
     python -m training.publish feature-recon --repo-id my-org/feature-recon --revision main --private
 
-Uploads zoo/weights/NAME/{model.safetensors,config.json} and cards/NAME.md (as the
+Uploads zoo/weights/NAME/{model.safetensors,config.json} and zoo/model_cards/NAME.md (as the
 repo's README.md, so the Hub renders the card) in one commit with `huggingface_hub`,
 then records the repo id and the *commit hash* of that upload in
 zoo/weights/manifest.json: users get exactly these bytes, whatever the branch does later.

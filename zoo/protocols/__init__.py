@@ -5,8 +5,23 @@ import pkgutil
 
 from .base import Protocol, get_protocol, list_protocols, register_protocol, unregister_protocol
 
-for _mod in pkgutil.iter_modules(__path__):  # every module here but the helpers registers its protocols
-    if _mod.name not in ("base", "common", "exemplar"):
-        importlib.import_module(f"{__name__}.{_mod.name}")
+HELPERS = ("base", "common", "exemplar")  # modules that register nothing
 
-__all__ = ["Protocol", "get_protocol", "list_protocols", "register_protocol", "unregister_protocol"]
+
+def discover() -> None:
+    """Import every protocol module of this package (registration is their import side effect)."""
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.name not in HELPERS:
+            importlib.import_module(f"{__name__}.{mod.name}")
+
+
+discover()
+
+__all__ = [
+    "Protocol",
+    "discover",
+    "get_protocol",
+    "list_protocols",
+    "register_protocol",
+    "unregister_protocol",
+]

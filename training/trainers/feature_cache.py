@@ -7,7 +7,8 @@ features (float16) is kept; each step draws its batch from the pool, and every
 used ~ batch * refresh_every * chunks / size times before it is replaced.
 
 Deterministic and resumable: chunk k's content is a function of (seed, k, the block it
-was last drawn in), so a run resumed at step s rebuilds exactly the pool it had.
+was last drawn in), so a run resumed at step s rebuilds exactly the pool it had. The pool lives on the
+device of the crops the sampler makes (the training device).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-CropSampler = Callable[[np.random.Generator, int], np.ndarray]  # (rng, n) -> (n, S, S, 3) float32
+CropSampler = Callable[[torch.Generator, int], torch.Tensor]  # (g, n) -> (n, 3, S, S) float32 in [0, 1]
 
 
 class FeaturePool:
@@ -30,13 +31,14 @@ class FeaturePool:
         refresh_every: int = 100,
         seed: int = 0,
         encode_batch: int = 32,
+        device: torch.device | str = "cpu",
     ) -> None:
         if size % chunks:
             raise ValueError(f"pool size {size} must be a multiple of chunks {chunks}")
         self.sample_crops, self.encode = sample_crops, encode
         self.size, self.chunks, self.refresh_every, self.seed = size, chunks, refresh_every, seed
-        self.encode_batch = encode_batch
-        self.crops: np.ndarray | None = None  # (size, S, S, 3) uint8
+        self.encode_batch, self.device = encode_batch, torch.device(device)
+        self.crops: torch.Tensor | None = None  # (size, 3, S, S) uint8
         self.feats: torch.Tensor | None = None  # (size, C, S/s, S/s) float16
         self.block = -1  # the refresh block the pool currently reflects
         self.encoded = 0  # crops encoded so far (for the steps/min report)
@@ -51,14 +53,17 @@ class FeaturePool:
     @torch.no_grad()
     def _fill(self, chunk: int, drawn_in: int) -> None:
         n = self.size // self.chunks
-        rng = np.random.default_rng([self.seed, 7, chunk, drawn_in])
+        g = torch.Generator(device=self.device)
+        g.manual_seed(
+            int(np.random.SeedSequence([self.seed, 7, chunk, drawn_in]).generate_state(1, np.uint64)[0]) >> 1
+        )
         # Quantised first, so the stored uint8 crop is exactly the image whose features are stored.
-        crops = np.round(self.sample_crops(rng, n) * 255).astype(np.uint8)  # (n, S, S, 3)
-        x = torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2))).float() / 255.0
+        crops = (self.sample_crops(g, n) * 255).round().to(torch.uint8)  # (n, 3, S, S)
+        x = crops.float() / 255.0
         feats = torch.cat([self.encode(x[i : i + self.encode_batch]) for i in range(0, n, self.encode_batch)])
         if self.crops is None:
-            self.crops = np.empty((self.size, *crops.shape[1:]), dtype=np.uint8)
-            self.feats = torch.empty((self.size, *feats.shape[1:]), dtype=torch.float16)
+            self.crops = torch.empty((self.size, *crops.shape[1:]), dtype=torch.uint8, device=crops.device)
+            self.feats = torch.empty((self.size, *feats.shape[1:]), dtype=torch.float16, device=feats.device)
         sl = slice(chunk * n, (chunk + 1) * n)
         self.crops[sl] = crops
         self.feats[sl] = feats.to(torch.float16)
@@ -77,8 +82,7 @@ class FeaturePool:
         self.block = block
         return self
 
-    def batch(self, rng: np.random.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, g: torch.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(features (n, C, h, w) float32, images (n, 3, S, S) float32 in [0, 1]) drawn from the pool."""
-        idx = rng.integers(0, self.size, n)
-        images = torch.from_numpy(self.crops[idx].transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
-        return self.feats[idx].float(), images
+        idx = torch.randint(0, self.size, (n,), generator=g, device=g.device).to(self.crops.device)
+        return self.feats[idx].float(), self.crops[idx].float() / 255.0
