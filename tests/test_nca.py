@@ -166,6 +166,7 @@ def test_phases_run_apart_then_export_together(tmp_path):
         )
 
 
+@pytest.mark.slow
 def test_init_fine_tunes_the_whole_model_without_the_first_phases(tmp_path):
     from safetensors.torch import load_file
 

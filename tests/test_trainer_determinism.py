@@ -74,7 +74,12 @@ def run(tmp_path, name, tag, *extra):
     return train_main(argv)
 
 
-@pytest.mark.parametrize("name", sorted(RUNS))
+SLOW = {"nca-fmnist", "cifar10-blocks"}  # 10-25 s each: in the full run, not the quick set
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in sorted(RUNS)]
+)
 def test_a_run_repeats_and_resumes_bit_for_bit(tmp_path, name):
     if name == "nca-fmnist":
         pytest.importorskip("zoo.data").fashion_mnist_dir()  # Debian's dataset-fashion-mnist (CI installs it)
