@@ -7,6 +7,8 @@ import json
 
 import numpy as np
 import pytest
+
+from zoo.hub import init_kwargs
 import torch
 
 import zoo
@@ -208,7 +210,7 @@ def test_trainer_grows_a_decoder_that_starts_as_the_one_it_grew_from(tmp_path):
     grow = ["--init-new", "blocks.3,blocks.4,refine", "--run-dir", str(tmp_path / "r2")]
     assert train_main([*args, *grow]) == 0
     config = json.loads((tmp_path / "out" / "config.json").read_text())
-    assert config["model_kwargs"] == dict(in_channels=112, stride=16, width=96, blocks=5, up_blocks=1)
+    assert init_kwargs(config) == dict(in_channels=112, stride=16, width=96, blocks=5, up_blocks=1)
     trained = load_file(str(tmp_path / "out" / "model.safetensors"))
     assert trained["blocks.4.body.2.weight"].abs().max() > 0  # two steps moved the zeroed conv
     with pytest.raises(SystemExit, match="unexpected keyword argument .depth"):

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+
+from zoo.hub import init_kwargs
 import torch
 
 from training.train import main as train_main
@@ -104,9 +106,9 @@ def test_screen_builds_each_denoise_candidate_from_its_config(tmp_path):
     grown = tmp_path / "grown"
     grown.mkdir()
     config = json.loads((shipped / "config.json").read_text())
-    config["model_kwargs"]["context"] = 64
+    config["context"] = 64
     (grown / "config.json").write_text(json.dumps(config))
-    model = zoo.registry.get_entry("mnist-denoise").builder(**config["model_kwargs"])
+    model = zoo.registry.get_entry("mnist-denoise").builder(**init_kwargs(config))
     model.load_state_dict(load_file(str(shipped / "model.safetensors")), strict=False)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(grown / "model.safetensors"))
     out = tmp_path / "report"

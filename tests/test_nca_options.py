@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from zoo.hub import init_kwargs
 import torch
 from safetensors.torch import load_file
 
@@ -86,7 +88,7 @@ def test_trainer_grows_the_shipped_automaton_with_init_new(tmp_path, monkeypatch
         train_main(args)
     assert train_main([*args, "--init-new", "nca.ratio", "--run-dir", str(tmp_path / "run2")]) == 0
     config = json.loads((out / "config.json").read_text())
-    assert config["model_kwargs"]["ratio_embedding"] is True and config["init"]["new_modules"] == "nca.ratio"
+    assert init_kwargs(config)["ratio_embedding"] is True and config["init"]["new_modules"] == "nca.ratio"
     trained = load_file(str(out / "model.safetensors"))
     assert trained["nca.ratio.weight"].abs().max() > 0  # two steps moved the block off zero
     shipped = load_file(str(SHIPPED))
@@ -103,10 +105,10 @@ def test_screen_scores_candidates_built_from_their_own_config(tmp_path, capsys):
     grown = tmp_path / "grown"
     grown.mkdir()
     config = json.loads((shipped_dir / "config.json").read_text())
-    config["model_kwargs"]["ratio_embedding"] = True
+    config["ratio_embedding"] = True
     config["init"] = {"file": "model.safetensors", "sha256": "ab" * 32, "new_modules": "nca.ratio"}
     (grown / "config.json").write_text(json.dumps(config))
-    model = zoo.registry.get_entry("nca-fmnist").builder(**config["model_kwargs"])
+    model = zoo.registry.get_entry("nca-fmnist").builder(**init_kwargs(config))
     model.load_state_dict(load_file(str(SHIPPED)), strict=False)  # the new block stays zero
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(grown / "model.safetensors"))
     out = tmp_path / "report"

@@ -54,7 +54,7 @@ def test_promote_refuses_another_models_run_and_changes_nothing(candidate, packa
     with pytest.raises(ValueError, match="run of 'mnist-ae2d', not 'mnist-denoise'"):
         promote("mnist-denoise", candidate, weights, manifest)
     config = json.loads((candidate / "config.json").read_text())
-    config["model_kwargs"]["hidden"] = [16, 8]
+    config["hidden"] = [16, 8]
     (candidate / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="differ from the registry"):
         promote("mnist-ae2d", candidate, weights, manifest)

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from zoo.hub import init_kwargs
 import torch
 from safetensors.torch import load_file, save_file
 
@@ -175,5 +177,5 @@ def test_model_kwargs_are_parsed_as_json_values_and_bad_pairs_are_refused():
 def test_model_kwargs_build_the_run_network_and_are_recorded(tmp_path):
     assert _train(tmp_path, "r", "o", "--model-kwargs", "hidden=[64,16]") == 0
     config = json.loads((tmp_path / "o" / "config.json").read_text())
-    assert config["model_kwargs"]["hidden"] == [64, 16]
+    assert init_kwargs(config)["hidden"] == [64, 16]
     assert load_file(str(tmp_path / "o" / "model.safetensors"))["encoder.0.weight"].shape == (64, 784)

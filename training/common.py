@@ -440,10 +440,11 @@ def export_weights(
     # One metadata key only: a multi-key metadata map is written in hash order, so the bytes (and the
     # sha256 in the manifest) would change from run to run.
     save_file(tensors, str(out / "model.safetensors"), metadata={"format": "pt"})
-    config = {
+    config = {  # PyTorchModelHubMixin's layout: the init arguments at the top level, the zoo's keys beside
+        **json.loads(json.dumps(network_kwargs(name, cfg))),
         "name": name,
         "architecture": entry.builder.__name__,
-        "model_kwargs": network_kwargs(name, cfg),
+        "task": entry.task,
         "data": data_description,
         "training": {
             **{k: getattr(cfg, k) for k in ("steps", "batch_size", "lr", "seed", "limit")},

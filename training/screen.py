@@ -24,6 +24,7 @@ from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
 from zoo import list_models
+from zoo.hub import init_kwargs
 from zoo.protocols.common import markdown_table
 from zoo.registry import get_entry
 from zoo.splits import no_test_split
@@ -37,7 +38,7 @@ def candidate(name: str, folder: Path) -> tuple[torch.nn.Module, dict]:
     config = json.loads((folder / "config.json").read_text())
     if config.get("name") != name:
         raise SystemExit(f"{folder}: config.json is for {config.get('name')!r}, not {name}")
-    entry = dataclasses.replace(get_entry(name), model_kwargs=config["model_kwargs"])
+    entry = dataclasses.replace(get_entry(name), model_kwargs=init_kwargs(config))
     model = entry.builder(**entry.model_kwargs)
     model.load_state_dict(load_file(str(folder / "model.safetensors")))  # strict: the config's network
     return model.eval(), config
@@ -46,7 +47,7 @@ def candidate(name: str, folder: Path) -> tuple[torch.nn.Module, dict]:
 def describe(name: str, config: dict) -> str:
     """What distinguishes a candidate: its options beyond the registry's network, and its start."""
     registry = json.loads(json.dumps(get_entry(name).model_kwargs))  # tuples as config.json stores them
-    options = [f"{k}={v}" for k, v in config["model_kwargs"].items() if registry.get(k) != v]
+    options = [f"{k}={v}" for k, v in init_kwargs(config).items() if registry.get(k) != v]
     init = config.get("init", {})
     start = f"from {init['file']} ({init['sha256'][:8]})" if init else "from scratch"
     new = f", new {init['new_modules']}" if init.get("new_modules") else ""

@@ -20,6 +20,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .network import (
     NETWORK_DEADLINE_S,
@@ -285,12 +286,24 @@ def load_state_dict(resolved: ResolvedWeights, device: str = "cpu") -> dict:
     return {k: v.to(device) for k, v in tensors.items()} if str(device) != "cpu" else tensors
 
 
+# config.json keys that are the zoo's, not the module's init arguments
+ZOO_KEYS = frozenset({"architecture", "task", "name", "data", "training", "init", "lineage", "soup", "zoo"})
+
+
+def init_kwargs(config: dict) -> dict[str, Any]:
+    """The module's init arguments a config.json holds: at the top level (`PyTorchModelHubMixin`'s
+    layout, what `Pipeline.save_pretrained` writes), or nested under "model_kwargs" (older files)."""
+    if isinstance(config.get("model_kwargs"), dict):
+        return dict(config["model_kwargs"])
+    return {k: v for k, v in config.items() if k not in ZOO_KEYS and k != "model_kwargs"}
+
+
 def model_kwargs_from_config(entry: ModelEntry, config: dict, resolved: ResolvedWeights) -> dict:
     """The init kwargs stored in config.json (as PyTorchModelHubMixin does), checked against the registry's.
 
     A config written for another architecture is an error naming both, never a silent rebuild.
     """
-    stored = config.get("model_kwargs")
+    stored = init_kwargs(config) or None
     if stored is None:
         raise WeightsError(
             f"{entry.name}: {resolved.paths.get('config.json', 'config.json')} ({resolved.source}) "

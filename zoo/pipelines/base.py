@@ -104,6 +104,19 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return dev
 
 
+HALF_PRECISIONS = ("float32", "float16", "bfloat16")
+DTYPE_TOLERANCE = 0.01  # mean absolute difference from float32's output, images in [0, 1]
+
+
+def _cast(value: Any, dtype: torch.dtype) -> Any:
+    """Floating tensors in `value` (a tensor, or a tuple / list of them) cast to `dtype`."""
+    if isinstance(value, torch.Tensor):
+        return value.to(dtype) if value.is_floating_point() else value
+    if isinstance(value, (tuple, list)):
+        return type(value)(_cast(v, dtype) for v in value)
+    return value
+
+
 def check_dtype(name: str, dtype: Any, supported: tuple[str, ...]) -> str:
     """The dtype's name if `supported` holds it; a ValueError naming the supported ones otherwise."""
     label = str(dtype).removeprefix("torch.")
@@ -119,7 +132,9 @@ class Pipeline:
     """Base class: holds the entry, the module, its config and where the weights came from."""
 
     task: str = ""
-    supported_dtypes: tuple[str, ...] = ("float32",)  # what zoo.load(..., dtype=) accepts for this task
+    # what zoo.load(..., dtype=) and `to(dtype=)` accept for this task: lower precisions only where
+    # tests/test_device_dtype.py shows the outputs within DTYPE_TOLERANCE of float32's
+    supported_dtypes: tuple[str, ...] = ("float32",)
 
     def __init__(
         self,
@@ -132,10 +147,67 @@ class Pipeline:
         self.entry = entry
         self.name = entry.name
         self.device = resolve_device(device)
+        self.dtype = torch.float32
         self.model = model.to(self.device).eval()
         self.config = dict(config or {})
         self.weights_source = source
         self._card = None
+        self._cast_hooks: list = []
+
+    # ------------------------------------------------------------ devices, dtypes, publishing
+    def modules(self) -> dict[str, torch.nn.Module]:
+        """Every torch module the pipeline holds (the model, and e.g. a frozen encoder)."""
+        return {k: v for k, v in vars(self).items() if isinstance(v, torch.nn.Module)}
+
+    def to(self, device: str | torch.device | None = None, dtype: Any = None) -> "Pipeline":
+        """Move every part (modules, and tensors such as normalisation constants) to `device` and run
+        the modules in `dtype` (one of `supported_dtypes`); inputs and outputs stay float32 in [0, 1].
+        Returns the pipeline itself, as `nn.Module.to` does."""
+        if dtype is not None:
+            label = check_dtype(self.name, dtype, self.supported_dtypes)
+            self.dtype = getattr(torch, label)
+        if device is not None:
+            self.device = resolve_device(device)
+        for key, value in list(vars(self).items()):
+            if isinstance(value, torch.nn.Module):
+                value.to(self.device, dtype=self.dtype)  # as nn.Module.to: float32 -> bf16 -> float32 rounds
+            elif isinstance(value, torch.Tensor):
+                setattr(self, key, value.to(self.device))  # constants stay float32: inputs are float32
+        for handle in self._cast_hooks:
+            handle.remove()
+        self._cast_hooks = []
+        if self.dtype != torch.float32:  # the modules' inputs cast in, their outputs back to float32
+            for module in self.modules().values():
+                self._cast_hooks += [
+                    module.register_forward_pre_hook(lambda m, args, dt=self.dtype: _cast(args, dt)),
+                    module.register_forward_hook(lambda m, args, out: _cast(out, torch.float32)),
+                ]
+        return self
+
+    def save_pretrained(self, folder: str | Any) -> Any:
+        """Write model.safetensors, a `PyTorchModelHubMixin`-compatible config.json (init arguments at
+        the top level, the zoo's architecture / task / name / lineage beside them) and the card into
+        `folder`; `zoo.load(folder)` loads it back. Returns the folder."""
+        from ..pretrained import save_pretrained
+
+        return save_pretrained(self, folder)
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        revision: str | None = None,
+        private: bool = False,
+        token: str | None = None,
+        commit_message: str | None = None,
+    ) -> str:
+        """Upload what `save_pretrained` writes to the Hub (`huggingface_hub`; HF_ENDPOINT selects
+        another Hub); returns the commit hash: `zoo.load(f"hf-hub:{repo_id}@{commit}")`."""
+        from ..pretrained import push_to_hub
+
+        return push_to_hub(
+            self, repo_id, revision=revision, private=private, token=token, commit_message=commit_message
+        )
 
     @property
     def card(self):
@@ -177,10 +249,15 @@ class Pipeline:
         return self.batch([image], None if mask is None else [mask], **kwargs)[0]
 
     @torch.inference_mode()
-    def batch(
-        self, images: Any, masks: Any = None, batch_size: int = 64, **kwargs
-    ) -> list[RestorationResult]:
-        """Restore many images: a list (or an (N, ...) array) of inputs, masks one per image or None."""
+    def batch(self, images: Any, masks: Any = None, batch_size: int = 64, **kwargs) -> Any:
+        """Restore many images: a list (or an (N, ...) array) of inputs, masks one per image or None;
+        returns a list of `RestorationResult`.
+
+        A torch tensor (B, C, H, W) in [0, 1] (masks (B, 1, H, W), True / 1 = missing) goes through
+        the same steps and returns the restored images as a tensor (B, C', H, W) float32 on the input's
+        device."""
+        if isinstance(images, torch.Tensor):
+            return self._tensor_batch(images, masks, batch_size, **kwargs)
         images = list(images)
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -207,6 +284,24 @@ class Pipeline:
             results[start:end] = outs
             start = end
         return results  # type: ignore[return-value]
+
+    def _tensor_batch(self, x: torch.Tensor, masks: Any, batch_size: int, **kwargs) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] not in (1, 3):
+            raise ValueError(f"a tensor batch is (B, C, H, W) with C 1 or 3; got shape {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise ValueError(f"a tensor batch holds floats in [0, 1]; got dtype {x.dtype}")
+        arrays = x.detach().float().cpu().numpy()
+        arrays = [a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0) for a in arrays]  # (H, W) or (H, W, 3)
+        if isinstance(masks, torch.Tensor):
+            if masks.ndim != 4 or masks.shape[1] != 1 or masks.shape[0] != x.shape[0]:
+                raise ValueError(
+                    f"tensor masks are (B, 1, H, W) for B={x.shape[0]}; got {tuple(masks.shape)}"
+                )
+            masks = list(masks.detach().cpu().numpy()[:, 0])
+        results = self.batch(arrays, masks, batch_size=batch_size, **kwargs)
+        out = [torch.from_numpy(np.ascontiguousarray(r.image)) for r in results]
+        out = [t[None] if t.ndim == 2 else t.permute(2, 0, 1) for t in out]  # (C', H, W)
+        return torch.stack(out).to(x.device)
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         """The module on a numpy batch: (N, C, H, W) float32 -> (N, C', H, W) clamped to [0,1], numpy."""

@@ -19,7 +19,7 @@ from ..registry import register_model
 from ..tiling import tiled
 from ..export import ExportSpec
 from .export_graphs import FillCorrection, rgb_inputs
-from .base import Pipeline, RestorationResult
+from .base import HALF_PRECISIONS, Pipeline, RestorationResult
 
 MAX_SIDE = 1024
 MIN_SIDE = 8
@@ -36,6 +36,7 @@ def network_input(damaged: np.ndarray, mask: np.ndarray, fill: np.ndarray) -> np
 
 
 class BlockInpaintPipeline(Pipeline):
+    supported_dtypes = HALF_PRECISIONS  # within DTYPE_TOLERANCE of float32 (tests/test_device_dtype.py)
     task = "inpainting"
     needs_mask = True
 

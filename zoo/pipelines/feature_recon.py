@@ -21,7 +21,7 @@ from ..models.feature_decoder import feature_decoder
 from ..registry import register_model
 from ..export import ExportSpec
 from .export_graphs import FeatureRoundTrip, rgb_inputs
-from .base import Pipeline, RestorationResult
+from .base import HALF_PRECISIONS, Pipeline, RestorationResult
 
 MAX_SIDE = 4096  # the long side a call accepts ...
 MAX_PIXELS = 2048 * 2048  # ... and the area (a 2560x1600 photo fits): ~0.5 GB and ~10 s at most on 2 cores
@@ -29,6 +29,7 @@ TILE, MARGIN = 512, 128  # larger images run in TILE-px tiles that see MARGIN px
 
 
 class FeatureReconPipeline(Pipeline):
+    supported_dtypes = HALF_PRECISIONS  # within DTYPE_TOLERANCE of float32 (tests/test_device_dtype.py)
     task = "feature-reconstruction"
 
     def __init__(self, *args, **kwargs) -> None:

@@ -12,10 +12,11 @@ from ..models.mlp_autoencoder import mlp_autoencoder
 from ..registry import register_model
 from ..export import ExportSpec
 from .export_graphs import Clamped, grey_inputs
-from .base import Pipeline, RestorationResult
+from .base import HALF_PRECISIONS, Pipeline, RestorationResult
 
 
 class AE2DPipeline(Pipeline):
+    supported_dtypes = HALF_PRECISIONS  # within DTYPE_TOLERANCE of float32 (tests/test_device_dtype.py)
     task = "autoencoding"
     image_size = 28
 

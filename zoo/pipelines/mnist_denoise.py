@@ -10,10 +10,11 @@ from ..models.unet import unet
 from ..registry import register_model
 from ..export import ExportSpec
 from .export_graphs import Clamped, grey_inputs
-from .base import Pipeline, RestorationResult
+from .base import HALF_PRECISIONS, Pipeline, RestorationResult
 
 
 class DenoisePipeline(Pipeline):
+    supported_dtypes = HALF_PRECISIONS  # within DTYPE_TOLERANCE of float32 (tests/test_device_dtype.py)
     task = "denoising"
     image_size = 28
 

@@ -15,7 +15,7 @@ from ..models.unet import unet
 from ..registry import register_model
 from ..export import ExportSpec
 from .export_graphs import MaskedFill, grey_inputs
-from .base import Pipeline, RestorationResult
+from .base import HALF_PRECISIONS, Pipeline, RestorationResult
 
 DAMAGE_KINDS = ("vertical", "horizontal", "patch", "random")
 # The exemplar blend's defaults, chosen on validation digits and written into mnist_masked_blend.json by
@@ -53,6 +53,7 @@ def mnist_damage(img: np.ndarray, kind: str, size: float, seed: int | None) -> t
 
 
 class MaskedPipeline(Pipeline):
+    supported_dtypes = HALF_PRECISIONS  # within DTYPE_TOLERANCE of float32 (tests/test_device_dtype.py)
     task = "inpainting"
     needs_mask = True
     image_size = 28
