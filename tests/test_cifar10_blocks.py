@@ -115,7 +115,7 @@ def test_photo_corpus_splits_by_whole_photo_and_holds_one_source_out():
         photo_corpus.split_of("skimage:chelsea") == "test"
         and photo_corpus.split_of("skimage:astronaut") == "train"
     )
-    with pytest.raises(photo_corpus.DatasetNotFoundError, match="training.fetch photos"):
+    with pytest.raises(photo_corpus.DatasetNotFoundError, match="zoo data fetch photos"):
         photo_corpus.corpus_names("train")  # not fetched in the tests' environment
 
 

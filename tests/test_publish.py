@@ -1,4 +1,4 @@
-"""training.publish round trip: upload to a Hub-compatible server on 127.0.0.1, pin, and zoo.load it back."""
+"""`zoo push NAME --pin` (maintainers) round trip: upload to a Hub-compatible server on 127.0.0.1, pin, and zoo.load it back."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 import zoo
-from training.publish import main as publish_main
+from zoo.__main__ import main as cli
+
+
+def publish_main(argv):
+    return cli(["push", argv[0], *argv[1:], "--pin"])
+
+
 from zoo import registry
 
 from .conftest import TINY_NAME
@@ -87,12 +93,12 @@ def test_publish_refuses_files_that_differ_from_the_manifest(shipped_tiny, monke
     (folder / "model.safetensors").write_bytes(bytes(data))
     with HubServer() as server:
         monkeypatch.setenv("HF_ENDPOINT", server.url)
-        assert publish_main([TINY_NAME, "--repo-id", "test-org/tiny-bad"]) == 2
+        assert publish_main([TINY_NAME, "--repo-id", "test-org/tiny-bad"]) == 1
         assert not server.state.commits  # nothing was uploaded
     assert "does not match the manifest" in capsys.readouterr().err
     assert manifest.read_text() == before
 
 
 def test_publish_unknown_model_is_an_error(capsys):
-    assert publish_main(["no-such-model", "--repo-id", "a/b"]) == 2
+    assert publish_main(["no-such-model", "--repo-id", "a/b"]) == 1
     assert "Unknown model 'no-such-model'" in capsys.readouterr().err

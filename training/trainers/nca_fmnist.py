@@ -33,12 +33,12 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 from safetensors.torch import load_file
 
 from zoo import data
 from zoo.pipelines.nca_fmnist import build_classifier, flip_averaged
+from zoo.protocols.nca_fmnist import MASKED_CNN_WEIGHTS, committed_masked_cnn, labeller
 from zoo.registry import WEIGHTS_DIR, get_entry
 
 from ..common import RUNS_DIR, TrainConfig, build_model, load_init_weights, train_loop
@@ -64,10 +64,6 @@ CLASSIFIER_EMA = 0.999
 REPAIR_BANK_SIZE = 24000
 PHASES = ("classifier", "nca", "nca-sync", "classifier-ft")
 SHIPPED_WEIGHTS = WEIGHTS_DIR / "nca-fmnist" / "model.safetensors"
-# The evaluation's masked-input CNN: the registry's classifier architecture trained from scratch on masked
-# inputs on a GPU, with the shipped classifier's recipe and budget (its record in the .json beside it). Without it (or if it no longer fits the registry's
-# classifier) the evaluation trains one on the CPU with `train_masked_cnn`.
-MASKED_CNN_WEIGHTS = Path(__file__).parents[1] / "baselines" / "nca-fmnist-masked-cnn.safetensors"
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
@@ -404,37 +400,14 @@ def train_masked_cnn(
     return net
 
 
-def masked_cnn_baseline(path: Path = MASKED_CNN_WEIGHTS) -> torch.nn.Module | None:
-    """The committed GPU-trained masked-input CNN, or None when absent or not the registry's classifier."""
-    if not path.is_file():
-        return None
-    kwargs = get_entry("nca-fmnist").model_kwargs
-    net = build_classifier(kwargs.get("classifier", "cnn"), kwargs["width"])
-    try:
-        net.load_state_dict(load_file(str(path)))
-    except RuntimeError:
-        print(f"[nca-fmnist] {path} does not fit the registry's classifier: training a baseline on the CPU")
-        return None
-    print(f"[nca-fmnist] masked-input CNN baseline: {path}")
-    return net
-
-
 def evaluation_extras(name: str, data_path: str | None = None) -> dict:
-    """What the nca-fmnist protocol cannot build itself: the masked-input CNN baseline, as a labeller."""
-    net = masked_cnn_baseline()
+    """The masked-input CNN baseline of the protocol, as a labeller: the committed one, or (when it is
+    missing or no longer fits the registry's classifier) one trained here on the CPU."""
+    net = committed_masked_cnn()
     if net is None:
-        net = train_masked_cnn(TrainConfig(data=data_path))
-    net.eval()
-    # the same test-time flip averaging as the shipped classifier, so the comparison stays fair
-    flip = get_entry("nca-fmnist").model_kwargs.get("flip_tta", False)
-
-    @torch.inference_mode()
-    def masked_cnn(damaged: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(np.asarray(damaged, dtype=np.float32))[:, None]
-        logits = [flip_averaged(net, b) if flip else net(b) for b in x.split(1000)]
-        return torch.cat(logits).argmax(1).numpy()
-
-    return {"masked_cnn": masked_cnn}
+        print(f"[nca-fmnist] no usable {MASKED_CNN_WEIGHTS.name}: training a masked-input CNN on the CPU")
+        net = train_masked_cnn(TrainConfig(data=data_path)).eval()
+    return {"masked_cnn": labeller(net)}
 
 
 if __name__ == "__main__":  # python -m training.trainers.nca_fmnist: train only the masked-input baseline

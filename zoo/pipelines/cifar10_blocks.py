@@ -104,6 +104,15 @@ register_model(
     builder=unet,
     model_kwargs=dict(in_channels=7, out_channels=3, base_channels=40, depth=2),
     pipeline_cls=BlockInpaintPipeline,
+    data_config=dict(
+        channels=3,
+        input_size=None,  # any size in the range below; over 256 px tile by tile
+        min_side=MIN_SIDE,
+        max_side=MAX_SIDE,
+        value_range=[0, 1],
+        normalisation=None,
+        mask="(H, W) bool, True = missing",
+    ),
     license="agpl-3.0",  # trained on the AGPL food photos: see the card
     tags=("photos", "inpainting", "unet", "cifar10"),
 )

@@ -168,6 +168,16 @@ def _register(
             **({"up_blocks": up_blocks} if up_blocks else {}),
         ),
         pipeline_cls=FeatureReconPipeline,
+        data_config=dict(
+            channels=3,
+            input_size=None,  # any size in the limits below, padded to a multiple of the stride
+            min_side=stride,
+            max_side=MAX_SIDE,
+            max_pixels=MAX_PIXELS,
+            stride=stride,
+            value_range=[0, 1],
+            normalisation=dict(mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD)),  # applied inside
+        ),
         license="agpl-3.0",  # trained on the AGPL food photos: see the card
         tags=("photos", "feature-inversion", "efficientnet", "webcam"),
     )

@@ -68,6 +68,14 @@ register_model(
     builder=mlp_autoencoder,
     model_kwargs=dict(image_size=28, hidden=[512, 128], latent_dim=2),
     pipeline_cls=AE2DPipeline,
+    data_config=dict(
+        channels=1,
+        input_size=[28, 28],
+        value_range=[0, 1],
+        normalisation=None,
+        resize="any image: grey (light backgrounds inverted), long side to 28 px, centred on black",
+        max_pixels=4096 * 4096,
+    ),
     license="mit",
     tags=("mnist", "autoencoder", "embedding"),
 )

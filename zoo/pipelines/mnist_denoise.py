@@ -48,6 +48,14 @@ register_model(
     builder=unet,
     model_kwargs=dict(in_channels=1, out_channels=1, base_channels=32, depth=2),
     pipeline_cls=DenoisePipeline,
+    data_config=dict(
+        channels=1,
+        input_size=[28, 28],
+        value_range=[0, 1],
+        normalisation=None,
+        resize="any image: grey (light backgrounds inverted), long side to 28 px, centred on black",
+        max_pixels=4096 * 4096,
+    ),
     license="mit",
     tags=("mnist", "denoising", "unet"),
 )

@@ -69,7 +69,7 @@ class MaskedPipeline(Pipeline):
         hole = w * U-Net + (1 - w) * mean of the k training digits nearest on the visible pixels.
         w: `weight` for every hole, or by default EXEMPLAR_WEIGHTS by the hole's size (tuned on
         validation digits). digits: (N, 28, 28) floats in [0, 1]; default the full MNIST's 60,000
-        training digits (`python -m training.fetch mnist` first). The bank stays in memory (188 MB
+        training digits (`zoo data fetch mnist` first). The bank stays in memory (188 MB
         for 60,000) and is searched on every call.
         """
         if weight is not None and not 0.0 <= weight <= 1.0:
@@ -126,6 +126,14 @@ register_model(
     # context: a 256-unit global-context block at the 7x7 bottleneck (a wide hole needs the digit's far side)
     model_kwargs=dict(in_channels=2, out_channels=1, base_channels=32, depth=2, context=256),
     pipeline_cls=MaskedPipeline,
+    data_config=dict(
+        channels=1,
+        input_size=[28, 28],
+        value_range=[0, 1],
+        normalisation=None,
+        resize="any image: grey (light backgrounds inverted), long side to 28 px, centred on black",
+        max_pixels=4096 * 4096,
+    ),
     license="mit",
     tags=("mnist", "inpainting", "unet"),
 )

@@ -170,6 +170,14 @@ register_model(
         flip_tta=True,
     ),
     pipeline_cls=NCAPipeline,
+    data_config=dict(
+        channels=1,
+        input_size=[28, 28],
+        value_range=[0, 1],
+        normalisation=None,
+        resize="any image: grey (light backgrounds inverted), long side to 28 px, centred on black",
+        max_pixels=4096 * 4096,
+    ),
     license="mit",
     tags=("fashion-mnist", "neural-cellular-automata", "inpainting", "classification"),
 )

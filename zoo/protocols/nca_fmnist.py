@@ -2,12 +2,15 @@
 
 r in 0.2 / 0.4 / 0.6 / 0.8 (0.4 is the source's setting); mask of test image i from
 default_rng(1000 + i). Per ratio: clean accuracy (the ceiling), accuracy on the damaged
-images, after biharmonic inpainting, of a same-size CNN trained on masked inputs (trained
-by the caller: `extras["masked_cnn"]`), and after NCA repair; PSNR of both repairs; NCA
+images, after biharmonic inpainting, of a same-size CNN trained on masked inputs (the committed
+`zoo/weights/baselines/nca-fmnist-masked-cnn.safetensors`, or the caller's `masked_cnn`), and after
+NCA repair; PSNR of both repairs; NCA
 milliseconds per image. Then PSNR at ratio 0.4 after 10-60 automaton steps (stability).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -65,10 +68,53 @@ def speed(p, damaged: np.ndarray, masks: np.ndarray, n: int = SPEED_N) -> dict:
     return out
 
 
+MASKED_CNN_WEIGHTS = (
+    Path(__file__).resolve().parents[1] / "weights" / "baselines" / "nca-fmnist-masked-cnn.safetensors"
+)
+
+
+def committed_masked_cnn(path: Path = MASKED_CNN_WEIGHTS) -> torch.nn.Module | None:
+    """The committed masked-input CNN (the registry's classifier architecture trained on masked inputs,
+    its record in the .json beside it), or None when absent or no longer the registry's classifier."""
+    from safetensors.torch import load_file
+
+    from ..pipelines.nca_fmnist import build_classifier
+    from ..registry import get_entry
+
+    if not path.is_file():
+        return None
+    kwargs = get_entry(NAME).model_kwargs
+    net = build_classifier(kwargs.get("classifier", "cnn"), kwargs["width"])
+    try:
+        net.load_state_dict(load_file(str(path)))
+    except RuntimeError:
+        return None
+    return net.eval()
+
+
+def labeller(net: torch.nn.Module):
+    """(N, 28, 28) damaged images -> (N,) labels by `net`, with the shipped classifier's flip averaging."""
+    from ..pipelines.nca_fmnist import flip_averaged
+    from ..registry import get_entry
+
+    flip = get_entry(NAME).model_kwargs.get("flip_tta", False)
+
+    @torch.inference_mode()
+    def labels(damaged: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.asarray(damaged, dtype=np.float32))[:, None]
+        logits = [flip_averaged(net, b) if flip else net(b) for b in x.split(1000)]
+        return torch.cat(logits).argmax(1).numpy()
+
+    return labels
+
+
 def evaluate(limit: int | None = None, data_path: str | None = None, masked_cnn=None, **extras) -> EvalReport:
-    """masked_cnn: (N, 28, 28) damaged images -> (N,) labels, the same-size CNN trained on masked inputs."""
+    """masked_cnn: (N, 28, 28) damaged images -> (N,) labels, the same-size CNN trained on masked inputs
+    (default: the committed one; none: its column shows "-")."""
     import zoo
 
+    if masked_cnn is None and (net := committed_masked_cnn()) is not None:
+        masked_cnn = labeller(net)
     p = zoo.load(NAME)
     x, y = data.load_fashion_mnist("test", data_path)
     x, y = (x[:limit], y[:limit]) if limit else (x, y)

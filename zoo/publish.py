@@ -1,7 +1,9 @@
-"""Publish a zoo model's weights, config and card to the Hugging Face Hub, and pin the registry to it.
+"""(Maintainers, in a checkout) publish a registered model's shipped files to the Hub and pin the registry.
 
-    python -m training.publish mnist-denoise --repo-id my-org/mnist-denoise
-    python -m training.publish feature-recon --repo-id my-org/feature-recon --revision main --private
+    zoo push mnist-denoise --repo-id my-org/mnist-denoise --pin
+    zoo push feature-recon --repo-id my-org/feature-recon --revision main --private --pin
+
+(Without --pin, `zoo push` uploads any model, folder or hf-hub: id through `Pipeline.push_to_hub`.)
 
 Uploads zoo/weights/NAME/{model.safetensors,config.json} and zoo/model_cards/NAME.md (as the
 repo's README.md, so the Hub renders the card) in one commit with `huggingface_hub`,
@@ -14,12 +16,10 @@ Authenticate with `hf auth login` or HF_TOKEN; HF_ENDPOINT selects another Hub.
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 
-from zoo import registry
-from zoo.hub import file_record
+from . import registry
+from .hub import file_record
 
 
 def check_files(name: str) -> list:
@@ -27,7 +27,7 @@ def check_files(name: str) -> list:
     record = registry.read_manifest(registry.MANIFEST_PATH).get(name)
     if not record:
         raise ValueError(
-            f"{name} has no manifest record; build its weights with `python -m training.train {name}`"
+            f"{name} has no manifest record; build its weights in a checkout: `python -m training.train {name}`"
         )
     folder = registry.WEIGHTS_DIR / name
     paths = []
@@ -72,23 +72,3 @@ def publish(
         name, {**record, "repo_id": repo_id, "revision": info.oid}, registry.MANIFEST_PATH
     )
     return info.oid
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.publish", description=__doc__.split("\n")[0])
-    parser.add_argument("name", help="a registered zoo model")
-    parser.add_argument("--repo-id", required=True, help="ORG/NAME on the Hub")
-    parser.add_argument("--revision", default="main", help="branch to commit to (created if missing)")
-    parser.add_argument("--private", action="store_true", help="create the repo as private")
-    args = parser.parse_args(argv)
-    try:
-        commit = publish(args.name, args.repo_id, args.revision, args.private)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"published {args.name} to {args.repo_id}@{commit}; zoo/weights/manifest.json now pins that commit")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
