@@ -44,6 +44,7 @@ def example_files(folder: Path) -> dict[str, str]:
     return {"ZOO_MNIST": str(mnist)}
 
 
+@pytest.mark.slow
 def test_the_python_examples_run_as_written(tmp_path):
     code = blocks(section("Python"), "python")
     assert len(code) >= 2 and "push_to_hub" in code[1] and "hf-hub:" in code[1]

@@ -270,7 +270,7 @@ def tamper_matrix() -> list[dict]:
             files = dict(good)
             if how == "config":
                 cfg = json.loads(good["config.json"])
-                cfg["model_kwargs"]["base_channels"] = 16
+                cfg["base_channels"] = 16  # the init arguments sit at the top level
                 files["config.json"] = json.dumps(cfg).encode()
             else:
                 files["model.safetensors"] = other if how is None else how(good["model.safetensors"])
