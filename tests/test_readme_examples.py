@@ -111,3 +111,10 @@ def test_the_library_alone_section_in_a_fresh_virtual_environment(tmp_path):
         check=True,
     ).stdout
     assert str(venv) in installed and "0." in installed  # the installed package, not the checkout
+    # The README's open-zoo example (folder, push_to_hub, hf-hub:, tensors) with the installed package.
+    example = blocks(section("Python"), "python")[1]
+    with HubServer() as server:
+        env.update(HF_ENDPOINT=server.url, HF_TOKEN="hf_test_token")
+        run = subprocess.run(["python", "-c", example], cwd=work, env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert "hf-hub:me/my-denoiser@" in run.stdout and server.state.commits
