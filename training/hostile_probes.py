@@ -21,6 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from .reliability_probes import (
+    photo_probe_model,
+    probe_call,
+    probe_model,
     gif_frame_beyond_screen,
     ico_around_png,
     progressive_jpeg_scans,
@@ -159,8 +162,8 @@ from training.hostile_probes import PeakSampler, peak_mb, reset_peaks, rss_mb, t
 import zoo
 from zoo import decode
 from zoo.__main__ import main as cli
-how, path, out = sys.argv[1], sys.argv[2], sys.argv[3]
-p = zoo.load("mnist-denoise")
+how, path, out, name = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+p = zoo.load(name)
 p(__import__("numpy").zeros((28, 28), "float32"))  # the model's first call, before measuring
 decode.warm(1)
 pids = tree(os.getpid())
@@ -173,7 +176,7 @@ try:
         p(path)
         answer = "restored"
     else:
-        code = cli(["run", "mnist-denoise", path, "--out", out, "--quiet", "--json"])
+        code = cli(["run", name, path, "--out", out, "--quiet", "--json"])
         answer = f"exit {code}"
 except ValueError as exc:
     answer = "refused: " + str(exc)
@@ -186,7 +189,10 @@ print(json.dumps({"seconds": round(seconds, 2), "extra_mb": round(peak - idle), 
 def through_process(how: str, path: Path) -> dict:
     with tempfile.TemporaryDirectory() as out:
         run = subprocess.run(
-            [sys.executable, "-c", _ONE, how, str(path), out], capture_output=True, text=True, cwd=ROOT
+            [sys.executable, "-c", _ONE, how, str(path), out, probe_model()],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
         )
     if run.returncode:
         return {"seconds": None, "extra_mb": None, "answer": "CRASH: " + run.stderr[-200:]}
@@ -240,12 +246,13 @@ class Hub:
 
 
 def cheap_call(url: str) -> float:
-    """Seconds for one call from a new session (a /call/ request) to /mnist-denoise on a test digit."""
+    """Seconds for one call from a new session (a /call/ request): the probe model's example hub call."""
     import httpx
 
+    endpoint, args = probe_call(probe_model())
     t0 = time.perf_counter()
-    event = httpx.post(url + "gradio_api/call/mnist-denoise", json={"data": [None, 3, 0.5, 0]}, timeout=120)
-    httpx.get(url + f"gradio_api/call/mnist-denoise/{event.json()['event_id']}", timeout=120)
+    event = httpx.post(url + f"gradio_api/call{endpoint}", json={"data": [None, *args]}, timeout=120)
+    httpx.get(url + f"gradio_api/call{endpoint}/{event.json()['event_id']}", timeout=120)
     return time.perf_counter() - t0
 
 
@@ -254,6 +261,7 @@ def hub_probes(files: dict[str, Path], sessions: int = 3000) -> dict:
     another visitor's cheap call during the slowest accepted decode; memory after `sessions` calls."""
     from gradio_client import handle_file
 
+    endpoint, args = probe_call(probe_model())
     hub = Hub()
     try:
         for _ in range(3):
@@ -268,7 +276,7 @@ def hub_probes(files: dict[str, Path], sessions: int = 3000) -> dict:
                 t0 = time.perf_counter()
                 try:
                     if how == "upload":
-                        hub.client.predict(handle_file(str(path)), 3, 0.5, 0, api_name="/mnist-denoise")
+                        hub.client.predict(handle_file(str(path)), *args, api_name=endpoint)
                     else:
                         layer = {"background": None, "layers": [handle_file(str(path))], "composite": None}
                         hub.client.predict(None, 0, "drawn", 7, 0, layer, api_name="/mnist-masked")
@@ -325,7 +333,8 @@ def visitor_wait(hub: Hub, path: Path, idle_call: float) -> dict:
 
     def upload():
         t0 = time.perf_counter()
-        answer = _quiet(hub.client.predict, handle_file(str(path)), 3, 0.5, 0, api_name="/mnist-denoise")
+        endpoint, args = probe_call(probe_model())
+        answer = _quiet(hub.client.predict, handle_file(str(path)), *args, api_name=endpoint)
         result.update(upload_s=round(time.perf_counter() - t0, 2), answer=str(answer)[:160])
 
     thread = threading.Thread(target=upload)
@@ -372,7 +381,7 @@ def kill_during_run(
             "-m",
             "zoo",
             "run",
-            "feature-recon-s16",
+            photo_probe_model(),
             str(src),
             "--out",
             str(out),
@@ -464,11 +473,11 @@ def zeroed_copy(weights: bytes) -> bytes:
 
 
 def swap_race(seconds: float = 30.0) -> dict:
-    """mnist-denoise from a ZOO_HOME copy, loaded for `seconds` while its weights are swapped with a
+    """The probe model from a ZOO_HOME copy, loaded for `seconds` while its weights are swapped with a
     zeroed copy (swap_race_counts)."""
     from zoo.registry import WEIGHTS_DIR
 
-    name = "mnist-denoise"
+    name = probe_model()
     real = (WEIGHTS_DIR / name / "model.safetensors").read_bytes()
     old = os.environ.get("ZOO_HOME")
     with tempfile.TemporaryDirectory() as home:

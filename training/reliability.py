@@ -10,7 +10,7 @@
    limit, files that are not images or declare 20,000 x 20,000 px, wrong types. Each must give
    a finite image in [0, 1] of the prepared size, or a ValueError; anything else is a crash.
    Reported: counts, the slowest call, and the peak resident memory above the loaded model's.
-2. Tamper matrix: mnist-denoise's files from three local sources (ZOO_HOME, the package folder,
+2. Tamper matrix: the probe model's files (the smallest that needs no mask) from three local sources (ZOO_HOME, the package folder,
    the Hugging Face cache), each damaged six ways; `zoo.load` must refuse every one.
 3. Stalled endpoint: a server that accepts TCP and never answers, and a closed port; `zoo.load`
    with nothing local must fail within its stated bound and name the endpoint.
@@ -173,7 +173,7 @@ def hostile_markdown(h: dict) -> list[str]:
         f"**Hostile files** (goal: at most {GOAL_MB} MB above idle and {GOAL_S} s, through every entry "
         "point; "
         "memory = peak resident memory of the process and its decoder workers above their idle level; "
-        f"weights measured: mnist-denoise {h['weights']}):",
+        f"weights measured: {h.get('model', 'the probe model')} {h['weights']}):",
         "",
         "| file | size | `p(path)` | `zoo run` | hub upload | hub editor layer |",
         "|---|---|---|---|---|---|",
@@ -225,10 +225,11 @@ def hostile_all(kills: int, sessions: int, hub: bool) -> dict:
 
     from zoo.registry import WEIGHTS_DIR
 
-    weights = hashlib.sha256((WEIGHTS_DIR / "mnist-denoise" / "model.safetensors").read_bytes()).hexdigest()
+    name = hostile_probes.probe_model()
+    weights = hashlib.sha256((WEIGHTS_DIR / name / "model.safetensors").read_bytes()).hexdigest()
     folder = Path(tempfile.mkdtemp(prefix="zoo-hostile-"))
     files = hostile_probes.hostile_files(folder)
-    out = {"weights": weights[:12], "api": [], "run": []}
+    out = {"model": name, "weights": weights[:12], "api": [], "run": []}
     for label, path in files.items():
         for how in ("api", "run"):
             row = hostile_probes.through_process(how, path)

@@ -17,6 +17,38 @@ from pathlib import Path
 import numpy as np
 
 
+# ------------------------------------------------------------------ which models the probes use
+def by_weights_size(names: list[str]) -> list[str]:
+    """Names ordered by the size of their shipped weights, smallest first (the cheapest to probe)."""
+    import zoo
+
+    return sorted(names, key=lambda n: (zoo.get_entry(n).file("model.safetensors").size, n))
+
+
+def probe_model() -> str:
+    """The model the probes load, run and tamper with: the registry's smallest that needs no mask."""
+    import zoo
+
+    return by_weights_size([n for n in zoo.list_models() if not zoo.get_entry(n).pipeline_cls.needs_mask])[0]
+
+
+def photo_probe_model() -> str:
+    """The photo model `zoo run` is killed under: the smallest tagged "photos" that needs no mask."""
+    import zoo
+
+    return by_weights_size(
+        [n for n in zoo.list_models(tags="photos") if not zoo.get_entry(n).pipeline_cls.needs_mask]
+    )[0]
+
+
+def probe_call(name: str) -> tuple[str, tuple]:
+    """(endpoint, arguments after the image) of the model's example hub call (its protocol's)."""
+    from zoo import protocols
+
+    endpoint, args = protocols.get_protocol(name).api_call
+    return endpoint, tuple(args[1:])
+
+
 # ------------------------------------------------------------------ 1. fuzz (one model per process)
 def _rss_mb() -> float:
     with open("/proc/self/statm") as fh:
@@ -228,7 +260,7 @@ TAMPER = {
     "truncated by 1 byte": lambda b: b[:-1],
     "1 byte appended": lambda b: b + b"\0",
     "zeroed tail (64 bytes)": lambda b: b[:-64] + bytes(64),
-    "another model's file": None,  # replaced by mnist-masked's weights
+    "another model's file": None,  # replaced by the next-smallest model's weights
     "config.json model_kwargs edited": "config",
 }
 
@@ -260,10 +292,11 @@ def tamper_matrix() -> list[dict]:
     import zoo
     from zoo.registry import WEIGHTS_DIR
 
-    name = "mnist-denoise"
+    name = probe_model()
     entry = zoo.get_entry(name)
     good = {fn: (WEIGHTS_DIR / name / fn).read_bytes() for fn in ("model.safetensors", "config.json")}
-    other = (WEIGHTS_DIR / "mnist-masked" / "model.safetensors").read_bytes()
+    second = next(n for n in by_weights_size(zoo.list_models()) if n != name)
+    other = (WEIGHTS_DIR / second / "model.safetensors").read_bytes()
     rows = []
     for source in ("ZOO_HOME", "package", "hf-cache"):
         for kind, how in TAMPER.items():
@@ -319,7 +352,7 @@ def stalled_endpoint() -> list[dict]:
             with isolated_weights(HF_ENDPOINT=url, HF_HUB_OFFLINE=None, ZOO_HOME=None):
                 t0 = time.perf_counter()
                 try:
-                    zoo.load("mnist-denoise")
+                    zoo.load(probe_model())
                     message = "loaded (unexpected)"
                 except zoo.WeightsError as exc:
                     message = str(exc)
