@@ -58,14 +58,27 @@ def _row(name: str, clean: np.ndarray, out: np.ndarray, mask: np.ndarray) -> str
 
 
 @friendly
-def run_blocks(upload, example, count, size, seed, drawing=None):
-    """Damage an image with random blocks (or a painted mask) and restore it.
+def run_blocks(upload=None, example=None, count=50, size=2, seed=0, drawing=None):
+    """Blank small blocks of a photo (or paint a hole) and restore it with cifar10-blocks.
 
-    upload: an image (or None to use `example`); example: a name from the example list;
-    count, size, seed: the random blocks; drawing: a gr.ImageEditor value, used when count is 0.
-    Returns the damaged image, the model's result, Telea, biharmonic (enlarged), a metrics
-    table and a (damaged, restored) pair for the before/after slider."""
+    Args:
+        upload: your photo (a URL, or a data:image/png;base64 URL); leave empty to use an example.
+        example: the name of a held-out example photo, used when upload is empty (default: the first).
+        count: how many blocks to blank, 0 to 200 (0: use the painted drawing).
+        size: block side in pixels, 2 or 4.
+        seed: whole number that fixes where the blocks fall.
+        drawing: the painted hole (an image editor value), used when count is 0.
+    Returns:
+        the damaged photo
+        cifar10-blocks' restoration
+        Telea inpainting (a classical method)
+        biharmonic inpainting (a classical method)
+        a Markdown table of PSNR (whole and in the holes) and SSIM
+        the damaged and restored pair for a before and after slider
+    """
     p = pipeline("cifar10-blocks")
+    if upload is None and example is None:
+        example = next(iter(examples()))
     if upload is None:
         if example not in examples():
             raise ValueError(f"unknown example {example!r}; choose one of {sorted(examples())}")

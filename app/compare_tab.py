@@ -123,16 +123,29 @@ def examples() -> dict[str, np.ndarray]:
 
 
 @friendly
-def run_compare(upload, example, kind, amount, seed, progress=gr.Progress()):
-    """One input (an upload, or an example by name) damaged once (`kind`, `amount`, `seed`), then every
-    model that takes that damage and the classical baselines.
+def run_compare(
+    upload=None, example=None, kind="random missing pixels", amount=None, seed=0, progress=gr.Progress()
+):
+    """Damage one image once and run every model that takes that damage next to the classical methods, best first.
 
-    Returns: a gallery of (image, caption with PSNR / SSIM), a Markdown table of the metrics (best
-    first), the (damaged, best method) pair for the before/after slider, the method picker's
-    choices, and the results (kept for the picker).
+    Args:
+        upload: your image (a URL, or a data:image/png;base64 URL); leave empty to use an example.
+        example: the name of an example, used when upload is empty (default: the first).
+        kind: the damage, one of random missing pixels, vertical stripe, square patch, Gaussian noise, blank 2x2 blocks, none - rebuild from features (written with a colon after none).
+        amount: how much damage, in the unit the kind names (default: the kind's own default).
+        seed: whole number that fixes the damage.
+    Returns:
+        a gallery of every method's output with its PSNR and SSIM
+        a Markdown table of the metrics, best first
+        the damaged and best pair for a before and after slider
+        the choices of the method picker
     """
     if kind not in DAMAGES:
         raise ValueError(f"unknown damage {kind!r}; choose one of {', '.join(DAMAGES)}")
+    if amount is None:
+        amount = DAMAGES[kind].default
+    if upload is None and example is None:
+        example = fitting_examples(kind)[0]
     if upload is None and example not in example_names():
         raise ValueError(f"unknown example {example!r}; choose one of {', '.join(example_names())}")
     fam = DAMAGES[kind].family
@@ -162,22 +175,33 @@ def run_compare(upload, example, kind, amount, seed, progress=gr.Progress()):
     best = order[0]
     note = input_line(upload, example) + f" Damage: {kind}; models: {', '.join(names)}."
     choices = gr.Dropdown(choices=order, value=best)
-    return gallery, note + "\n\n" + table, (_shown(damaged), _shown(results[best])), choices, results
+    return gallery, note + "\n\n" + table, (_shown(damaged), _shown(results[best])), choices
 
 
-def show_in_slider(results, method):
-    """The picker changed: the damaged input against the chosen method."""
-    if not results or method not in results:
+def method_of(caption: str) -> str:
+    """The method a gallery caption names ("biharmonic: 21.3 dB, SSIM 0.912" -> "biharmonic")."""
+    return caption.rsplit(": ", 1)[0] if ": " in caption else caption
+
+
+def show_in_slider(gallery, method):
+    """The picker changed: the damaged input against the chosen method, both read from the gallery (its
+    captions name them), so the compare endpoint keeps no per-session state."""
+    shown = {method_of(caption or ""): image for image, caption in (gallery or [])}
+    if method not in shown:
         return gr.skip()
-    first = results.get("damaged input", next(iter(results.values())))
-    return _shown(first), _shown(results[method])
+    first = shown.get("damaged input", next((v for k, v in shown.items() if k != "original"), shown[method]))
+    return np.asarray(first), np.asarray(shown[method])
+
+
+def fitting_examples(kind: str) -> list[str]:
+    """The examples of the damage's input family (digits or photos)."""
+    return [k for k in example_names() if k.startswith("photo") == (DAMAGES[kind].family == "photo")]
 
 
 def damage_changed(kind):
     """The amount slider's meaning and range follow the damage; the example list its input family."""
-    d = DAMAGES[kind]
-    fitting = [k for k in example_names() if k.startswith("photo") == (d.family == "photo")]
-    return _amount_slider(d), gr.Dropdown(choices=fitting, value=fitting[0])
+    fitting = fitting_examples(kind)
+    return _amount_slider(DAMAGES[kind]), gr.Dropdown(choices=fitting, value=fitting[0])
 
 
 def _amount_slider(d: Damage) -> gr.Slider:
@@ -201,19 +225,20 @@ def build_compare_tab() -> None:
                 seed = gr.Number(0, precision=0, label="seed")
                 run_button = gr.Button("Compare", variant="primary")
             with gr.Column(scale=2):
-                gallery = gr.Gallery(label="results", columns=4, height=420, object_fit="contain")
+                gallery = gr.Gallery(
+                    label="results", columns=4, height=420, object_fit="contain", type="numpy", format="png"
+                )
                 method = gr.Dropdown([], label="show in the slider")
                 slider = gr.ImageSlider(
                     label="before / after: damaged | chosen method", type="numpy", format="png", height=320
                 )
                 table = gr.Markdown()
-        results = gr.State({})
         kind.change(damage_changed, kind, [amount, example], api_visibility="private")
         inputs = [upload, example, kind, amount, seed]
-        run_button.click(run_compare, inputs, [gallery, table, slider, method, results], api_name="compare")
+        run_button.click(run_compare, inputs, [gallery, table, slider, method], api_name="compare")
         method.change(
             show_in_slider,
-            [results, method],
+            [gallery, method],
             slider,
             api_visibility="private",
             show_progress="hidden",

@@ -61,15 +61,24 @@ def preload() -> None:
 
 # ------------------------------------------------------------------ functions (also the API)
 @friendly
-def run_feature_recon(upload, sample_name, depth):
-    """Encode a photo (an upload, or a held-out example by name) with the frozen encoder at `depth`
-    (a feature-recon name) and decode it back.
+def run_feature_recon(upload=None, sample_name=None, depth="feature-recon"):
+    """Encode a photo with a frozen ImageNet encoder and rebuild it from the features alone with a feature-recon decoder.
 
-    Returns: the photo, its features' first 3 principal components, the reconstruction, bicubic from
-    the same number of values, a Markdown metrics table, and the (photo, reconstruction) pair for
-    the before/after slider.
+    Args:
+        upload: your photo (a URL, or a data:image/png;base64 URL); leave empty to use an example.
+        sample_name: the name of a held-out example photo, used when upload is empty (default: the first).
+        depth: which decoder: feature-recon (stride 8), feature-recon-s4 or feature-recon-s16.
+    Returns:
+        the photo
+        its features' first 3 principal components as a colour picture
+        the reconstruction from the features
+        bicubic from a thumbnail holding the same number of values (the classical comparison)
+        a Markdown table of PSNR and SSIM
+        the photo and reconstruction pair for a before and after slider
     """
     p = pipeline(_check_depth(depth))
+    if upload is None and sample_name is None:
+        sample_name = next(iter(_samples()))
     if upload is None:
         if sample_name not in _samples():
             raise ValueError(f"unknown example {sample_name!r}; choose one of {sorted(_samples())}")

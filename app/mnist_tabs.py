@@ -61,12 +61,23 @@ def _result_view(upload, sample_index, clean, damaged, restored, baseline, table
 
 # ------------------------------------------------------------------ functions (also the API)
 @friendly
-def run_masked(upload, sample_index, kind, size, seed, drawing=None):
-    """Damage a digit (5 or 7 test digit by index, or an upload) and restore it.
+def run_masked(upload=None, sample_index=0, kind="vertical", size=7, seed=0, drawing=None):
+    """Damage a digit (an example 5 or 7, or your image) with a hole and restore it with mnist-masked.
 
-    Returns: original, damaged, mnist-masked's restoration, biharmonic inpainting (28x28 images,
-    enlarged), the (damaged, restored) pair for the before/after slider, and a Markdown table of
-    MSE / PSNR / SSIM against the original.
+    Args:
+        upload: your image (a URL, or a data:image/png;base64 URL); leave empty to use an example digit.
+        sample_index: which example digit (0-based; the test 5s and 7s), used when upload is empty.
+        kind: the damage, one of vertical, horizontal, patch, random, drawn.
+        size: stripe width or square side in pixels (1-28), or the percent of pixels for random.
+        seed: whole number that fixes where the hole falls.
+        drawing: for kind drawn, the painted hole (an image editor value); otherwise leave empty.
+    Returns:
+        the original digit (enlarged)
+        the damaged digit (enlarged)
+        mnist-masked's restoration (enlarged)
+        biharmonic inpainting (the classical method) (enlarged)
+        the damaged and restored pair for a before and after slider
+        a Markdown table of MSE and PSNR and SSIM against the original
     """
     p = pipeline("mnist-masked")
     clean = p.prepare(pick_input(upload, _sample(sample_index, (5, 7))))
@@ -93,11 +104,21 @@ def run_masked_live(upload, sample_index, kind, size, seed, drawing=None):
 
 
 @friendly
-def run_denoise(upload, sample_index, sigma, seed):
-    """Add Gaussian noise (sigma) to a digit (test digit by index, or an upload) and remove it.
+def run_denoise(upload=None, sample_index=0, sigma=0.5, seed=0):
+    """Add Gaussian noise to a digit (an MNIST test digit, or your image) and remove it with mnist-denoise.
 
-    Returns: original, noisy, mnist-denoise's output, TV denoising at its best weight (28x28,
-    enlarged), the (noisy, denoised) pair for the before/after slider, and a Markdown metrics table.
+    Args:
+        upload: your image (a URL, or a data:image/png;base64 URL); leave empty to use a test digit.
+        sample_index: which test digit (0-based), used when upload is empty.
+        sigma: the noise's standard deviation, 0 to 1 (images in 0-1).
+        seed: whole number that fixes the noise.
+    Returns:
+        the original digit (enlarged)
+        the noisy digit (enlarged)
+        mnist-denoise's output (enlarged)
+        TV denoising at its best weight (the classical method) (enlarged)
+        the noisy and denoised pair for a before and after slider
+        a Markdown table of PSNR and SSIM
     """
     p = pipeline("mnist-denoise")
     clean = p.prepare(pick_input(upload, _sample(sample_index)))
@@ -134,8 +155,20 @@ def _plot(point) -> np.ndarray:
 
 
 @friendly
-def run_ae2d(upload, sample_index):
-    """Encode a digit: its reconstruction, its two coordinates, and where it lies in the plane."""
+def run_ae2d(upload=None, sample_index=0):
+    """Encode a digit (an example 5 or 7, or your image) to two numbers with mnist-ae2d and decode it back.
+
+    Args:
+        upload: your image (a URL, or a data:image/png;base64 URL); leave empty to use an example digit.
+        sample_index: which example digit (0-based; the test 5s and 7s), used when upload is empty.
+    Returns:
+        the input digit (enlarged)
+        its reconstruction from the two numbers (enlarged)
+        z1 (the first coordinate)
+        z2 (the second coordinate)
+        the plane of all test 5s and 7s with the point marked
+        a Markdown note with the reconstruction MSE
+    """
     p = pipeline("mnist-ae2d")
     clean = p.prepare(pick_input(upload, _sample(sample_index, (5, 7))))
     z = [round(float(v), 1) for v in p.encode(clean)]  # the sliders' step is 0.1
@@ -160,9 +193,18 @@ def decode_point(z1, z2):
     return big(img), _plot((float(z1), float(z2)))
 
 
-def decode_point_view(z1, z2):
-    """The sliders moved: the decoded point, and the encoded input and its MSE cleared (they were of
-    another point)."""
+def decode_point_view(z1=0.0, z2=0.0):
+    """Decode any point of mnist-ae2d's plane into a digit.
+
+    Args:
+        z1: the first coordinate (about -30 to 30).
+        z2: the second coordinate (about -30 to 30).
+    Returns:
+        the decoded digit (enlarged)
+        the plane with the point marked
+        an empty input image (the encoded input belongs to another point)
+        a Markdown note naming the point
+    """
     img, plot = decode_point(z1, z2)
     return (
         img,

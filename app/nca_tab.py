@@ -53,11 +53,23 @@ def _animation(frames: list[np.ndarray]) -> str:
 
 
 @friendly
-def run_nca(upload, sample_index, mask_ratio, steps, seed, progress=gr.Progress()):
-    """Drop pixels (mask_ratio) from a Fashion-MNIST test image (by index) or an upload, repair, classify.
+def run_nca(upload=None, sample_index=0, mask_ratio=0.4, steps=20, seed=0, progress=gr.Progress()):
+    """Drop pixels from a garment (a Fashion-MNIST test image, or your image), repair it with a neural cellular automaton and classify it.
 
-    Returns: original, damaged, the repair as a GIF (one frame per step), the NCA repair, biharmonic
-    inpainting (28x28, enlarged), the class probabilities of the repair, and a Markdown table.
+    Args:
+        upload: your image (a URL, or a data:image/png;base64 URL); leave empty to use a test image.
+        sample_index: which test image (0-based), used when upload is empty.
+        mask_ratio: the share of pixels dropped, 0 to 0.95.
+        steps: automaton steps, 0 to 60.
+        seed: whole number that fixes which pixels drop.
+    Returns:
+        the original (enlarged)
+        the damaged image (enlarged)
+        the repair as an animated GIF (one frame per step)
+        the automaton's repair (enlarged)
+        biharmonic inpainting (the classical method) (enlarged)
+        the class probabilities of the repair
+        a Markdown table of accuracy and PSNR
     """
     p = pipeline("nca-fmnist")
     progress(0.1, desc="damaging")

@@ -118,3 +118,19 @@ def test_the_library_alone_section_in_a_fresh_virtual_environment(tmp_path):
         run = subprocess.run(["python", "-c", example], cwd=work, env=env, capture_output=True, text=True)
         assert run.returncode == 0, run.stderr[-2000:]
         assert "hf-hub:me/my-denoiser@" in run.stdout and server.state.commits
+
+
+def test_the_gradio_client_example_runs_against_a_hub_without_fetched_data(monkeypatch, tmp_path):
+    """The README's client call, as written (only the port differs), against a hub started with an empty
+    $ZOO_DATA: its example names must exist without the full MNIST."""
+    import hub_app
+
+    monkeypatch.setenv("ZOO_DATA", str(tmp_path / "empty"))
+    (example,) = [b for b in blocks(README.split("## Python", 1)[0], "python") if "gradio_client" in b]
+    _, url, _ = hub_app.launch(server_port=None, prevent_thread_lock=True, quiet=True)
+    try:
+        code = example.replace("http://127.0.0.1:7860", url.rstrip("/")) + "\nprint(len(gallery), picker)\n"
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-2000:]
+    finally:
+        hub_app.demo.close()
