@@ -17,7 +17,7 @@ import numpy as np
 from zoo import baselines, images, metrics
 
 from .components import BoundedEditor, UploadImage
-from .common import big, editor_mask, fmt_psnr, friendly, heldout_photos, num, pipeline, seed_of
+from .common import big, editor_mask, fmt_psnr, friendly, heldout_photos, num, pick_input, pipeline, seed_of
 from .tabs import register_tab
 
 UPLOAD_MAX_SIDE = 256
@@ -46,7 +46,14 @@ def example_names() -> list[str]:
     ]
 
 
-def _editor_image(name: str):
+def _editor_image(name: str, upload=None):
+    """What the paint editor shows: the image the damage will be applied to (the upload when there is
+    one, shrunk as the run shrinks it; else the chosen example)."""
+    if upload is not None:
+        try:
+            return big(images.fit_within(images.to_rgb(pick_input(upload, None)), UPLOAD_MAX_SIDE), 256)
+        except ValueError:
+            return gr.skip()  # the Inpaint button reports a bad upload in words
     return big(examples()[name], 256) if name in examples() else None
 
 
@@ -57,8 +64,15 @@ def _row(name: str, clean: np.ndarray, out: np.ndarray, mask: np.ndarray) -> str
     )
 
 
+def block_side(size) -> int:
+    """The block-size control's value ("2" or "4", as the page and the API send it; 2 or 4 from Python)."""
+    if str(size).strip() not in ("2", "4"):
+        raise ValueError(f"block size must be 2 or 4, got {size!r}")
+    return int(str(size).strip())
+
+
 @friendly
-def run_blocks(upload=None, example=None, count=50, size=2, seed=0, drawing=None):
+def run_blocks(upload=None, example=None, count=50, size="2", seed=0, drawing=None):
     """Blank small blocks of a photo (or paint a hole) and restore it with cifar10-blocks.
 
     Args:
@@ -84,7 +98,8 @@ def run_blocks(upload=None, example=None, count=50, size=2, seed=0, drawing=None
             raise ValueError(f"unknown example {example!r}; choose one of {sorted(examples())}")
         clean = examples()[example]
     else:
-        clean = images.fit_within(p.prepare(upload), UPLOAD_MAX_SIDE)
+        # shrunk first, as the label says: a 1600x1200 photo is fine here although the model takes <= 1024 px
+        clean = images.fit_within(images.to_rgb(pick_input(upload, None)), UPLOAD_MAX_SIDE)
     clean = p.prepare(clean)
     if num(count, "number of blocks", whole=True) == 0:
         mask = editor_mask(drawing, clean.shape[:2])
@@ -93,7 +108,7 @@ def run_blocks(upload=None, example=None, count=50, size=2, seed=0, drawing=None
         damaged, mask = p.corrupt(
             clean,
             n_blocks=num(count, "number of blocks", whole=True),
-            block_size=num(size, "block size", whole=True),
+            block_size=block_side(size),
             seed=seed_of(seed),
         )
     if not mask.any():
@@ -140,7 +155,8 @@ def build_blocks_tab() -> None:
                 count = gr.Slider(
                     0, 200, value=50, step=1, label="number of blocks (0: use the painted damage)"
                 )
-                size = gr.Radio([2, 4], value=2, label="block size (px)")
+                # string choices: the API documents Literal['2', '4'] and must accept what it documents
+                size = gr.Radio(["2", "4"], value="2", label="block size (px)")
                 seed = gr.Number(0, precision=0, label="seed")
                 drawing = BoundedEditor(
                     label="paint the damage (used when the number of blocks is 0)",
@@ -162,6 +178,7 @@ def build_blocks_tab() -> None:
         run_button.click(run_blocks, inputs, outputs, api_name="cifar10-blocks")
         for control in (example, size, seed):
             control.change(run_blocks, inputs, outputs, api_visibility="private", show_progress="hidden")
-        # The editor shows the chosen example: filled when the tab is first opened, not at hub start.
-        for event in (example.change, tab.select):
-            event(_editor_image, example, drawing, api_visibility="private", show_progress="hidden")
+        # The editor shows what the damage applies to (the upload, else the example): filled when the tab
+        # is first opened, not at hub start, and again whenever the upload or the example changes.
+        for event in (example.change, tab.select, upload.change):
+            event(_editor_image, [example, upload], drawing, api_visibility="private", show_progress="hidden")

@@ -175,6 +175,20 @@ def before_after(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.
     return big(before), big(after)
 
 
+HOLE_TINT = np.array([0.85, 0.2, 0.45], np.float32)  # missing pixels shown in magenta, not black
+
+
+def show_holes(damaged: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """The damaged image for display with its holes tinted (a stripe over the black background of a
+    digit is otherwise invisible): grey (H, W) or colour (H, W, 3) -> (H, W, 3). The models still see
+    the zero-filled image; only the picture changes."""
+    if mask is None:
+        return damaged
+    rgb = np.repeat(damaged[..., None], 3, -1) if damaged.ndim == 2 else damaged.copy()
+    rgb[np.asarray(mask, bool)] = HOLE_TINT
+    return rgb
+
+
 def big(img: np.ndarray, min_side: int = 280) -> np.ndarray:
     """Nearest-neighbour enlargement so 28x28 / 32x32 pixels stay visible."""
     return images.enlarge(img, min_side)

@@ -56,6 +56,9 @@ DAMAGES = {
 
 def damage(clean: np.ndarray, kind: str, amount: float, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     """The one damage every method sees: (damaged image, mask True = missing, or None)."""
+    d = DAMAGES.get(kind)
+    if d is not None and d.meaning != "(unused)" and not d.lo <= num(amount, "amount") <= d.hi:
+        raise ValueError(f"amount for {kind!r} ({d.meaning}) must lie in {d.lo}..{d.hi}, got {amount!r}")
     if kind == "random missing pixels":
         return corruptions.random_pixel_mask(clean, min(num(amount, "amount"), 95.0) / 100.0, seed)
     if kind == "vertical stripe":
@@ -77,9 +80,23 @@ def family_of(name: str) -> str:
     return "digit" if pipeline(name).prepare(np.zeros((40, 40), np.float32)).ndim == 2 else "photo"
 
 
+# what each damage is a task of: a hole is inpainting; noise is denoising; no damage, for photos, is
+# reconstruction from features. Digits are the "mnist" models (not Fashion-MNIST's), photos the "photos" ones.
+TASKS_FOR = {True: ("inpainting",), False: ("denoising", "feature-reconstruction")}
+DATASET_TAG = {"digit": "mnist", "photo": "photos"}
+
+
 def models_for(kind: str) -> list[str]:
+    """The registry's models that restore this damage: its input family, a task of that damage, and a
+    mask exactly when the damage has one (so an autoencoder never competes as a denoiser)."""
     d = DAMAGES[kind]
-    return [n for n in zoo.list_models() if family_of(n) == d.family and pipeline(n).needs_mask == d.masked]
+    return [
+        n
+        for n in zoo.list_models(tags=DATASET_TAG[d.family])
+        if zoo.get_entry(n).task in TASKS_FOR[d.masked]
+        and family_of(n) == d.family
+        and pipeline(n).needs_mask == d.masked
+    ]
 
 
 def classical(damaged: np.ndarray, mask: np.ndarray | None, kind: str) -> dict[str, np.ndarray]:
@@ -151,9 +168,9 @@ def run_compare(
     fam = DAMAGES[kind].family
     names = models_for(kind)
     source = pick_input(upload, examples().get(example))
+    if fam == "photo":  # one rule for photos: shrunk to PHOTO_SIDE first, whatever the model's own limit
+        source = images.fit_within(images.to_rgb(source), PHOTO_SIDE)
     clean = pipeline(names[0]).prepare(source)
-    if fam == "photo":
-        clean = images.fit_within(clean, PHOTO_SIDE)
     damaged, mask = damage(clean, kind, amount, seed_of(seed))
     results: dict[str, np.ndarray] = {}
     for i, name in enumerate(names):  # one after another, each on the hub's background lane
@@ -165,8 +182,9 @@ def run_compare(
         results["damaged input"] = damaged
     scores = {k: (metrics.psnr(clean, v), metrics.ssim(clean, v)) for k, v in results.items()}
     order = sorted(results, key=lambda k: -scores[k][0])
+    # short captions (the table has SSIM too): a long one is cut off under its picture
     gallery = [(_shown(clean), "original")] + [
-        (_shown(results[k]), f"{k}: {fmt_psnr(scores[k][0])} dB, SSIM {scores[k][1]:.3f}") for k in order
+        (_shown(results[k]), f"{k}: {fmt_psnr(scores[k][0])} dB") for k in order
     ]
     table = "\n".join(
         ["| method | PSNR (dB) | SSIM |", "|---|---|---|"]
@@ -189,7 +207,8 @@ def show_in_slider(gallery, method):
     shown = {method_of(caption or ""): image for image, caption in (gallery or [])}
     if method not in shown:
         return gr.skip()
-    first = shown.get("damaged input", next((v for k, v in shown.items() if k != "original"), shown[method]))
+    # the left half is the damaged input, or the original where there is no damage ("none")
+    first = shown.get("damaged input", shown.get("original", shown[method]))
     return np.asarray(first), np.asarray(shown[method])
 
 
@@ -204,8 +223,16 @@ def damage_changed(kind):
     return _amount_slider(DAMAGES[kind]), gr.Dropdown(choices=fitting, value=fitting[0])
 
 
-def _amount_slider(d: Damage) -> gr.Slider:
-    return gr.Slider(d.lo, d.hi, value=d.default, step=1, label=f"amount: {d.meaning}")
+AMOUNT_RANGE = (min(d.lo for d in DAMAGES.values()), max(d.hi for d in DAMAGES.values()))
+
+
+def _amount_slider(d: Damage, initial: bool = False) -> gr.Slider:
+    """The amount slider for damage `d`. The one built with the page spans every damage's range: Gradio
+    checks an API value against the component as built, not as a page narrowed it, so a narrower first
+    range would refuse the UI's own values for other damages (120 blocks). Each damage is checked by
+    `damage` itself."""
+    lo, hi = AMOUNT_RANGE if initial else (d.lo, d.hi)
+    return gr.Slider(lo, hi, value=d.default, step=1, label=f"amount: {d.meaning}")
 
 
 @register_tab(order=60)
@@ -221,7 +248,7 @@ def build_compare_tab() -> None:
                 kind = gr.Radio(list(DAMAGES), value="random missing pixels", label="damage")
                 example = gr.Dropdown(digits, value=digits[0], label="example")
                 upload = UploadImage(label="or upload an image", height=180)
-                amount = _amount_slider(DAMAGES["random missing pixels"])
+                amount = _amount_slider(DAMAGES["random missing pixels"], initial=True)
                 seed = gr.Number(0, precision=0, label="seed")
                 run_button = gr.Button("Compare", variant="primary")
             with gr.Column(scale=2):
@@ -230,7 +257,10 @@ def build_compare_tab() -> None:
                 )
                 method = gr.Dropdown([], label="show in the slider")
                 slider = gr.ImageSlider(
-                    label="before / after: damaged | chosen method", type="numpy", format="png", height=320
+                    label="before / after: damaged | chosen method",
+                    type="numpy",
+                    format="png",
+                    interactive=False,
                 )
                 table = gr.Markdown()
         kind.change(damage_changed, kind, [amount, example], api_visibility="private")

@@ -147,7 +147,9 @@ def webcam_frame(frame, depth, times):
         f"on this server's {torch.get_num_threads()} torch thread(s)) · {depth}"
         + (f" · the model's own speed: {own:.1f} FPS (its card, 224x224 on 2 CPU cores)" if own else "")
     )
-    return _u8(recon), _u8(bicubic), readout, list(times)
+    # The camera preview is mirrored (a selfie view; WebcamOptions(mirror=True)) while the frame it sends
+    # is not: the outputs are mirrored for display so that all three panes move the same way.
+    return _u8(recon[:, ::-1]), _u8(bicubic[:, ::-1]), readout, list(times)
 
 
 def _u8(img: np.ndarray) -> np.ndarray:
@@ -186,7 +188,10 @@ def build_feature_tab() -> None:
                     recon = photo(label="reconstruction from the features")
                     reference = photo(label="bicubic, same number of values")
                 compare = gr.ImageSlider(
-                    label="before / after: original | reconstruction", type="numpy", format="jpeg", height=300
+                    label="before / after: original | reconstruction",
+                    type="numpy",
+                    format="jpeg",
+                    interactive=False,
                 )
                 table = gr.Markdown()
         inputs, outputs = [upload, sample, depth], [original, feats, recon, reference, table, compare]

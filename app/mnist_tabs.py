@@ -31,6 +31,7 @@ from .common import (
     pick_input,
     pipeline,
     seed_of,
+    show_holes,
 )
 from .tabs import register_tab
 
@@ -45,16 +46,18 @@ def _sample(index: float, digits: tuple[int, ...] | None = None) -> np.ndarray:
     return x[i]
 
 
-def _result_view(upload, sample_index, clean, damaged, restored, baseline, table):
-    """What the masked and denoising tabs show: original, damaged, model, baseline (enlarged), the
-    (damaged, restored) slider pair, and the metrics under a line naming the input used."""
+def _result_view(upload, sample_index, clean, damaged, restored, baseline, table, mask=None):
+    """What the masked and denoising tabs show: original, damaged (holes tinted), model, baseline
+    (enlarged), the (damaged, restored) slider pair, and the metrics under a line naming the input used."""
     note = input_line(upload, f"test digit #{int(sample_index)}") + digit_warning(clean)
+    shown = show_holes(damaged, mask)
+    restored_shown = np.repeat(restored[..., None], 3, -1) if mask is not None else restored  # same mode
     return (
         big(clean),
-        big(damaged),
+        big(shown),
         big(restored),
         big(baseline),
-        before_after(damaged, restored),
+        before_after(shown, restored_shown),
         note + "\n\n" + table,
     )
 
@@ -93,7 +96,7 @@ def run_masked(upload=None, sample_index=0, kind="vertical", size=7, seed=0, dra
     table = metrics_table(
         clean, {"mnist-masked": restored, "biharmonic": biharmonic, "damaged (zero fill)": damaged}
     )
-    return _result_view(upload, sample_index, clean, damaged, restored, biharmonic, table)
+    return _result_view(upload, sample_index, clean, damaged, restored, biharmonic, table, mask)
 
 
 def run_masked_live(upload, sample_index, kind, size, seed, drawing=None):
@@ -141,17 +144,18 @@ def editor_background(upload, sample_index):
     return big(clean)
 
 
-@functools.lru_cache(maxsize=1)
-def _embedding_plot():
-    """The test 5s and 7s encoded and drawn once; each call only marks its point."""
+@functools.lru_cache(maxsize=2)
+def _embedding_plot(point_label: str):
+    """The test 5s and 7s encoded and drawn once per legend label; each call only marks its point."""
     from zoo.plots import EmbeddingPlot
 
     x, y = mnist_test_digits((5, 7))
-    return EmbeddingPlot(pipeline("mnist-ae2d").encode_batch(x), y)
+    return EmbeddingPlot(pipeline("mnist-ae2d").encode_batch(x), y, point_label)
 
 
-def _plot(point) -> np.ndarray:
-    return _embedding_plot().render(point)
+def _plot(point, point_label: str = "decoded point") -> np.ndarray:
+    """The plane with `point` marked: "encoded input" for an encoded digit, "decoded point" for the sliders."""
+    return _embedding_plot(point_label).render(point)
 
 
 @friendly
@@ -179,7 +183,7 @@ def run_ae2d(upload=None, sample_index=0):
         big(recon),
         z[0],
         z[1],
-        _plot((z[0], z[1])),
+        _plot((z[0], z[1]), "encoded input"),
         f"{note}\n\nencoded to z = ({z[0]:.1f}, {z[1]:.1f}); reconstruction MSE "
         f"{metrics.mse(clean, recon):.4f}",
     )
@@ -226,7 +230,9 @@ def _out(label: str, height: int = 200) -> gr.Image:
 
 
 def _slider(label: str) -> gr.ImageSlider:
-    return gr.ImageSlider(label=label, type="numpy", format="png", interactive=False, height=300)
+    # No fixed height: a box lower than the images made the two halves show different crops (the
+    # block-inpainting slider, without one, was right); tests/test_browser.py checks the alignment.
+    return gr.ImageSlider(label=label, type="numpy", format="png", interactive=False)
 
 
 @register_tab("mnist-masked", order=20)
@@ -240,8 +246,10 @@ def build_masked_tab() -> None:
             with gr.Column():
                 sample, upload = _input_column(len(mnist_test_digits((5, 7))[0]))
                 kind = gr.Radio(list(DAMAGE_KINDS) + ["drawn"], value="vertical", label="damage")
+                # built spanning 1..95 (what the API accepts); the page narrows it to 28 px for holes and
+                # widens it to 95 % for random pixels (it no longer caps random damage at 28 %)
                 size = gr.Slider(
-                    1, 28, value=7, step=1, label="stripe width / square side / % of pixels (random)"
+                    1, 95, value=7, step=1, label="stripe width / square side / % of pixels (random)"
                 )
                 seed = gr.Number(0, precision=0, label="seed")
                 drawing = BoundedEditor(
@@ -274,6 +282,13 @@ def build_masked_tab() -> None:
             control.change(run_masked_live, inputs, outputs, api_visibility="private", show_progress="hidden")
         for source in (sample, upload):  # the editor shows the image the damage is really applied to
             source.change(editor_background, [upload, sample], drawing, api_visibility="private")
+        kind.change(size_range, [kind, size], size, api_visibility="private", show_progress="hidden")
+
+
+def size_range(kind, size):
+    """The size slider's range for the damage: up to 95 % for random pixels, 28 px for holes."""
+    top = 95 if kind == "random" else 28
+    return gr.Slider(1, top, value=min(num(size, "size"), top), step=1)
 
 
 @register_tab("mnist-denoise", order=30)
@@ -342,3 +357,14 @@ def build_ae2d_tab() -> None:
         view = [image_output, plot_output, input_output, info_output]
         z1.release(decode_point_view, [z1, z2], view, api_name="mnist-ae2d-decode")
         z2.release(decode_point_view, [z1, z2], view, api_visibility="private")
+        # a value typed into a slider's number box (no drag, so no release) decodes too; a drag decodes
+        # its last position
+        for z in (z1, z2):
+            z.input(
+                decode_point_view,
+                [z1, z2],
+                view,
+                api_visibility="private",
+                show_progress="hidden",
+                trigger_mode="always_last",
+            )

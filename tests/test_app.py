@@ -53,11 +53,14 @@ def test_tab_functions_directly(app):
     assert "**Input:** test digit #3" in table and "far from the training images" not in table
     assert (original != noisy).any()  # the clean original is shown, not the noisy one
     original, damaged, restored, baseline, _, table = mnist_tabs.run_masked(None, 0, "vertical", 7, 0)
-    assert original.shape == damaged.shape == restored.shape == baseline.shape == (280, 280)
+    assert original.shape == restored.shape == baseline.shape == (280, 280)
+    assert damaged.shape == (280, 280, 3)  # the holes tinted, so a stripe over the background shows
+    hole = damaged[..., 0] != damaged[..., 1]  # tinted pixels are not grey
+    assert hole.any() and (hole.mean(0) > 0.99).sum() >= 7 * 10  # a whole vertical stripe (7 px x 10)
     drawing = {"background": None, "layers": [np.zeros((56, 56, 4), np.uint8)], "composite": None}
     drawing["layers"][0][10:30, 10:30, 3] = 255
     _, damaged, restored, _, _, _ = mnist_tabs.run_masked(None, 0, "drawn", 7, 0, drawing)
-    assert (damaged != restored).any()
+    assert (damaged[..., 0] != damaged[..., 1]).any()  # the painted hole, tinted
     original, decoded, z1, z2, plot, info = mnist_tabs.run_ae2d(None, 0)
     assert isinstance(z1, float) and z1 == round(z1, 1) and plot.ndim == 3 and "MSE" in info
     decoded, plot, cleared, info = mnist_tabs.decode_point_view(1.0, -2.0)
@@ -209,11 +212,18 @@ def test_block_inpainting_tab_directly_and_through_the_client(app, client, tmp_p
     photo = (np.random.default_rng(0).random((90, 120, 3)) * 255).astype(np.uint8)
     Image.fromarray(photo).save(tmp_path / "photo.png")
     result = client.predict(
-        handle_file(str(tmp_path / "photo.png")), name, 30, 2, 0, None, api_name="/cifar10-blocks"
-    )
+        handle_file(str(tmp_path / "photo.png")), name, 30, "4", 0, None, api_name="/cifar10-blocks"
+    )  # the block size as the API documents it (Literal['2', '4']) and the page sends it
     assert Image.open(result[1]).size[0] >= 120 and "cifar10-blocks" in result[4]
+    big_photo = (np.random.default_rng(1).random((1200, 1600, 3)) * 255).astype(np.uint8)
+    Image.fromarray(big_photo).save(tmp_path / "big.jpg")  # over the model's 1024 px: shrunk, as labelled
+    result = client.predict(
+        handle_file(str(tmp_path / "big.jpg")), name, 30, "2", 0, None, api_name="/cifar10-blocks"
+    )
+    w, h = Image.open(result[1]).size
+    assert w * 3 == h * 4 and "cifar10-blocks" in result[4]  # restored at 256x192, shown enlarged
     with pytest.raises(Exception) as err:
-        client.predict(None, name, 0, 2, 0, None, api_name="/cifar10-blocks")
+        client.predict(None, name, 0, "2", 0, None, api_name="/cifar10-blocks")
     assert "nothing is painted" in str(err.value) and "Traceback" not in str(err.value)
 
 
@@ -224,8 +234,15 @@ def test_compare_runs_every_model_that_takes_the_damage(app, kind):
     from app import compare_tab as C
 
     fam, masked = C.DAMAGES[kind].family, C.DAMAGES[kind].masked
-    expected = [n for n in zoo.list_models() if C.family_of(n) == fam and zoo.load(n).needs_mask == masked]
+    tasks = ("inpainting",) if masked else ("denoising", "feature-reconstruction")
+    tag = "mnist" if fam == "digit" else "photos"
+    expected = [
+        n
+        for n in zoo.list_models(tags=tag)
+        if zoo.get_entry(n).task in tasks and C.family_of(n) == fam and zoo.load(n).needs_mask == masked
+    ]
     assert C.models_for(kind) == expected and expected  # read from the registry, never empty
+    assert "mnist-ae2d" not in expected and "nca-fmnist" not in expected  # no autoencoder, no clothing
     example = next(k for k in C.examples() if k.startswith("photo") == (fam == "photo"))
     gallery, table, (before, after), picker = C.run_compare(None, example, kind, 30, 0)
     results = {C.method_of(c): img for img, c in gallery[1:]}
@@ -234,7 +251,7 @@ def test_compare_runs_every_model_that_takes_the_damage(app, kind):
     psnrs = [float(line.split("|")[2].replace("∞ (identical)", "100")) for line in table.splitlines()[4:]]
     assert psnrs == sorted(psnrs, reverse=True)  # best first
     assert picker.value == table.splitlines()[4].split("|")[1].strip()  # the slider starts on the best
-    first = results.get("damaged input", next(iter(results.values())))
+    first = results.get("damaged input", gallery[0][0])  # no damage ("none"): the original, not a result
     for name in expected:  # the picker shows any method against the damaged input
         b, a = C.show_in_slider(gallery, name)
         assert np.array_equal(b, first) and np.array_equal(a, results[name])

@@ -12,9 +12,11 @@ def embedding_figure(
     labels: np.ndarray,
     path: str | Path | None = None,
     point: tuple[float, float] | None = None,
+    point_label: str = "decoded point",
 ) -> np.ndarray:
-    """Scatter of 2-D codes coloured by class; optional highlighted point. Returns an RGB uint8 array."""
-    fig, _, _ = _draw_embedding(z, labels, point)
+    """Scatter of 2-D codes coloured by class; optional highlighted point (named `point_label` in the
+    legend). Returns an RGB uint8 array."""
+    fig, _, _ = _draw_embedding(z, labels, point, point_label)
     fig.canvas.draw()
     rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
     if path is not None:
@@ -29,12 +31,14 @@ class EmbeddingPlot:
     Thread-safe (one lock around the shared figure).
     """
 
-    def __init__(self, z: np.ndarray, labels: np.ndarray) -> None:
+    def __init__(self, z: np.ndarray, labels: np.ndarray, point_label: str = "decoded point") -> None:
         import threading
 
-        self._z, self._labels, self._lock = z, labels, threading.Lock()
+        self._z, self._labels, self._lock, self._point_label = z, labels, threading.Lock(), point_label
         # The marker starts at NaN: invisible, but present in the legend and the saved background.
-        self._fig, self._ax, self._marker = _draw_embedding(z, labels, (float("nan"), float("nan")))
+        self._fig, self._ax, self._marker = _draw_embedding(
+            z, labels, (float("nan"), float("nan")), point_label
+        )
         self._fig.canvas.draw()
         self._background = self._fig.canvas.copy_from_bbox(self._fig.bbox)
 
@@ -42,7 +46,7 @@ class EmbeddingPlot:
         """The scatter with `point` marked: (H, W, 3) uint8."""
         (x0, x1), (y0, y1) = sorted(self._ax.get_xlim()), sorted(self._ax.get_ylim())
         if not (x0 <= point[0] <= x1 and y0 <= point[1] <= y1):
-            return embedding_figure(self._z, self._labels, point=point)
+            return embedding_figure(self._z, self._labels, point=point, point_label=self._point_label)
         with self._lock:
             canvas = self._fig.canvas
             canvas.restore_region(self._background)
@@ -51,7 +55,9 @@ class EmbeddingPlot:
             return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
-def _draw_embedding(z: np.ndarray, labels: np.ndarray, point: tuple[float, float] | None):
+def _draw_embedding(
+    z: np.ndarray, labels: np.ndarray, point: tuple[float, float] | None, point_label: str = "decoded point"
+):
     """(figure, axes, point marker or None): the scatter of 2-D codes coloured by class."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -64,7 +70,7 @@ def _draw_embedding(z: np.ndarray, labels: np.ndarray, point: tuple[float, float
         ax.scatter(z[sel, 0], z[sel, 1], s=8, alpha=0.7, c=colour, label=f"digit {cls}")
     marker = None
     if point is not None:
-        marker = ax.scatter([point[0]], [point[1]], s=160, marker="X", c="black", label="decoded point")
+        marker = ax.scatter([point[0]], [point[1]], s=160, marker="X", c="black", label=point_label)
     ax.set_xlabel("z1")
     ax.set_ylabel("z2")
     ax.legend(loc="best")

@@ -25,7 +25,6 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from .hub import (
     ZOO_KEYS,

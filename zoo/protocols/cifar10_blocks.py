@@ -183,7 +183,7 @@ register_protocol(
         evaluate,
         check,
         headline,
-        api_call=("/cifar10-blocks", (None, "held-out crop #0", 50, 2, 0, None)),
+        api_call=("/cifar10-blocks", (None, "held-out crop #0", 50, "2", 0, None)),
         source=SOURCE,
     )
 )
