@@ -109,9 +109,7 @@ def classical(damaged: np.ndarray, mask: np.ndarray | None, kind: str) -> dict[s
     if kind == "Gaussian noise":
         return {"TV denoising (weight 0.2)": baselines.denoise_tv(damaged, 0.2)}
     kw = zoo.get_entry("feature-recon").model_kwargs  # the stride-8 features' number of values
-    return {
-        "bicubic, as many values as stride 8": baselines.bicubic_same_values(damaged, kw["in_channels"], 8)
-    }
+    return {"bicubic, same values": baselines.bicubic_same_values(damaged, kw["in_channels"], 8)}
 
 
 def _shown(img: np.ndarray) -> np.ndarray:
@@ -253,7 +251,7 @@ def build_compare_tab() -> None:
                 run_button = gr.Button("Compare", variant="primary")
             with gr.Column(scale=2):
                 gallery = gr.Gallery(
-                    label="results", columns=4, height=420, object_fit="contain", type="numpy", format="png"
+                    label="results", columns=3, height=460, object_fit="contain", type="numpy", format="png"
                 )
                 method = gr.Dropdown([], label="show in the slider")
                 slider = gr.ImageSlider(
