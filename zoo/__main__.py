@@ -257,7 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser(
         "data", help="fetch or verify a dataset (files checked against committed sha256 lists)"
     )
-    p.add_argument("action", choices=("fetch", "verify"))
+    p.add_argument(
+        "action", choices=("fetch", "verify"), help="fetch: download and verify; verify: check only"
+    )
     p.add_argument(
         "dataset", choices=("mnist", "photos"), help="mnist: the full MNIST; photos: the photo corpus"
     )

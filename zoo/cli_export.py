@@ -33,7 +33,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     p = sub.add_parser("export", help="export a model's graph (ONNX) and check it against PyTorch")
-    p.add_argument("name")
+    p.add_argument("name", help="a registered model (see `zoo list`)")
     p.add_argument("--format", choices=["onnx"], default="onnx")
     p.add_argument("--out", default=None, help="output file (default NAME.onnx)")
     p.add_argument("--opset", type=int, default=17)

@@ -396,15 +396,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if summary["failed"] or stopped else 0
 
 
+def damage_keys() -> str:
+    """'mnist-masked: kind, size; ...' from the committed index (no torch at --help time)."""
+    from .registry import INDEX_PATH
+
+    try:
+        models = json.loads(INDEX_PATH.read_text())
+    except (OSError, ValueError):
+        return "see each pipeline's corrupt()"
+    parts = [f"{m['name']}: {', '.join(m['damage_options'])}" for m in models if m.get("damage_options")]
+    return "; ".join(parts) or "none"
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("run", help="restore image files, folders or glob patterns into --out")
-    p.add_argument("name")
+    p.add_argument("name", help="a registered model (see `zoo list`)")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
     p.add_argument("--out", required=True, help="output folder (mirrors the input folders)")
     p.add_argument("--recursive", action="store_true", help="descend into sub-folders (and ** in globs)")
     p.add_argument("--mask", default=None, help="mask image for the masked tasks: non-zero = missing")
     p.add_argument("--corrupt", action="store_true", help="damage each input first (as the hub's tabs do)")
-    p.add_argument("--damage", action="append", default=[], metavar="KEY=VALUE", help="damage options")
+    p.add_argument(
+        "--damage",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="options of the model's damage (with --corrupt; repeat for several): " + damage_keys(),
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the first input's damage (+1 per file)")
     p.add_argument(
         "--exemplars",

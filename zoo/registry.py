@@ -58,6 +58,19 @@ class ModelEntry:
     data_config: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def damage_options(self) -> dict[str, Any]:
+        """The keyword options of the pipeline's `corrupt` (`zoo run --corrupt --damage KEY=VALUE`),
+        with their defaults; the seed is given apart."""
+        import inspect
+
+        corrupt = getattr(self.pipeline_cls, "corrupt", None)
+        if corrupt is None:
+            return {}
+        params = list(inspect.signature(corrupt).parameters.values())[2:]  # self, image
+        return {
+            p.name: p.default for p in params if p.name != "seed" and p.default is not inspect.Parameter.empty
+        }
+
     def metadata(self) -> dict[str, Any]:
         """The entry as JSON-ready data (what `zoo list --json` prints, one object per model)."""
         return {
@@ -69,6 +82,7 @@ class ModelEntry:
             "architecture": getattr(self.builder, "__name__", str(self.builder)),
             "model_kwargs": json.loads(json.dumps(self.model_kwargs)),
             "data_config": json.loads(json.dumps(self.data_config)),
+            "damage_options": self.damage_options(),
             "repo_id": self.repo_id,
             "revision": self.revision,
             "files": {r.filename: {"sha256": r.sha256, "size": r.size} for r in self.files},
