@@ -128,7 +128,9 @@ def input_line(upload: Any, sample_label: str) -> str:
     """Which input this result used, said in the page (an upload wins over the sample controls)."""
     if upload is None:
         return f"**Input:** {sample_label}."
-    return "**Input:** your upload (clear it to use the sample controls again)."
+    frames = getattr(upload, "frames", 1)  # a zoo.decode.Decoded upload knows how many frames it held
+    animation = f" It is an animation of {frames} frames: its first frame is used." if frames > 1 else ""
+    return "**Input:** your upload (clear it to use the sample controls again)." + animation
 
 
 def digit_warning(x: np.ndarray, ink_max: float = 0.6, border_max: float = 0.25) -> str:

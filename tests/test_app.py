@@ -302,3 +302,17 @@ def test_heldout_photos_are_decoded_once_and_shared_read_only(monkeypatch):
             got[0]["a"][0, 0, 0] = 1.0
     finally:
         common._decoded_heldout_photos.cache_clear()
+
+
+def test_an_animated_upload_says_its_first_frame_is_used(app, tmp_path):
+    from PIL import Image
+
+    from app import mnist_tabs
+    from zoo.decode import decode
+
+    frames = [Image.new("L", (28, 28), v) for v in (0, 255, 128)]
+    frames[0].paste(255, (10, 4, 18, 24))
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
+    upload = decode(str(tmp_path / "anim.gif"))
+    *_, table = mnist_tabs.run_denoise(upload, 0, 0.5, 0)
+    assert "animation of 3 frames: its first frame is used" in table
