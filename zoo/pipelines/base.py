@@ -105,6 +105,15 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 HALF_PRECISIONS = ("float32", "float16", "bfloat16")
+# What the 28x28 grey tasks (the MNIST family, nca-fmnist) take: `ModelEntry.data_config`
+GREY_28_DATA_CONFIG = dict(
+    channels=1,
+    input_size=[28, 28],
+    value_range=[0, 1],
+    normalisation=None,
+    resize="any image: grey (light backgrounds inverted), long side to 28 px, centred on black",
+    max_pixels=4096 * 4096,
+)
 DTYPE_TOLERANCE = 0.01  # mean absolute difference from float32's output, images in [0, 1]
 
 

@@ -12,7 +12,7 @@ from ..models.mlp_autoencoder import mlp_autoencoder
 from ..registry import register_model
 from ..export import ExportSpec
 from .export_graphs import Clamped, grey_inputs
-from .base import HALF_PRECISIONS, Pipeline, RestorationResult
+from .base import GREY_28_DATA_CONFIG, HALF_PRECISIONS, Pipeline, RestorationResult
 
 
 class AE2DPipeline(Pipeline):
@@ -68,14 +68,7 @@ register_model(
     builder=mlp_autoencoder,
     model_kwargs=dict(image_size=28, hidden=[512, 128], latent_dim=2),
     pipeline_cls=AE2DPipeline,
-    data_config=dict(
-        channels=1,
-        input_size=[28, 28],
-        value_range=[0, 1],
-        normalisation=None,
-        resize="any image: grey (light backgrounds inverted), long side to 28 px, centred on black",
-        max_pixels=4096 * 4096,
-    ),
+    data_config=GREY_28_DATA_CONFIG,
     license="mit",
     tags=("mnist", "autoencoder", "embedding"),
 )

@@ -10,7 +10,7 @@ from ..models.unet import unet
 from ..registry import register_model
 from ..export import ExportSpec
 from .export_graphs import Clamped, grey_inputs
-from .base import HALF_PRECISIONS, Pipeline, RestorationResult
+from .base import GREY_28_DATA_CONFIG, HALF_PRECISIONS, Pipeline, RestorationResult
 
 
 class DenoisePipeline(Pipeline):
@@ -48,14 +48,7 @@ register_model(
     builder=unet,
     model_kwargs=dict(in_channels=1, out_channels=1, base_channels=32, depth=2),
     pipeline_cls=DenoisePipeline,
-    data_config=dict(
-        channels=1,
-        input_size=[28, 28],
-        value_range=[0, 1],
-        normalisation=None,
-        resize="any image: grey (light backgrounds inverted), long side to 28 px, centred on black",
-        max_pixels=4096 * 4096,
-    ),
+    data_config=GREY_28_DATA_CONFIG,
     license="mit",
     tags=("mnist", "denoising", "unet"),
 )

@@ -15,7 +15,7 @@ from ..models.unet import unet
 from ..registry import register_model
 from ..export import ExportSpec
 from .export_graphs import MaskedFill, grey_inputs
-from .base import HALF_PRECISIONS, Pipeline, RestorationResult
+from .base import GREY_28_DATA_CONFIG, HALF_PRECISIONS, Pipeline, RestorationResult
 
 DAMAGE_KINDS = ("vertical", "horizontal", "patch", "random")
 # The exemplar blend's defaults, chosen on validation digits and written into mnist_masked_blend.json by
@@ -126,14 +126,7 @@ register_model(
     # context: a 256-unit global-context block at the 7x7 bottleneck (a wide hole needs the digit's far side)
     model_kwargs=dict(in_channels=2, out_channels=1, base_channels=32, depth=2, context=256),
     pipeline_cls=MaskedPipeline,
-    data_config=dict(
-        channels=1,
-        input_size=[28, 28],
-        value_range=[0, 1],
-        normalisation=None,
-        resize="any image: grey (light backgrounds inverted), long side to 28 px, centred on black",
-        max_pixels=4096 * 4096,
-    ),
+    data_config=GREY_28_DATA_CONFIG,
     license="mit",
     tags=("mnist", "inpainting", "unet"),
 )

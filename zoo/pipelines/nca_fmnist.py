@@ -16,7 +16,7 @@ from ..models.small_resnet import SmallResNet
 from ..registry import register_model
 from ..export import ExportSpec
 from .export_graphs import RepairThenClassify, grey_inputs
-from .base import Pipeline, RestorationResult
+from .base import GREY_28_DATA_CONFIG, Pipeline, RestorationResult
 
 MAX_STEPS = 200
 
@@ -170,14 +170,7 @@ register_model(
         flip_tta=True,
     ),
     pipeline_cls=NCAPipeline,
-    data_config=dict(
-        channels=1,
-        input_size=[28, 28],
-        value_range=[0, 1],
-        normalisation=None,
-        resize="any image: grey (light backgrounds inverted), long side to 28 px, centred on black",
-        max_pixels=4096 * 4096,
-    ),
+    data_config=GREY_28_DATA_CONFIG,
     license="mit",
     tags=("fashion-mnist", "neural-cellular-automata", "inpainting", "classification"),
 )
