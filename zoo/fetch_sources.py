@@ -8,10 +8,13 @@ documentation figures, boards or rendered art) and their sha256.
 
 from __future__ import annotations
 
+import re
+import struct
 import subprocess
 import sys
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -99,6 +102,123 @@ def _plasma_locate(work: Path) -> dict[str, Path]:
     }
 
 
+# ------------------------------------------------------------------ Qt resource files (gcompris-qt-data)
+def read_rcc(data: bytes) -> dict[str, bytes]:
+    """{path: bytes} of a Qt resource file (big-endian): magic "qres", then version, tree, data and
+    names offsets. Tree entries (14 bytes, 22 from version 2): uint32 name offset, uint16 flags (2
+    directory, 1 zlib, 4 zstd), then a directory's child count and first child, or a file's
+    country, language and data offset. A name is uint16 length, uint32 hash, UTF-16BE characters; a
+    file is uint32 size then its bytes (zlib: a 4-byte length first)."""
+    if data[:4] != b"qres" or len(data) < 20:
+        raise ValueError("not a Qt resource file (no 'qres' magic)")
+    version, tree, payload, names = struct.unpack(">4I", data[4:20])
+    entry = 22 if version >= 2 else 14
+
+    def name_at(offset: int) -> str:
+        (length,) = struct.unpack(">H", data[names + offset : names + offset + 2])
+        return data[names + offset + 6 : names + offset + 6 + 2 * length].decode("utf-16-be")
+
+    out: dict[str, bytes] = {}
+    todo = [(0, "")]  # (entry index, its parent's path)
+    seen = set()
+    while todo:
+        index, parent = todo.pop()
+        if index in seen or len(seen) > 100_000:  # a looping or absurd tree
+            raise ValueError("the resource tree loops or is too large")
+        seen.add(index)
+        base = tree + index * entry
+        name_offset, flags = struct.unpack(">IH", data[base : base + 6])
+        path = f"{parent}/{name_at(name_offset)}".lstrip("/") if index else ""
+        if flags & 2:
+            count, first = struct.unpack(">II", data[base + 6 : base + 14])
+            todo += [(i, path) for i in range(first, first + count)]
+            continue
+        (offset,) = struct.unpack(">I", data[base + 10 : base + 14])
+        (size,) = struct.unpack(">I", data[payload + offset : payload + offset + 4])
+        blob = data[payload + offset + 4 : payload + offset + 4 + size]
+        if flags & 4:
+            continue  # zstd: not used by the files the corpus takes
+        out[path] = zlib.decompress(blob[4:]) if flags & 1 else blob
+    return out
+
+
+def parse_credits(text: str) -> dict[str, dict[str, str]]:
+    """A gcompris README ("Copyright: / License: / Source: / Files:" blocks, blank-line separated) ->
+    {file name: {"licence", "attribution"}}."""
+    out: dict[str, dict[str, str]] = {}
+    for block in re.split(r"\n\s*\n", text):
+        fields: dict[str, str] = {}
+        files: list[str] = []
+        key = None
+        for line in block.splitlines():
+            m = re.match(r"^(Copyright|License|Licence|Source|Files|Comments)\s*:\s*(.*)$", line.strip())
+            if m:
+                key = m.group(1).lower().replace("licence", "license")
+                if key == "files":
+                    files += [f for f in re.split(r"[\s,]+", m.group(2)) if f]
+                else:
+                    fields[key] = m.group(2).strip()
+            elif key == "files" and line.strip():
+                files += [f for f in re.split(r"[\s,]+", line.strip()) if f]
+        credit = " / ".join(v for v in (fields.get("copyright"), fields.get("source")) if v)
+        for name in files:
+            out[name] = {"licence": fields.get("license", ""), "attribution": credit}
+    return out
+
+
+# activities whose pictures are drawings or paintings, not photos
+GCOMPRIS_NOT_PHOTOS = ("lang", "paintings", "details")
+
+
+def gcompris_photos(root: Path) -> dict[str, tuple[bytes, dict[str, str]]]:
+    """{"gcompris/<activity>_<file>": (bytes, credit)} of every picture in the extracted package's
+    resource files that its activity's README credits (drawing activities skipped)."""
+    out = {}
+    for rcc in sorted((root / "usr/share/gcompris-qt/rcc").glob("*.rcc")):
+        if rcc.stem in GCOMPRIS_NOT_PHOTOS:
+            continue
+        files = read_rcc(rcc.read_bytes())
+        credits: dict[str, dict[str, str]] = {}
+        for path, blob in files.items():
+            if path.rsplit("/", 1)[-1] == "README":
+                credits.update(parse_credits(blob.decode("utf-8", errors="replace")))
+        for path, blob in sorted(files.items()):
+            name = path.rsplit("/", 1)[-1]
+            if name.lower().endswith((".webp", ".jpg", ".jpeg", ".png")) and name in credits:
+                out[f"gcompris/{rcc.stem}_{name}"] = (blob, credits[name])
+    return out
+
+
+def _gcompris_locate(work: Path) -> dict[str, Path]:
+    root = _dpkg_extract(work)
+    if root is None:
+        return {}
+    out_dir, found = work / "pictures", {}
+    out_dir.mkdir(exist_ok=True)
+    for rel, (blob, _) in gcompris_photos(root).items():
+        path = out_dir / rel.split("/", 1)[1]
+        path.write_bytes(blob)
+        found[rel] = path
+    return found
+
+
+LIBJXL_PHOTOS = {  # the lossless photos of libjxl-testdata (the rest are re-encodings and test charts)
+    "external/wesaturate/500px/cvo9xd_keong_macan_srgb8.png": "CC0-1.0 (wesaturate.com)",
+    "external/wesaturate/500px/tmshre_riaphotographs_srgb8.png": "CC0-1.0 (wesaturate.com)",
+    "external/wesaturate/500px/u76c0g_bliznaca_srgb8.png": "CC0-1.0 (wesaturate.com)",
+    "jxl/flower/flower.png": "BSD-3-Clause (libjxl authors)",
+    "jxl/hdr_room.png": "BSD-3-Clause (libjxl authors)",
+}
+
+
+def _libjxl_locate(work: Path) -> dict[str, Path]:
+    root = _dpkg_extract(work)
+    if root is None:
+        return {}
+    base = root / "usr/share/libjxl-testdata"
+    return {f"libjxl/{Path(rel).name}": base / rel for rel in LIBJXL_PHOTOS if (base / rel).is_file()}
+
+
 def _pip_download(spec: str, sdist: bool) -> Callable[[Path], list[str]]:
     extra = ["--no-clean", "--no-binary", ":all:"] if sdist else []
     return lambda work: [sys.executable, "-m", "pip", "download", "--no-deps", *extra, spec, "-d", str(work)]
@@ -138,6 +258,24 @@ SOURCES: dict[str, tuple[Source, ...]] = {
             lambda work: ["apt-get", "download", "plasma-workspace-wallpapers"],
             _plasma_locate,
             "LGPL-3.0 / CC-BY-SA (Debian plasma-workspace-wallpapers)",
+        ),
+        Source(
+            "gcompris",
+            lambda work: ["apt-get", "download", "gcompris-qt-data"],
+            _gcompris_locate,
+            "per file: public domain, CC0 or CC-BY (Debian gcompris-qt-data 3.1-2; lossy WebP)",
+        ),
+        Source(
+            "lomiri",
+            lambda work: ["apt-get", "download", "lomiri-wallpapers-16.04"],
+            _deb_locate("lomiri", "usr/share/backgrounds"),
+            "per file: CC0-1.0 or CC-BY-4.0 (Debian lomiri-wallpapers-16.04 20.04.0-2)",
+        ),
+        Source(
+            "libjxl",
+            lambda work: ["apt-get", "download", "libjxl-testdata"],
+            _libjxl_locate,
+            "per file: CC0-1.0 or BSD-3-Clause (Debian libjxl-testdata)",
         ),
     ),
 }

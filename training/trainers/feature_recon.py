@@ -49,9 +49,17 @@ def add_args(parser) -> None:
     parser.add_argument(
         "--loss", choices=sorted(LOSSES), default="l1-ssim", help="training loss (default: the source's)"
     )
+    parser.add_argument(
+        "--photo-licences",
+        choices=("permissive", "all"),
+        default="permissive",
+        help="'all' adds the AGPL food photos and the copyleft wallpapers (accept their licences first)",
+    )
 
 
-def photos_of(split: str, cfg: TrainConfig) -> tuple[dict[str, np.ndarray], str]:
+def photos_of(
+    split: str, cfg: TrainConfig, licences: str = "permissive"
+) -> tuple[dict[str, np.ndarray], str]:
     """name -> HxWx3 float32 photo of one split, and a sentence saying where they came from."""
     if cfg.data:
         photos = data.photo_split(split, cfg.data)
@@ -59,16 +67,16 @@ def photos_of(split: str, cfg: TrainConfig) -> tuple[dict[str, np.ndarray], str]
     else:
         from zoo.photo_corpus import load_photos, source_counts
 
-        photos = load_photos(split, max_side=900)
+        photos = load_photos(split, max_side=900, licences=licences)
         counts = ", ".join(f"{k} {v}" for k, v in source_counts(photos).items())
-        where = f"the photo corpus' {split} split ({counts})"
+        where = f"the photo corpus' {split} split, {licences} licences ({counts})"
     if cfg.limit:
         photos = dict(sorted(photos.items())[: cfg.limit])
     return photos, f"random crops of {len(photos)} photos from {where}"
 
 
-def training_photos(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], str]:
-    return photos_of("train", cfg)
+def training_photos(cfg: TrainConfig, licences: str = "permissive") -> tuple[dict[str, np.ndarray], str]:
+    return photos_of("train", cfg, licences)
 
 
 def photo_pyramid(
@@ -152,7 +160,7 @@ def train(name: str, cfg: TrainConfig, args=None):
     model = build_model(name, cfg).to(cfg.device)
     encode = encoder_for(name, cfg)
 
-    photos, description = training_photos(cfg)
+    photos, description = training_photos(cfg, getattr(args, "photo_licences", "permissive"))
     sample = crop_sampler(*photo_pyramid(photos, crop, cfg.device), crop)
     if not cfg.init:  # the features' per-channel statistics, stored in the decoder's buffers
         feats = encode(sample(torch.Generator(device=cfg.device).manual_seed(cfg.seed + 12345), 64))
