@@ -162,7 +162,7 @@ def test_a_tensor_batch_goes_through_the_task_steps(denoiser, digits):
 
 def example_inputs(p) -> tuple[list, list | None]:
     """A few inputs of the model's kind, damaged by its own `corrupt` (masks where the task has them)."""
-    if p.image_size == 28 if hasattr(p, "image_size") else False:
+    if getattr(p, "image_size", None) == 28:
         clean = list(zoo.data.load_mnist("test")[0][:4])
     else:
         photo = next(iter(zoo.data.natural_photos().values()))

@@ -87,7 +87,7 @@ def build(config: dict, weights: bytes, where: str, source: str, card: Path | No
     entry = entry_for(config, where)
     if card is not None:
         entry = dataclasses.replace(entry, card_path=card)
-    check_dtype(entry.name, dtype, entry.pipeline_cls.supported_dtypes)
+    label = check_dtype(entry.name, dtype, entry.pipeline_cls.supported_dtypes)
     resolve_device(device)
     try:
         model = entry.builder(**entry.model_kwargs)
@@ -107,7 +107,7 @@ def build(config: dict, weights: bytes, where: str, source: str, card: Path | No
             f"{str(exc)[:400]}"
         ) from exc
     p = entry.pipeline_cls(entry, model.eval(), config=config, device=device, source=source)
-    return p.to(dtype=dtype) if dtype != "float32" else p
+    return p.to(dtype=label) if label != "float32" else p
 
 
 def read_config(path: Path, where: str) -> dict:

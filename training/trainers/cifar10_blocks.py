@@ -21,6 +21,7 @@ from zoo.pipelines.cifar10_blocks import network_input
 
 from ..common import TrainConfig, build_model, train_loop
 from . import batches as B
+from .losses import mean_psnr
 
 DEFAULTS = {"cifar10-blocks": TrainConfig(steps=4000, batch_size=48, lr=2e-3)}
 SHORT_SIDES = (32, 40, 48, 56, 64, 80, 96, 112, 128)
@@ -118,10 +119,7 @@ def validator(name: str, cfg: TrainConfig, args=None, n: int | None = None):
     v_in = network_inputs(vx, vm)
 
     def validate(net) -> dict[str, float]:
-        pred = net(v_in).clamp(0, 1)
-        holes = vm[:, None].float().expand_as(pred)
-        mse = (((pred - vx) ** 2) * holes).sum(dim=(1, 2, 3)) / holes.sum(dim=(1, 2, 3)).clamp_min(1)
-        return {"hole_psnr": float((-10 * torch.log10(mse.clamp_min(1e-10))).mean())}
+        return {"hole_psnr": mean_psnr(net(v_in), vx, weight=vm[:, None])}
 
     return validate
 

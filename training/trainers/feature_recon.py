@@ -25,7 +25,7 @@ from zoo import data, images
 from zoo.models.efficientnet_encoder import feature_encoder
 
 from ..common import TrainConfig, build_model, network_kwargs, train_loop
-from .losses import l1_ssim, mse_ssim
+from .losses import l1_ssim, mean_psnr, mse_ssim
 from . import batches as B
 from .feature_cache import FeaturePool
 
@@ -144,8 +144,7 @@ def validator(name: str, cfg: TrainConfig, args=None, n: int | None = None, enco
     feats = (encode or encoder_for(name, cfg))(val).contiguous(memory_format=torch.channels_last)
 
     def validate(net) -> dict[str, float]:
-        mse = ((net(feats).clamp(0, 1) - val) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
-        return {"psnr": float((-10 * torch.log10(mse)).mean())}
+        return {"psnr": mean_psnr(net(feats), val)}
 
     return validate
 

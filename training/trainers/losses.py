@@ -37,3 +37,16 @@ def mse_ssim(x: torch.Tensor, y: torch.Tensor, alpha: float = 0.01) -> torch.Ten
     """MSE + alpha * (1 - SSIM): the PSNR's own loss, with a little structure. At the decoders' errors
     (MSE ~0.001-0.004, 1 - SSIM ~0.1-0.25) alpha 0.01 makes the two terms of one size."""
     return F.mse_loss(x, y) + alpha * (1 - ssim(x, y))
+
+
+def mean_psnr(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> float:
+    """Mean per-image PSNR (data range 1) of `pred` clamped to [0, 1], as the protocols average it;
+    with `weight` (broadcast to the images, e.g. the holes (B, 1, H, W)) over the weighted pixels only.
+    The trainers' validation figures."""
+    err = (pred.clamp(0, 1) - target) ** 2  # (B, C, H, W)
+    if weight is None:
+        mse = err.mean(dim=(1, 2, 3))
+    else:
+        w = weight.float().expand_as(err)
+        mse = (err * w).sum(dim=(1, 2, 3)) / w.sum(dim=(1, 2, 3)).clamp_min(1)
+    return float((-10 * torch.log10(mse.clamp_min(1e-10))).mean())

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from zoo import data
 
 from ..common import TrainConfig, build_model, train_loop
-from .losses import ssim
+from .losses import mean_psnr, ssim
 from . import batches as B
 
 DEFAULTS = {
@@ -158,12 +158,6 @@ def augmentation_note(shift: int, rotate: float, zoom: float) -> str:
 def fixed_generator(device, seed: int = 2024) -> torch.Generator:
     """The generator of a validation figure's noise or masks: the same draw at every checkpoint."""
     return torch.Generator(device=device).manual_seed(seed)
-
-
-def mean_psnr(out: torch.Tensor, x: torch.Tensor) -> float:
-    """Mean per-image PSNR (data range 1) of the clamped output, as the protocol averages it."""
-    mse = ((out.clamp(0, 1) - x) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
-    return float((-10 * torch.log10(mse)).mean())
 
 
 def validator(name: str, cfg: TrainConfig, opts=None, n: int | None = None):

@@ -41,7 +41,7 @@ from zoo.pipelines.nca_fmnist import build_classifier, flip_averaged
 from zoo.protocols.nca_fmnist import MASKED_CNN_WEIGHTS, committed_masked_cnn, labeller
 from zoo.registry import WEIGHTS_DIR, get_entry
 
-from ..common import RUNS_DIR, TrainConfig, build_model, load_init_weights, train_loop
+from ..common import RUNS_DIR, TrainConfig, build_model, load_init_weights, network_kwargs, train_loop
 from . import batches as B
 from .fmnist_batches import (
     LABEL_SMOOTHING,
@@ -121,33 +121,34 @@ def training_images(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
     return images_of("train", cfg, cfg.limit)
 
 
-def validators(cfg: TrainConfig, model, n: int | None = None) -> dict:
+def validators(cfg: TrainConfig, flip_tta: bool, n: int | None = None) -> dict:
     """The validation figure of each phase on the first `n` validation images: the classifier's clean
     accuracy, the automaton's error on the missing pixels at ratio 0.4, and the pipeline's accuracy
-    after repair at that ratio ("pipeline": a function of the whole model)."""
+    after repair at that ratio ("pipeline": a function of the whole model). `flip_tta`: the
+    classifier is scored with the registry's mirror averaging, as the pipeline runs it."""
     x, y = images_of("validation", cfg, n or min(VALIDATION_N, cfg.limit or VALIDATION_N))
     g = torch.Generator(device=x.device).manual_seed(2024)
     missing = B.random_pixels_missing(x, g, torch.full((len(x), 1, 1, 1), VALIDATION_RATIO, device=x.device))
     known = 1 - missing
 
-    def accuracy(classifier, images) -> float:
-        logits = flip_averaged(classifier, images) if model.flip_tta else classifier(images)
-        return float((logits.argmax(1) == y).float().mean())
+    def accuracy(classify, images) -> float:  # classify: (N, 1, 28, 28) -> logits (N, 10)
+        return float((classify(images).argmax(1) == y).float().mean())
+
+    def missing_mse(repaired) -> float:
+        return float((((repaired.clamp(0, 1) - x) ** 2) * missing).sum() / missing.sum())
 
     def classifier_figure(net) -> dict:
-        return {"accuracy_clean": accuracy(net, x)}
+        return {"accuracy_clean": accuracy(lambda im: flip_averaged(net, im) if flip_tta else net(im), x)}
 
     def nca_figure(net) -> dict:
-        out = net(x * known, known, steps=20)
-        return {"missing_mse_ratio0.4": float((((out.clamp(0, 1) - x) ** 2) * missing).sum() / missing.sum())}
+        return {"missing_mse_ratio0.4": missing_mse(net(x * known, known, steps=20))}
 
     def pipeline_figure(whole) -> dict:
         repaired = whole.nca(x * known, known, steps=20).clamp(0, 1)
-        classify = whole.classify
         return {
-            "accuracy_clean": float((classify(x).argmax(1) == y).float().mean()),
-            "accuracy_ratio0.4": float((classify(repaired).argmax(1) == y).float().mean()),
-            "missing_mse_ratio0.4": float((((repaired - x) ** 2) * missing).sum() / missing.sum()),
+            "accuracy_clean": accuracy(whole.classify, x),
+            "accuracy_ratio0.4": accuracy(whole.classify, repaired),
+            "missing_mse_ratio0.4": missing_mse(repaired),
         }
 
     return {"classifier": classifier_figure, "nca": nca_figure, "pipeline": pipeline_figure}
@@ -155,7 +156,7 @@ def validators(cfg: TrainConfig, model, n: int | None = None) -> dict:
 
 def validator(name: str, cfg: TrainConfig, args=None, n: int | None = None):
     """`validate(model) -> {figure: value}`: the whole model's figures on validation images."""
-    return validators(cfg, build_model(name, cfg), n)["pipeline"]
+    return validators(cfg, bool(network_kwargs(name, cfg).get("flip_tta")), n)["pipeline"]
 
 
 def _phase_cfg(cfg: TrainConfig, base: Path, phase: str, **changes) -> TrainConfig:
@@ -211,8 +212,17 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
     """Runs the phases named in --phases; exports only when every phase with steps > 0 was run."""
     model = build_model(name, cfg).to(cfg.device)
     images, labels = training_images(cfg)
-    check = validators(cfg, model)
+    check = validators(cfg, model.flip_tta)
     records: dict[str, dict] = {}
+
+    def run_phase(phase: str, module, loss, phase_cfg: TrainConfig, figure: str) -> bool:
+        """One phase's resumable loop, its record kept; False when --stop-at ended it early."""
+        records[phase] = {}
+        out = train_loop(
+            f"{name}/{phase}", module, loss, phase_cfg, validate=check[figure], record=records[phase]
+        )
+        return out is not None
+
     base = Path(cfg.run_dir) if cfg.run_dir else RUNS_DIR / name
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     unknown = sorted(set(phases) - set(PHASES))
@@ -240,34 +250,12 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
             ema=CLASSIFIER_EMA,
         )
         loss = classifier_loss(images, labels, CLASSIFIER_BATCH)
-        records["classifier"] = {}
-        if (
-            train_loop(
-                f"{name}/classifier",
-                model.classifier,
-                loss,
-                c_cfg,
-                validate=check["classifier"],
-                record=records["classifier"],
-            )
-            is None
-        ):
+        if not run_phase("classifier", model.classifier, loss, c_cfg, "classifier"):
             return None
         done.append(f"classifier: {args.classifier_steps} steps of batch {CLASSIFIER_BATCH} on clean images")
     if "nca" in phases:
-        records["nca"] = {}
         nca_cfg = _phase_cfg(cfg, base, "nca")
-        if (
-            train_loop(
-                f"{name}/nca",
-                model.nca,
-                nca_loss(images, cfg.batch_size),
-                nca_cfg,
-                validate=check["nca"],
-                record=records["nca"],
-            )
-            is None
-        ):
+        if not run_phase("nca", model.nca, nca_loss(images, cfg.batch_size), nca_cfg, "nca"):
             return None
         done.append(
             f"NCA: {cfg.steps} steps of batch {cfg.batch_size}, half the cells firing, 12-28 random steps"
@@ -276,18 +264,7 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
         sync_cfg = _phase_cfg(cfg, base, "nca-sync", steps=args.sync_steps, lr=SYNC_LR)
         model.nca.fire_rate = 1.0  # every cell fires every step, as at inference
         loss = nca_loss(images, cfg.batch_size, steps_range=SYNC_STEPS_RANGE)
-        records["nca-sync"] = {}
-        if (
-            train_loop(
-                f"{name}/nca-sync",
-                model.nca,
-                loss,
-                sync_cfg,
-                validate=check["nca"],
-                record=records["nca-sync"],
-            )
-            is None
-        ):
+        if not run_phase("nca-sync", model.nca, loss, sync_cfg, "nca"):
             return None
         lo, hi = SYNC_STEPS_RANGE
         done.append(
@@ -306,18 +283,7 @@ def train(name: str, cfg: TrainConfig, args: argparse.Namespace):
             ema=CLASSIFIER_EMA,
         )
         loss = finetune_loss(images, labels, bank, bank_labels, CLASSIFIER_BATCH)
-        records["classifier-ft"] = {}
-        if (
-            train_loop(
-                f"{name}/classifier-ft",
-                model.classifier,
-                loss,
-                ft_cfg,
-                validate=check["classifier"],
-                record=records["classifier-ft"],
-            )
-            is None
-        ):
+        if not run_phase("classifier-ft", model.classifier, loss, ft_cfg, "classifier"):
             return None
         done.append(
             f"classifier fine-tuned {args.finetune_steps} steps on half clean images, half NCA repairs of "
