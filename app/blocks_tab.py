@@ -175,9 +175,17 @@ def build_blocks_tab() -> None:
                 table = gr.Markdown()
         inputs = [upload, example, count, size, seed, drawing]
         outputs = [damaged, restored, telea, biharmonic, table, slider]
-        run_button.click(run_blocks, inputs, outputs, api_name="cifar10-blocks")
+        # Progress and errors on the text pane only: a bad upload leaves the pictures already shown.
+        run_button.click(run_blocks, inputs, outputs, api_name="cifar10-blocks", show_progress_on=table)
         for control in (example, size, seed):
-            control.change(run_blocks, inputs, outputs, api_visibility="private", show_progress="hidden")
+            control.change(
+                run_blocks,
+                inputs,
+                outputs,
+                api_visibility="private",
+                show_progress="hidden",
+                show_progress_on=table,
+            )
         # The editor shows what the damage applies to (the upload, else the example): filled when the tab
         # is first opened, not at hub start, and again whenever the upload or the example changes.
         for event in (example.change, tab.select, upload.change):

@@ -13,10 +13,11 @@ import zoo
 from zoo import corruptions, images, metrics
 
 from . import gradio_cache
-from .components import user_error
+from .components import install_slider_messages, user_error
 from .compute_lanes import LANES
 
 gradio_cache.install()  # identical outputs served at once must not truncate each other's files
+install_slider_messages()
 
 ERRORS = (ValueError, zoo.WeightsError, FileNotFoundError)
 

@@ -263,7 +263,10 @@ def build_compare_tab() -> None:
                 table = gr.Markdown()
         kind.change(damage_changed, kind, [amount, example], api_visibility="private")
         inputs = [upload, example, kind, amount, seed]
-        run_button.click(run_compare, inputs, [gallery, table, slider, method], api_name="compare")
+        # Progress and errors on the text pane only: a bad upload leaves the pictures already shown.
+        run_button.click(
+            run_compare, inputs, [gallery, table, slider, method], api_name="compare", show_progress_on=table
+        )
         method.change(
             show_in_slider,
             [gallery, method],

@@ -38,6 +38,28 @@ def user_error(message: str) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
+def install_slider_messages() -> None:
+    """Make a slider value out of its range (typed into the slider's number box, or sent to the API) a
+    user error that names the control and its range, not Gradio's bare "Value 99 is greater than maximum
+    value 30." with a traceback in the log. Patched on the class, not per instance: a slider whose range
+    a handler updates (gr.Slider(1, top, ...)) is rebuilt by Gradio from its class."""
+    stock = gr.Slider.preprocess
+    if getattr(stock, "zoo_messages", False):
+        return
+
+    def preprocess(self, payload):
+        try:
+            return stock(self, payload)
+        except gr.Error as exc:
+            raise user_error(
+                f"{self.label or 'a slider'}: {exc.message} Drag the slider or type a value from "
+                f"{self.minimum:g} to {self.maximum:g}."
+            ) from None
+
+    preprocess.zoo_messages = True
+    gr.Slider.preprocess = preprocess
+
+
 def UploadImage(label: str, **kwargs) -> gr.Image:  # noqa: N802 (used like the component class it builds)
     """A stock `gr.Image` (so the browser shows the usual widget) whose preprocessing hands the handler
     the upload decoded by zoo.decode. Gradio's own preprocessing is not used: it opens the file with

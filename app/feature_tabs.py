@@ -195,10 +195,16 @@ def build_feature_tab() -> None:
                 )
                 table = gr.Markdown()
         inputs, outputs = [upload, sample, depth], [original, feats, recon, reference, table, compare]
-        run_button.click(run_feature_recon, inputs, outputs, api_name="feature-recon")
+        # Progress and errors on the text pane only: a bad upload leaves the pictures already shown.
+        run_button.click(run_feature_recon, inputs, outputs, api_name="feature-recon", show_progress_on=table)
         for control in (sample, depth):
             control.change(
-                run_feature_recon, inputs, outputs, api_visibility="private", show_progress="hidden"
+                run_feature_recon,
+                inputs,
+                outputs,
+                api_visibility="private",
+                show_progress="hidden",
+                show_progress_on=table,
             )
 
 

@@ -277,9 +277,19 @@ def build_masked_tab() -> None:
             slider_output,
             metrics_output,
         ]
-        run_button.click(run_masked, inputs, outputs, api_name="mnist-masked")
+        # Progress and errors on the text pane only: a bad upload leaves the pictures already shown.
+        run_button.click(
+            run_masked, inputs, outputs, api_name="mnist-masked", show_progress_on=metrics_output
+        )
         for control in (sample, kind, size, seed):
-            control.change(run_masked_live, inputs, outputs, api_visibility="private", show_progress="hidden")
+            control.change(
+                run_masked_live,
+                inputs,
+                outputs,
+                api_visibility="private",
+                show_progress="hidden",
+                show_progress_on=metrics_output,
+            )
         for source in (sample, upload):  # the editor shows the image the damage is really applied to
             source.change(editor_background, [upload, sample], drawing, api_visibility="private")
         kind.change(size_range, [kind, size], size, api_visibility="private", show_progress="hidden")
@@ -321,9 +331,19 @@ def build_denoise_tab() -> None:
             slider_output,
             metrics_output,
         ]
-        run_button.click(run_denoise, inputs, outputs, api_name="mnist-denoise")
+        # Progress and errors on the text pane only: a bad upload leaves the pictures already shown.
+        run_button.click(
+            run_denoise, inputs, outputs, api_name="mnist-denoise", show_progress_on=metrics_output
+        )
         for control in (sample, sigma, seed):
-            control.change(run_denoise, inputs, outputs, api_visibility="private", show_progress="hidden")
+            control.change(
+                run_denoise,
+                inputs,
+                outputs,
+                api_visibility="private",
+                show_progress="hidden",
+                show_progress_on=metrics_output,
+            )
 
 
 @register_tab("mnist-ae2d", order=40)
@@ -347,11 +367,13 @@ def build_ae2d_tab() -> None:
                 plot_output = gr.Image(
                     label="embedding of the test 5s and 7s", type="numpy", interactive=False
                 )
+        # Progress and errors on the text pane only: a bad upload leaves the pictures already shown.
         encode_button.click(
             run_ae2d,
             [upload, sample],
             [input_output, image_output, z1, z2, plot_output, info_output],
             api_name="mnist-ae2d",
+            show_progress_on=info_output,
         )
         # The slider's point replaces the encoded input, whose picture and MSE would be stale.
         view = [image_output, plot_output, input_output, info_output]

@@ -167,6 +167,7 @@ def build_nca_tab() -> None:
             label_output,
             metrics_output,
         ]
-        run_button.click(run_nca, inputs, outputs, api_name="nca-fmnist")
+        # Progress and errors on the text pane only: a bad upload leaves the pictures already shown.
+        run_button.click(run_nca, inputs, outputs, api_name="nca-fmnist", show_progress_on=metrics_output)
         for source in (sample, upload):
             source.change(show_original, [upload, sample], original_output, api_visibility="private")

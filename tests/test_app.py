@@ -187,6 +187,15 @@ def test_every_endpoint_answers_bad_input_with_a_readable_error(client, api, arg
     assert words in message and "Traceback" not in message, message
 
 
+def test_an_out_of_range_slider_value_names_the_control_and_leaves_no_traceback(client, capfd):
+    capfd.readouterr()
+    with pytest.raises(Exception) as err:
+        client.predict(None, 0, 0.4, 1000, 0, api_name="/nca-fmnist")  # NCA steps: 0..60
+    message = str(err.value)
+    assert "NCA steps" in message and "from 0 to 60" in message, message
+    assert "Traceback" not in capfd.readouterr().err  # a user's mistake: one warning line, no traceback
+
+
 @pytest.mark.parametrize("name", zoo.list_models())
 def test_each_protocols_example_call_answers_through_the_client(client, name):
     from zoo import protocols

@@ -133,13 +133,14 @@ def _upload(page, tab_name: str, label_words: str, path) -> None:
     page.get_by_role("tab", name=tab_name).click()
     # The visible tab's upload: several tabs share a label, and hidden tabs come first in the page.
     block = page.locator(f"div.block:has(label:has-text('{label_words}'))").filter(visible=True).first
-    clear = block.get_by_role("button", name="Clear")
+    clear = block.get_by_role("button", name="Remove Image")
     if clear.count() and clear.first.is_visible():  # an earlier case's upload is still there
         clear.first.click()
     for close in page.locator(".toast-close").all():  # earlier messages must not answer for this case
         if close.is_visible():
             close.click()
-    block.locator("input[type=file]").set_input_files(str(path))
+    if path is not None:
+        block.locator("input[type=file]").set_input_files(str(path))
 
 
 # (tab, words of its upload label, button, a text only the result of an upload shows)
@@ -193,6 +194,33 @@ def test_every_kind_of_upload_gets_a_readable_message_or_the_right_result(
     assert "100.00" not in text and "∞" not in text  # a blank image would score as identical to itself
     assert "far from the training images" not in text  # a drawing is what the digit models expect
     assert "Traceback" not in capfd.readouterr().err  # user mistakes: one warning line each, no traceback
+
+
+def test_a_bad_upload_leaves_the_pictures_already_shown(page, tmp_path):
+    """The error shows in the text pane and as a message; the original and the result stay as they were."""
+    _upload(page, "Feature reconstruction", "or upload a photo", None)  # an earlier test's upload goes
+    page.get_by_role("button", name="Reconstruct").click()
+    # the answer for this click (a click while an earlier one is pending would be dropped)
+    page.locator("div.prose:has-text('example skimage:chelsea')").filter(visible=True).first.wait_for(
+        timeout=60_000
+    )
+    labels = ("original", "reconstruction from")
+    blocks = {
+        label: page.locator(f"div.block:has(label:has-text('{label}'))").filter(visible=True).first
+        for label in labels
+    }
+    shown = {label: block.locator("img").first for label, block in blocks.items()}
+    before = {label: image.get_attribute("src") for label, image in shown.items()}
+    fake = tmp_path / "notes.png"
+    fake.write_text("this is a text file with a .png name")
+    _upload(page, "Feature reconstruction", "or upload a photo", fake)
+    page.get_by_role("button", name="Reconstruct").click()
+    page.get_by_text("is not an image file the zoo reads").first.wait_for(state="visible", timeout=60_000)
+    for label, src in before.items():
+        assert shown[label].is_visible() and shown[label].get_attribute("src") == src, label
+        badge = blocks[label].locator("[data-testid=status-tracker] .error").filter(visible=True)
+        assert badge.count() == 0, f"the {label!r} pane shows Gradio's error badge over its picture"
+    _upload(page, "Feature reconstruction", "or upload a photo", None)  # clear it for the next test
 
 
 def test_compare_tab_runs_every_model_side_by_side(page):
