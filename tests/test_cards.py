@@ -44,3 +44,15 @@ def test_small_metrics_keep_four_significant_digits():
     table = markdown_table(["m", "mse"], rows)
     assert "| a | 0.02998 |" in table and "| b | 0.0004123 |" in table and "| c | 24.77 |" in table
     assert "| d | 0.5280 |" in table  # trailing zeros kept: columns stay aligned by digits
+
+
+def test_write_attributions_refills_only_a_card_that_has_the_block(tmp_path):
+    path = tmp_path / "card.md"
+    path.write_text(f"# x\n\nbefore\n{cards.ATTRIBUTIONS_START}\n- old\n{cards.ATTRIBUTIONS_END}\nafter\n")
+    assert cards.write_attributions(path, ["- `a.webp`: CC-BY-4.0, someone"])
+    text = path.read_text()
+    assert "- old" not in text and "- `a.webp`: CC-BY-4.0, someone" in text
+    assert text.startswith("# x\n\nbefore\n") and text.endswith("after\n")
+    plain = tmp_path / "plain.md"
+    plain.write_text("# no block\n")
+    assert not cards.write_attributions(plain, ["- line"]) and plain.read_text() == "# no block\n"

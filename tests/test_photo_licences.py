@@ -16,6 +16,8 @@ from PIL import Image
 from zoo import photo_corpus
 from zoo.datasets_cache import LISTS_DIR
 from zoo.fetch_sources import parse_credits, read_rcc
+from zoo.splits import TestSplitLocked
+from zoo.splits import test_split_locked as split_lock
 
 
 def build_rcc(files: dict[str, bytes], compress: set[str] = frozenset()) -> bytes:
@@ -146,3 +148,43 @@ def test_lossy_photos_are_shrunk_and_profiles_become_srgb(tmp_path):
     assert converted == [(16, 16)]  # the profile was applied (sRGB to sRGB: the same pixels)
     assert np.allclose(srgb_pixels, np.array([120, 128, 128]) / 255, atol=2 / 255)
     assert np.allclose(broken, np.array([120, 128, 128]) / 255)
+
+
+def test_attributions_credit_every_cc_by_training_photo_and_nothing_else():
+    files = json.loads((LISTS_DIR / "photos.json").read_text())["files"]
+    lines = photo_corpus.attributions("train")
+    credited = [re.match(r"- `([^`]+)`", line).group(1) for line in lines]
+    assert credited and len(credited) == len(set(credited))
+    for name in credited:
+        licence = files[name]["licence"] if name in files else photo_corpus.BUNDLED_CREDITS[name][0]
+        assert licence.startswith("CC-BY") and photo_corpus.split_of(name) == "train", name
+        assert photo_corpus.source_of(name) in photo_corpus.PERMISSIVE_SOURCES
+    assert "sklearn:flower" in credited  # a bundled training photo under CC-BY-2.0
+    trained_cc_by = [
+        n
+        for n, meta in files.items()
+        if meta.get("licence", "").startswith("CC-BY")
+        and photo_corpus.source_of(n) in photo_corpus.PERMISSIVE_SOURCES
+        and photo_corpus.split_of(n) == "train"
+    ]
+    assert sorted(trained_cc_by) == sorted(n for n in credited if n in files)
+    with (
+        pytest.raises(TestSplitLocked),
+        split_lock("a trainer"),
+    ):  # a training command cannot list test photos
+        photo_corpus.attributions("test")
+
+
+def test_a_permissively_licensed_photo_model_credits_its_training_photos_in_its_card():
+    import zoo
+    from zoo.cards import load_card
+    from zoo.registry import get_entry
+
+    lines = photo_corpus.attributions("train")
+    permissive = [n for n in zoo.list_models(tags="photos") if get_entry(n).license != "agpl-3.0"]
+    for name in permissive:
+        text = load_card(name).text
+        missing = [line for line in lines if line not in text]
+        assert (
+            not missing
+        ), f"{name}'s card lacks the credits {missing[:3]} (python -m training.evaluate {name})"

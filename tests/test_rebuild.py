@@ -85,3 +85,22 @@ def test_rebuild_of_a_shipped_model_replays_or_says_why_not(name, tmp_path, caps
     assert code == (0 if complete else 2), name
     if not complete:
         assert "cannot be replayed" in capsys.readouterr().err
+
+
+def test_a_clocked_run_is_replayed_by_the_steps_it_reached_and_says_so(tmp_path, capsys):
+    run = {
+        "command": "python -m training.train cifar10-blocks --minutes 50 --ema 0.999 --out-dir x",
+        "init": None,
+        "minutes": 50.0,
+        "steps": 3263,
+    }
+    ((_, argv),) = rebuild.replay_plan([run], tmp_path, [])
+    assert "--minutes" not in argv and argv[argv.index("--steps") + 1] == "3263" and "--ema" in argv
+    folder = tmp_path / "clocked"
+    folder.mkdir()
+    lineage = {"runs": [run], "weights": "0" * 64}
+    (folder / "config.json").write_text(json.dumps({"name": "cifar10-blocks", "lineage": lineage}))
+    assert (
+        rebuild.main(["cifar10-blocks", "--from", str(folder), "--out-dir", str(tmp_path), "--dry-run"]) == 0
+    )
+    assert "not the same bits" in capsys.readouterr().out

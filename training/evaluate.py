@@ -15,7 +15,7 @@ import sys
 
 import zoo
 from zoo import protocols
-from zoo.cards import write_check, write_results
+from zoo.cards import write_attributions, write_check, write_results
 from zoo import evaluation
 from zoo.registry import get_entry
 
@@ -54,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n(card not rewritten: partial or --no-write run)")
         return 0
     write_results(get_entry(args.name).card_path, args.name, report)
+    if "photos" in get_entry(args.name).tags:  # the credits the training photos' licences ask for
+        from zoo.photo_corpus import attributions
+
+        write_attributions(get_entry(args.name).card_path, attributions("train"))
     print(f"\nwrote {get_entry(args.name).card_path}")
     return 0
 

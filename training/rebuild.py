@@ -31,7 +31,18 @@ from zoo.splits import no_test_split
 
 from .common import RUNS_DIR
 
-REPLACED = {"--out-dir": 1, "--run-dir": 1, "--init": 1, "--fresh": 0, "--stop-at": 1}  # option: values
+REPLACED = {
+    "--out-dir": 1,
+    "--run-dir": 1,
+    "--init": 1,
+    "--fresh": 0,
+    "--stop-at": 1,
+    "--minutes": 1,
+}  # option: values
+CLOCKED = (
+    "a clocked run (--minutes) is replayed by the steps it reached (--steps); its learning-rate schedule "
+    "followed the clock, so the replay is the same recipe, not the same bits"
+)
 
 
 def recorded_lineage(folder: Path) -> dict[str, Any]:
@@ -72,6 +83,8 @@ def replay_plan(runs: list[dict[str, Any]], out: Path, overrides: list[str]) -> 
         target = out / f"run-{i}"
         if module == "training.train":
             argv = without_replaced(argv) + ["--out-dir", str(target), "--run-dir", str(target / "ckpt")]
+            if run.get("minutes"):  # CLOCKED
+                argv += ["--steps", str(run["steps"])]
             argv += ["--fresh", *overrides]
             if run.get("init"):
                 if previous is None:
@@ -141,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if any(r.get("minutes") for r in runs):
+        print(f"note: {CLOCKED}")
     for i, (module, step_argv) in enumerate(plan, 1):
         print(f"[{i}/{len(plan)}] {shlex.join(['python', '-m', module, *step_argv])}", flush=True)
         if not args.dry_run and run_step(module, step_argv) != 0:
@@ -152,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     got, recorded = sha256_of(result), lineage["weights"]
     same = "identical to" if got == recorded else "differs from"
     print(f"[{args.name}] rebuilt {result}: sha256 {got[:12]} {same} the recorded {recorded[:12]}")
-    if got != recorded and not overrides:
+    if any(r.get("minutes") for r in runs):
+        print(f"  ({CLOCKED})")
+    elif got != recorded and not overrides:
         print("  (a different device, torch version or dataset changes the bits; compare their figures)")
     return 0
 

@@ -35,6 +35,13 @@ HELDOUT_PHOTOS = (
     "mate:RainDrops",
     "mate:Wood",
 )
+# The bundled photos whose licence asks for credit (scikit-learn's datasets/images/README.txt). The others
+# are public domain or CC0 (scikit-image's, matplotlib's grace_hopper.jpg) or GPL (mate-backgrounds, not
+# among the permissively licensed sources).
+BUNDLED_CREDITS = {
+    "sklearn:china": ("CC-BY-2.0", "danielbuechele / https://www.flickr.com/photos/danielbuechele/6061409035"),
+    "sklearn:flower": ("CC-BY-2.0", "vultilion / https://www.flickr.com/photos/vultilion/6056698931"),
+}
 _SKIMAGE_PHOTOS = (
     "astronaut",
     "chelsea",

