@@ -152,20 +152,29 @@ class FeatureReconPipeline(Pipeline):
 
 
 def _register(
-    name: str, stride: int, channels: int, width: int, blocks: int, summary: str, up_blocks: int = 0
+    name: str,
+    stride: int,
+    channels: int,
+    width: int,
+    blocks: int,
+    summary: str,
+    up_blocks: int = 0,
+    min_width: int = 16,
+    license: str = "agpl-3.0",  # trained on the AGPL food photos: see the card
 ) -> None:
     register_model(
         name,
         task="feature-reconstruction",
         summary=summary,
         builder=feature_decoder,
-        # up_blocks only where used: the configs of decoders without them do not name it
+        # up_blocks / min_width only where not the default: the configs of other decoders do not name them
         model_kwargs=dict(
             in_channels=channels,
             stride=stride,
             width=width,
             blocks=blocks,
             **({"up_blocks": up_blocks} if up_blocks else {}),
+            **({"min_width": min_width} if min_width != 16 else {}),
         ),
         pipeline_cls=FeatureReconPipeline,
         data_config=dict(
@@ -178,7 +187,7 @@ def _register(
             value_range=[0, 1],
             normalisation=dict(mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD)),  # applied inside
         ),
-        license="agpl-3.0",  # trained on the AGPL food photos: see the card
+        license=license,
         tags=("photos", "feature-inversion", "efficientnet", "webcam"),
     )
 

@@ -33,13 +33,16 @@ def bundled_test_images(limit: int | None = None) -> np.ndarray:
     return crops[:limit] if limit else crops
 
 
-def corpus_test_images(split: str) -> list[np.ndarray]:
-    """224x224 centre crops (or the largest centre square of a smaller photo) of a corpus split."""
+def corpus_test_images(split: str, name: str) -> list[np.ndarray]:
+    """224x224 centre crops (or the largest centre square of a smaller photo) of a corpus split, from the
+    sources model `name` trained on: the permissive ones, or for weights still under the AGPL (trained
+    before the permissive corpus) the sources of their day (`CARD_SOURCES`)."""
     from ..photo_corpus import CARD_SOURCES, load_photos
+    from ..registry import get_entry
 
+    sources = CARD_SOURCES if get_entry(name).license == "agpl-3.0" else None
     out = []
-    # the sources the cards' figures were measured on, until the models are retrained (issue 41)
-    for img in load_photos(split, max_side=1024, bundled=False, sources=CARD_SOURCES).values():
+    for img in load_photos(split, max_side=1024, bundled=False, sources=sources).values():
         side = min(img.shape[:2])
         out.append(data.center_crop(img, SIZE) if side >= SIZE else data.center_crop(img, side))
     return out
@@ -92,8 +95,8 @@ def _evaluator(name: str):
         side = equal_values_side(kw["in_channels"], kw["stride"])
         sets = {"bundled held-out photos (18 crops)": list(bundled_test_images(limit))}
         try:
-            sets["in-domain: corpus held-out photos"] = corpus_test_images("test")[:limit]
-            sets["out-of-domain: OpenCV test images (never trained on)"] = corpus_test_images("ood")[:limit]
+            sets["in-domain: corpus held-out photos"] = corpus_test_images("test", name)[:limit]
+            sets["out-of-domain: OpenCV test images (never trained on)"] = corpus_test_images("ood", name)[:limit]
         except DatasetNotFoundError:
             pass  # the corpus is not fetched here: the bundled set only
         rows, found = [], []
@@ -159,7 +162,7 @@ def _headline(name: str):
 
         p = zoo.load(name)
         try:  # the corpus' in-domain held-out photos where fetched, else the bundled ones
-            x, where = corpus_test_images("test")[:n], "corpus held-out photos"
+            x, where = corpus_test_images("test", name)[:n], "corpus held-out photos"
         except DatasetNotFoundError:
             x, where = list(bundled_test_images(n)), "bundled held-out photos"
         kw = p.entry.model_kwargs
