@@ -196,10 +196,12 @@ _register(
     "feature-recon",
     8,
     40,
-    80,
+    64,
     6,
     "Reconstructs a photo from frozen EfficientNet-Lite0 features at stride 8 (40 x H/8 x W/8)",
     up_blocks=2,
+    min_width=8,  # 64 -> 32 -> 16 -> 8 channels up to full size: half the cost of 16 at the top
+    license="mit",  # trained on permissively licensed photos only; CC-BY credits in the card
 )
 _register(
     "feature-recon-s4",
