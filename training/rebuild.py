@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if any(r.get("minutes") for r in runs):
+    clocked = any(r.get("minutes") for r in runs)
+    if clocked:
         print(f"note: {CLOCKED}")
     for i, (module, step_argv) in enumerate(plan, 1):
         print(f"[{i}/{len(plan)}] {shlex.join(['python', '-m', module, *step_argv])}", flush=True)
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     got, recorded = sha256_of(result), lineage["weights"]
     same = "identical to" if got == recorded else "differs from"
     print(f"[{args.name}] rebuilt {result}: sha256 {got[:12]} {same} the recorded {recorded[:12]}")
-    if any(r.get("minutes") for r in runs):
+    if clocked:
         print(f"  ({CLOCKED})")
     elif got != recorded and not overrides:
         print("  (a different device, torch version or dataset changes the bits; compare their figures)")

@@ -39,7 +39,10 @@ HELDOUT_PHOTOS = (
 # are public domain or CC0 (scikit-image's, matplotlib's grace_hopper.jpg) or GPL (mate-backgrounds, not
 # among the permissively licensed sources).
 BUNDLED_CREDITS = {
-    "sklearn:china": ("CC-BY-2.0", "danielbuechele / https://www.flickr.com/photos/danielbuechele/6061409035"),
+    "sklearn:china": (
+        "CC-BY-2.0",
+        "danielbuechele / https://www.flickr.com/photos/danielbuechele/6061409035",
+    ),
     "sklearn:flower": ("CC-BY-2.0", "vultilion / https://www.flickr.com/photos/vultilion/6056698931"),
 }
 _SKIMAGE_PHOTOS = (

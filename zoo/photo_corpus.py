@@ -57,6 +57,15 @@ SPLITS = ("train", "validation", "test", "ood")
 HELDOUT_FRACTION = 0.1  # of each in-domain source: test, and as much again for validation
 
 
+def sources_measured(name: str) -> tuple[str, ...] | None:
+    """The sources whose test photos measure model `name`: the ones it trained on, i.e. the permissive
+    sources (None: `load_photos`' default), or for weights still under the AGPL (trained before the
+    permissive corpus) the sources of their day, `CARD_SOURCES`."""
+    from .registry import get_entry
+
+    return CARD_SOURCES if get_entry(name).license == "agpl-3.0" else None
+
+
 def split_by_content(digests: dict[str, str]) -> dict[str, str]:
     """{name: content sha256} of one source -> {name: "test" | "validation" | "train"}, ranked by content:
     the first tenth (at least one) test, the next tenth (at least one, when 3 or more) validation.

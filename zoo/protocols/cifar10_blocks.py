@@ -59,12 +59,13 @@ def bundled_crops() -> np.ndarray:
 
 
 def test_sets(limit: int | None = None) -> dict[str, np.ndarray]:
-    from ..photo_corpus import DatasetNotFoundError, load_photos
+    from ..photo_corpus import DatasetNotFoundError, load_photos, sources_measured
 
+    sources = sources_measured(NAME)  # the sources the model trained on
     try:
-        sets = {  # the permissively licensed sources, which the model trains on (their test split)
-            "in-domain": crops_of(load_photos("test", max_side=512)),
-            "out-of-domain": crops_of(load_photos("ood", max_side=512, bundled=False)),
+        sets = {
+            "in-domain": crops_of(load_photos("test", max_side=512, sources=sources)),
+            "out-of-domain": crops_of(load_photos("ood", max_side=512, bundled=False, sources=sources)),
         }
     except DatasetNotFoundError:
         sets = {"bundled": bundled_crops()}

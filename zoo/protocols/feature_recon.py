@@ -35,14 +35,11 @@ def bundled_test_images(limit: int | None = None) -> np.ndarray:
 
 def corpus_test_images(split: str, name: str) -> list[np.ndarray]:
     """224x224 centre crops (or the largest centre square of a smaller photo) of a corpus split, from the
-    sources model `name` trained on: the permissive ones, or for weights still under the AGPL (trained
-    before the permissive corpus) the sources of their day (`CARD_SOURCES`)."""
-    from ..photo_corpus import CARD_SOURCES, load_photos
-    from ..registry import get_entry
+    sources model `name` trained on (`zoo.photo_corpus.sources_measured`)."""
+    from ..photo_corpus import load_photos, sources_measured
 
-    sources = CARD_SOURCES if get_entry(name).license == "agpl-3.0" else None
     out = []
-    for img in load_photos(split, max_side=1024, bundled=False, sources=sources).values():
+    for img in load_photos(split, max_side=1024, bundled=False, sources=sources_measured(name)).values():
         side = min(img.shape[:2])
         out.append(data.center_crop(img, SIZE) if side >= SIZE else data.center_crop(img, side))
     return out
@@ -96,7 +93,9 @@ def _evaluator(name: str):
         sets = {"bundled held-out photos (18 crops)": list(bundled_test_images(limit))}
         try:
             sets["in-domain: corpus held-out photos"] = corpus_test_images("test", name)[:limit]
-            sets["out-of-domain: OpenCV test images (never trained on)"] = corpus_test_images("ood", name)[:limit]
+            sets["out-of-domain: OpenCV test images (never trained on)"] = corpus_test_images("ood", name)[
+                :limit
+            ]
         except DatasetNotFoundError:
             pass  # the corpus is not fetched here: the bundled set only
         rows, found = [], []
