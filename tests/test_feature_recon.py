@@ -252,8 +252,19 @@ def test_webcam_square_fast_path_shows_the_same_picture(shape):
 
 def test_webcam_cadence_comes_from_the_card_not_the_fallback():
     """The stream interval is read from the card's FPS metric; a renamed metric must not silently cap it."""
-    from app.feature_tabs import FALLBACK_EVERY, _stream_every, model_fps
+    from app.feature_tabs import CAMERA_FPS, FALLBACK_EVERY, _stream_every, model_fps
 
     fps = model_fps()
     assert fps and fps > 5, "the feature-recon card has no 'frames per second (224x224, CPU)' metric"
-    assert _stream_every() != FALLBACK_EVERY and _stream_every() == round(max(0.02, 1.2 / fps), 3)
+    assert _stream_every() != FALLBACK_EVERY and _stream_every() == round(max(1 / CAMERA_FPS, 1.2 / fps), 3)
+
+
+def test_webcam_ticks_no_faster_than_the_camera_and_wait_for_a_slow_model(monkeypatch):
+    """A fast model: one tick per camera frame (faster ticks repeat pictures and take CPU); a slow one:
+    its own frame time plus 20%."""
+    import app.feature_tabs as ft
+
+    monkeypatch.setattr(ft, "model_fps", lambda name="feature-recon": 200.0)
+    assert ft._stream_every() == round(1 / ft.CAMERA_FPS, 3)
+    monkeypatch.setattr(ft, "model_fps", lambda name="feature-recon": 10.0)
+    assert ft._stream_every() == 0.12
