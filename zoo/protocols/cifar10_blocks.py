@@ -59,13 +59,12 @@ def bundled_crops() -> np.ndarray:
 
 
 def test_sets(limit: int | None = None) -> dict[str, np.ndarray]:
-    from ..photo_corpus import DatasetNotFoundError, load_photos, sources_measured
+    from ..photo_corpus import DatasetNotFoundError, load_photos
 
-    sources = sources_measured(NAME)  # the sources the model trained on
-    try:
+    try:  # the permissively licensed photos, the ones the model trains on
         sets = {
-            "in-domain": crops_of(load_photos("test", max_side=512, sources=sources)),
-            "out-of-domain": crops_of(load_photos("ood", max_side=512, bundled=False, sources=sources)),
+            "in-domain": crops_of(load_photos("test", max_side=512)),
+            "out-of-domain": crops_of(load_photos("ood", max_side=512, bundled=False)),
         }
     except DatasetNotFoundError:
         sets = {"bundled": bundled_crops()}

@@ -33,13 +33,13 @@ def bundled_test_images(limit: int | None = None) -> np.ndarray:
     return crops[:limit] if limit else crops
 
 
-def corpus_test_images(split: str, name: str) -> list[np.ndarray]:
-    """224x224 centre crops (or the largest centre square of a smaller photo) of a corpus split, from the
-    sources model `name` trained on (`zoo.photo_corpus.sources_measured`)."""
-    from ..photo_corpus import load_photos, sources_measured
+def corpus_test_images(split: str) -> list[np.ndarray]:
+    """224x224 centre crops (or the largest centre square of a smaller photo) of a corpus split's
+    permissively licensed photos (the ones the models train on)."""
+    from ..photo_corpus import load_photos
 
     out = []
-    for img in load_photos(split, max_side=1024, bundled=False, sources=sources_measured(name)).values():
+    for img in load_photos(split, max_side=1024, bundled=False).values():
         side = min(img.shape[:2])
         out.append(data.center_crop(img, SIZE) if side >= SIZE else data.center_crop(img, side))
     return out
@@ -92,10 +92,8 @@ def _evaluator(name: str):
         side = equal_values_side(kw["in_channels"], kw["stride"])
         sets = {"bundled held-out photos (18 crops)": list(bundled_test_images(limit))}
         try:
-            sets["in-domain: corpus held-out photos"] = corpus_test_images("test", name)[:limit]
-            sets["out-of-domain: OpenCV test images (never trained on)"] = corpus_test_images("ood", name)[
-                :limit
-            ]
+            sets["in-domain: corpus held-out photos"] = corpus_test_images("test")[:limit]
+            sets["out-of-domain: OpenCV test images (never trained on)"] = corpus_test_images("ood")[:limit]
         except DatasetNotFoundError:
             pass  # the corpus is not fetched here: the bundled set only
         rows, found = [], []
@@ -161,7 +159,7 @@ def _headline(name: str):
 
         p = zoo.load(name)
         try:  # the corpus' in-domain held-out photos where fetched, else the bundled ones
-            x, where = corpus_test_images("test", name)[:n], "corpus held-out photos"
+            x, where = corpus_test_images("test")[:n], "corpus held-out photos"
         except DatasetNotFoundError:
             x, where = list(bundled_test_images(n)), "bundled held-out photos"
         kw = p.entry.model_kwargs
