@@ -159,21 +159,21 @@ def _register(
     blocks: int,
     summary: str,
     up_blocks: int = 0,
-    min_width: int = 16,
+    min_width: int | None = None,
 ) -> None:
     register_model(
         name,
         task="feature-reconstruction",
         summary=summary,
         builder=feature_decoder,
-        # up_blocks / min_width only where not the default: the configs of other decoders do not name them
+        # up_blocks / min_width only where given: the configs of other decoders do not name them
         model_kwargs=dict(
             in_channels=channels,
             stride=stride,
             width=width,
             blocks=blocks,
             **({"up_blocks": up_blocks} if up_blocks else {}),
-            **({"min_width": min_width} if min_width != 16 else {}),
+            **({"min_width": min_width} if min_width is not None else {}),
         ),
         pipeline_cls=FeatureReconPipeline,
         data_config=dict(
