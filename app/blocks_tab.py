@@ -151,7 +151,11 @@ def build_blocks_tab() -> None:
         with gr.Row():
             with gr.Column():
                 example = gr.Dropdown(names, value=names[0], label="example (held-out)")
-                upload = UploadImage(label=f"or upload a photo (shrunk to {UPLOAD_MAX_SIDE} px)", height=200)
+                upload = UploadImage(
+                    label=f"or upload a photo (shrunk to {UPLOAD_MAX_SIDE} px)",
+                    max_side=UPLOAD_MAX_SIDE,
+                    height=200,
+                )
                 count = gr.Slider(
                     0, 200, value=50, step=1, label="number of blocks (0: use the painted damage)"
                 )

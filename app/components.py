@@ -60,10 +60,14 @@ def install_slider_messages() -> None:
     gr.Slider.preprocess = preprocess
 
 
-def UploadImage(label: str, **kwargs) -> gr.Image:  # noqa: N802 (used like the component class it builds)
+def UploadImage(  # noqa: N802 (used like the component class it builds)
+    label: str, max_side: int | None = None, **kwargs
+) -> gr.Image:
     """A stock `gr.Image` (so the browser shows the usual widget) whose preprocessing hands the handler
     the upload decoded by zoo.decode. Gradio's own preprocessing is not used: it opens the file with
-    Pillow in this process, and opening some formats decodes them (an ICO decodes its embedded PNG)."""
+    Pillow in this process, and opening some formats decodes them (an ICO decodes its embedded PNG).
+    `max_side`: the long side the tab shrinks uploads to; large JPEGs are then decoded at a reduced
+    scale (`zoo.decode.decode(reduce_to=)`), never below it."""
     kwargs.setdefault("sources", ["upload", "clipboard"])
     image = gr.Image(label=label, type="filepath", image_mode=None, **kwargs)
 
@@ -71,7 +75,8 @@ def UploadImage(label: str, **kwargs) -> gr.Image:  # noqa: N802 (used like the 
         if payload is None:
             return None
         orig = getattr(payload, "orig_name", None)
-        return bounded(_payload_bytes(payload), f"the upload {orig!r}" if orig else "the upload")
+        name = f"the upload {orig!r}" if orig else "the upload"
+        return bounded(_payload_bytes(payload), name, reduce_to=max_side)
 
     image.preprocess = preprocess  # Gradio calls the instance's preprocess before the handler
     return readable_payloads(image, label)
@@ -101,10 +106,10 @@ def readable_payloads(component, what: str):
     return component
 
 
-def bounded(source, name: str) -> decode.Decoded:
+def bounded(source, name: str, reduce_to: int | None = None) -> decode.Decoded:
     """A path or bytes from a visitor, decoded within zoo.decode's bounds; a refusal is a user error."""
     try:
-        return decode.decode(source, name=name)
+        return decode.decode(source, name=name, reduce_to=reduce_to)
     except ValueError as exc:
         raise user_error(str(exc)) from None
 

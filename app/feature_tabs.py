@@ -184,7 +184,9 @@ def build_feature_tab() -> None:
                     list(data.HELDOUT_PHOTOS), value=data.HELDOUT_PHOTOS[0], label="example (held-out photo)"
                 )
                 upload = UploadImage(
-                    label=f"or upload a photo (shrunk to {UPLOAD_MAX_SIDE} px on the long side)", height=240
+                    label=f"or upload a photo (shrunk to {UPLOAD_MAX_SIDE} px on the long side)",
+                    max_side=UPLOAD_MAX_SIDE,
+                    height=240,
                 )
                 depth = gr.Radio(DEPTHS, value="feature-recon", label="feature depth")
                 run_button = gr.Button("Reconstruct", variant="primary")

@@ -257,7 +257,8 @@ def cheap_call(url: str) -> float:
 
 
 def hub_probes(files: dict[str, Path], sessions: int = 3000) -> dict:
-    """Each hostile file uploaded to the editor-free denoising tab and as the masked tab's editor layer;
+    """Each hostile file uploaded to the probe model's tab (`probe_model()`, through its example call) and
+    as the masked tab's editor layer;
     another visitor's cheap call during the slowest accepted decode; memory after `sessions` calls."""
     from gradio_client import handle_file
 

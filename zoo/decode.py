@@ -220,11 +220,15 @@ def decode(
     max_pixels: int = MAX_PIXELS,
     seconds: float | None = None,
     pool: _Pool | None = None,
+    reduce_to: int | None = None,
 ) -> Decoded:
     """Decode a file (path) or its bytes within the bounds above; ImageDecodeError (a ValueError) with a
     readable message otherwise. The first frame of an animation is decoded (`Decoded.frames` says how
     many there were); EXIF orientation is applied. `name`: how messages call it (default "image file
-    'x.png'"); `pool`: another set of workers (tests use a smaller memory cap)."""
+    'x.png'"); `pool`: another set of workers (tests use a smaller memory cap); `reduce_to`: the long
+    side the caller will shrink to anyway: a JPEG larger than that is decoded at 1/2, 1/4 or 1/8 scale
+    (never below it), so a large photo costs the caller a fraction of the memory. Other formats arrive
+    at full size."""
     name = name or describe_source(source)
     request = {
         "path": None,
@@ -232,6 +236,7 @@ def decode(
         "max_bytes": MAX_FILE_BYTES,
         "max_pixels": max_pixels,
         "max_scans": MAX_JPEG_SCANS,
+        "reduce_to": reduce_to,
     }
     if isinstance(source, (str, Path)):
         path = Path(source)
