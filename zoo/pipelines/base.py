@@ -142,7 +142,7 @@ class Pipeline:
 
     task: str = ""
     # what zoo.load(..., dtype=) and `to(dtype=)` accept for this task: lower precisions only where
-    # tests/test_device_dtype.py shows the outputs within DTYPE_TOLERANCE of float32's
+    # tests/test_open_zoo.py shows the outputs within DTYPE_TOLERANCE of float32's
     supported_dtypes: tuple[str, ...] = ("float32",)
 
     def __init__(

@@ -36,7 +36,7 @@ def network_input(damaged: np.ndarray, mask: np.ndarray, fill: np.ndarray) -> np
 
 
 class BlockInpaintPipeline(Pipeline):
-    supported_dtypes = HALF_PRECISIONS  # within DTYPE_TOLERANCE of float32 (tests/test_device_dtype.py)
+    supported_dtypes = HALF_PRECISIONS  # within DTYPE_TOLERANCE of float32 (tests/test_open_zoo.py)
     task = "inpainting"
     needs_mask = True
 

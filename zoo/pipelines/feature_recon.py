@@ -29,7 +29,7 @@ TILE, MARGIN = 512, 128  # larger images run in TILE-px tiles that see MARGIN px
 
 
 class FeatureReconPipeline(Pipeline):
-    supported_dtypes = HALF_PRECISIONS  # within DTYPE_TOLERANCE of float32 (tests/test_device_dtype.py)
+    supported_dtypes = HALF_PRECISIONS  # within DTYPE_TOLERANCE of float32 (tests/test_open_zoo.py)
     task = "feature-reconstruction"
 
     def __init__(self, *args, **kwargs) -> None:

@@ -16,7 +16,7 @@ from .base import GREY_28_DATA_CONFIG, HALF_PRECISIONS, Pipeline, RestorationRes
 
 
 class AE2DPipeline(Pipeline):
-    supported_dtypes = HALF_PRECISIONS  # within DTYPE_TOLERANCE of float32 (tests/test_device_dtype.py)
+    supported_dtypes = HALF_PRECISIONS  # within DTYPE_TOLERANCE of float32 (tests/test_open_zoo.py)
     task = "autoencoding"
     image_size = 28
 

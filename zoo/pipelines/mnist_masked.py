@@ -53,7 +53,7 @@ def mnist_damage(img: np.ndarray, kind: str, size: float, seed: int | None) -> t
 
 
 class MaskedPipeline(Pipeline):
-    supported_dtypes = HALF_PRECISIONS  # within DTYPE_TOLERANCE of float32 (tests/test_device_dtype.py)
+    supported_dtypes = HALF_PRECISIONS  # within DTYPE_TOLERANCE of float32 (tests/test_open_zoo.py)
     task = "inpainting"
     needs_mask = True
     image_size = 28
