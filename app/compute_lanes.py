@@ -8,8 +8,11 @@ scheduler then gives a webcam frame only a small share, and the stream stalls. T
 lane's thread has a higher nice value, so whenever a live frame and a task call both want the
 CPU, the frame wins (CFS weights: nice 0 = 1024, nice 10 = 110), while a task call still gets the
 CPU whenever frames leave it idle. Measured with `python -m training.load_test --runs 5` (50
-callers, same machine): the stream kept 71-79% of its idle frame rate with the background
-lane at nice 10, and 35-42% with both lanes at equal priority (ZOO_HUB_BACKGROUND_NICE=0, 3 runs).
+callers, same machine) while the idle stream ran at 10 FPS: it kept 71-79% of that with the
+background lane at nice 10, and 35-42% with both lanes at equal priority (ZOO_HUB_BACKGROUND_NICE=0,
+3 runs). With today's faster stream (20-27 FPS idle) it keeps 7.6-9.4 FPS under load, 31-39%: the
+rest goes to the hub's HTTP serving for the 50 callers (its event loop, normal priority), the callers'
+own process and the browser, all on the same two cores (README, load test).
 
 Task calls run in arrival order on the one background thread (so two of them never compete for
 the CPU with each other); live frames take turns on their own lock.
