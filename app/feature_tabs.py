@@ -160,9 +160,10 @@ def webcam_frame(frame, depth, times):
         f"{str(p.dtype).removeprefix('torch.')}) · {depth}"
         + (f" · the model's own speed: {own:.1f} FPS (its card, 224x224 on 2 CPU cores)" if own else "")
     )
-    # The camera preview is mirrored (a selfie view; WebcamOptions(mirror=True)) while the frame it sends
-    # is not: the outputs are mirrored for display so that all three panes move the same way.
-    return _u8(recon[:, ::-1]), _u8(bicubic[:, ::-1]), readout, list(times)
+    # Gradio's webcam (WebcamOptions(mirror=True), a selfie view) sends the frame mirrored, as its preview
+    # shows it: the outputs are shown as computed, so all three panes move the same way
+    # (tests/test_browser.py compares the preview with the outputs).
+    return _u8(recon), _u8(bicubic), readout, list(times)
 
 
 def _u8(img: np.ndarray) -> np.ndarray:

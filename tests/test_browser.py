@@ -2,7 +2,8 @@
 
 Each task tab runs on its example and the output image must appear, then change
 when a control changes. The webcam tab streams Chromium's fake camera and the
-reconstructed frames and the FPS readout must keep updating. Skipped (with the reason) where
+reconstructed frames and the FPS readout must keep updating, in the same orientation as the
+camera preview. Skipped (with the reason) where
 Chromium is not installed; `.ci/run` installs it through ./install.sh.
 """
 
@@ -118,7 +119,57 @@ def test_webcam_streams_reconstructions_with_a_live_fps_readout(page):
         timeout=30_000,
     )
     assert "FPS" in readout.inner_text()
+    # The preview and the outputs show the same view (mirrored or not): the outputs correlate with the
+    # preview's centre square better as they are than flipped left to right. Sampled while streaming
+    # (the outputs a frame behind), over several frames (the fake camera's picture is nearly symmetric at
+    # times); the top 60% only, clear of the Stop button drawn over the preview.
+    margins = []
+    for _ in range(6):
+        preview = _grey(page.locator("video:visible").first.screenshot())
+        outputs = [_grey(_image_bytes(page, label)) for label in ("live reconstruction", "bicubic from")]
+        side = min(preview.shape)
+        top, left = (preview.shape[0] - side) // 2, (preview.shape[1] - side) // 2
+        preview = _small(preview[top : top + side, left : left + side])[:17]
+        for shown in outputs:
+            shown = _small(shown)[:17]
+            margins.append(_corr(preview, shown) - _corr(preview, shown[:, ::-1]))
+        page.wait_for_timeout(400)
     page.locator("button:visible", has_text="Stop").click()
+    assert sum(margins) / len(margins) > 0.1, margins
+
+
+def _grey(data: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L"), np.float32)
+
+
+def _small(grey):
+    """28x28 (box filter): the layout of the picture, not its details (the two are a frame apart)."""
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(grey).resize((28, 28), Image.Resampling.BOX), np.float32)
+
+
+def _corr(a, b) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / ((a * a).sum() * (b * b).sum()) ** 0.5)
+
+
+def _image_bytes(page, label: str) -> bytes:
+    """The file an output <img> shows (fetched by the page, so any URL form works)."""
+    import base64
+
+    data = page.evaluate(
+        """async (el) => { const r = await fetch(el.src); const b = new Uint8Array(await r.arrayBuffer());
+           let s = ''; for (const x of b) s += String.fromCharCode(x); return btoa(s); }""",
+        _image(page, label).element_handle(),
+    )
+    return base64.b64decode(data)
 
 
 def test_zoo_tab_lists_every_card(page):
