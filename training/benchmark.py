@@ -176,6 +176,7 @@ def hub_cold_start(repeats: int = COLD_STARTS) -> dict:
             "first_call": calls[0][0],
             "peak_mb_after_every_tab": peak_mb,
             "browser": browser_webcam(client.src),
+            "tabs_while_streaming": tab_calls_while_streaming(client, calls),
         }
     finally:
         proc.terminate()
@@ -203,6 +204,59 @@ def browser_webcam(url: str, seconds: float = 20.0) -> dict:
     watcher.thread.join(30)
     t0, t1 = t0 + 3, time.time()  # the first seconds are the stream starting
     return {"fps": watcher.fps_between(t0, t1), "latency_ms": watcher.latency_between(t0, t1)}
+
+
+def tab_calls_while_streaming(client, calls: list[tuple[str, tuple]], repeats: int = 3) -> dict:
+    """Every tab's example call (one visitor, median of `repeats`) on the idle hub, then again while the
+    webcam tab streams in Chromium, and the stream's FPS meanwhile: the other tabs must still answer while
+    it streams. {} without Chromium."""
+    import shutil
+
+    if shutil.which("chromium") is None:
+        return {}
+    from .load_test import StreamWatcher
+
+    def timed() -> dict[str, float]:
+        out = {}
+        for api, args in calls:
+            seconds = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                client.predict(*args, api_name=api)
+                seconds.append(time.perf_counter() - t0)
+            out[api] = float(np.median(seconds))
+        return out
+
+    idle = timed()
+    watcher = StreamWatcher(client.src)
+    watcher.thread.start()
+    watcher.ready.wait(180)
+    try:
+        if watcher.error:
+            return {}
+        time.sleep(4)  # the stream under way
+        t0 = time.time()
+        streaming = timed()
+        fps = watcher.fps_between(t0, time.time())
+    finally:
+        watcher.stop.set()
+        watcher.thread.join(30)
+    return {"idle_s": idle, "streaming_s": streaming, "stream_fps": fps}
+
+
+def tabs_sentence(t: dict) -> str:
+    """The other tabs' answers while the webcam streams, against the idle hub."""
+    if not t:
+        return ""
+    idle, streaming = t["idle_s"], t["streaming_s"]
+    slowest = max(streaming, key=streaming.get)
+    return (
+        f" While it streamed, every tab still answered: each tab's example call (one visitor, median of 3) "
+        f"took {min(streaming.values()):.2f}-{max(streaming.values()):.2f} s against "
+        f"{min(idle.values()):.2f}-{max(idle.values()):.2f} s on the idle hub (slowest `{slowest}`: "
+        f"{streaming[slowest]:.2f} s, idle {idle[slowest]:.2f} s), the stream meanwhile at "
+        f"{t['stream_fps']:.1f} FPS."
+    )
 
 
 def cold_starts(h: dict) -> str:
@@ -310,7 +364,7 @@ def markdown(results: dict) -> str:
         f"**{w['end_to_end_fps']:.1f} FPS** end to end; encoder alone {w['encoder_only_fps']:.1f} FPS "
         f"(ratio {w['ratio']:.2f}); in the precision the webcam tab chose on this machine "
         f"({w.get('live_dtype', 'float32')}, `app/live_precision.py`): {w.get('live_fps', float('nan')):.1f} FPS. "
-        f"{browser_sentence(h.get('browser', {}))}",
+        f"{browser_sentence(h.get('browser', {}))}{tabs_sentence(h.get('tabs_while_streaming', {}))}",
         f"Hub cold start (`python hub_app.py` to its first answer, `{h['first_call']}`, the first tab's): "
         f"**{h['first_response_s']:.1f} s** ({cold_starts(h)}; its API up after "
         f"{h.get('server_up_s', float('nan')):.1f} s); "
