@@ -8,6 +8,7 @@ import torch
 
 from app import live_precision
 from app.common import pipeline
+from zoo import precision
 from zoo.pipelines.base import DTYPE_TOLERANCE
 
 
@@ -21,7 +22,7 @@ from zoo.pipelines.base import DTYPE_TOLERANCE
     ],
 )
 def test_choice_follows_the_measured_times(seconds, expected):
-    assert live_precision.choose(seconds) == expected
+    assert precision.choose(seconds) == expected
 
 
 @pytest.fixture()
@@ -39,7 +40,7 @@ def test_live_pipeline_runs_in_the_faster_precision_within_tolerance(faster, fre
         timed.append((sorted(pipelines), frame.shape))
         return {k: (0.01 if k == faster else 0.02) for k in pipelines}
 
-    monkeypatch.setattr(live_precision, "frame_seconds", fake_seconds)
+    monkeypatch.setattr(precision, "frame_seconds", fake_seconds)
     p = live_precision.live_pipeline("feature-recon", 64)
     assert timed == [(["bfloat16", "float32"], (64, 64, 3))]  # measured once, on a frame of the asked size
     assert live_precision.live_pipeline("feature-recon", 64) is p and len(timed) == 1
@@ -53,13 +54,13 @@ def test_live_pipeline_runs_in_the_faster_precision_within_tolerance(faster, fre
 
 def test_frame_seconds_times_every_candidate():
     p = pipeline("feature-recon")
-    seconds = live_precision.frame_seconds({"a": p, "b": p}, np.zeros((32, 32, 3), np.float32))
+    seconds = precision.frame_seconds({"a": p, "b": p}, np.zeros((32, 32, 3), np.float32))
     assert set(seconds) == {"a", "b"} and all(0 < s < 5 for s in seconds.values())
 
 
 def test_webcam_readout_names_the_precision(fresh_choice, monkeypatch):
     from app.feature_tabs import webcam_frame
 
-    monkeypatch.setattr(live_precision, "frame_seconds", lambda ps, f: {"float32": 0.02, "bfloat16": 0.01})
+    monkeypatch.setattr(precision, "frame_seconds", lambda ps, f: {"float32": 0.02, "bfloat16": 0.01})
     readout = webcam_frame(np.zeros((240, 320, 3), np.uint8), "feature-recon", [])[2]
     assert "bfloat16" in readout

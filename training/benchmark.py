@@ -31,7 +31,7 @@ import torch
 from tqdm.auto import tqdm
 
 import zoo
-from zoo import images, protocols
+from zoo import images, precision, protocols
 from zoo.protocols.feature_recon import calls_per_second
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,9 +56,7 @@ def webcam_fps(frames: int = 150) -> dict:
     with torch.inference_mode():
         encoder = calls_per_second(lambda: p.encoder(x), frames)
     end_to_end = calls_per_second(lambda: p(images.center_square(frame, 224)), frames)
-    from app.live_precision import live_pipeline
-
-    live = live_pipeline(name)  # what the webcam tab runs here: bfloat16 where that is faster
+    live = precision.fastest(p, 224)  # what the webcam tab runs here: bfloat16 where that is faster
     live_fps = calls_per_second(lambda: live(images.center_square(frame, 224)), frames)
     return {
         "model": name,
@@ -193,15 +191,11 @@ def browser_webcam(url: str, seconds: float = 20.0) -> dict:
         return nan
     from .load_test import StreamWatcher
 
-    watcher = StreamWatcher(url)
-    watcher.thread.start()
-    watcher.ready.wait(180)
-    if watcher.error:
-        return nan
-    t0 = time.time()
-    time.sleep(seconds)
-    watcher.stop.set()
-    watcher.thread.join(30)
+    with StreamWatcher(url) as watcher:
+        if watcher.error:
+            return nan
+        t0 = time.time()
+        time.sleep(seconds)
     t0, t1 = t0 + 3, time.time()  # the first seconds are the stream starting
     return {"fps": watcher.fps_between(t0, t1), "latency_ms": watcher.latency_between(t0, t1)}
 
@@ -228,20 +222,14 @@ def tab_calls_while_streaming(client, calls: list[tuple[str, tuple]], repeats: i
         return out
 
     idle = timed()
-    watcher = StreamWatcher(client.src)
-    watcher.thread.start()
-    watcher.ready.wait(180)
-    try:
+    with StreamWatcher(client.src) as watcher:
         if watcher.error:
             return {}
         time.sleep(4)  # the stream under way
         t0 = time.time()
         streaming = timed()
         fps = watcher.fps_between(t0, time.time())
-    finally:
-        watcher.stop.set()
-        watcher.thread.join(30)
-    return {"idle_s": idle, "streaming_s": streaming, "stream_fps": fps}
+    return {"idle_s": idle, "streaming_s": streaming, "stream_fps": fps, "repeats": repeats}
 
 
 def tabs_sentence(t: dict) -> str:
@@ -251,7 +239,8 @@ def tabs_sentence(t: dict) -> str:
     idle, streaming = t["idle_s"], t["streaming_s"]
     slowest = max(streaming, key=streaming.get)
     return (
-        f" While it streamed, every tab still answered: each tab's example call (one visitor, median of 3) "
+        f" While it streamed, every tab still answered: each tab's example call (one visitor, median of "
+        f"{t.get('repeats', 3)}) "
         f"took {min(streaming.values()):.2f}-{max(streaming.values()):.2f} s against "
         f"{min(idle.values()):.2f}-{max(idle.values()):.2f} s on the idle hub (slowest `{slowest}`: "
         f"{streaming[slowest]:.2f} s, idle {idle[slowest]:.2f} s), the stream meanwhile at "

@@ -78,6 +78,16 @@ class StreamWatcher:
             self.error = exc
             self.ready.set()
 
+    def __enter__(self) -> "StreamWatcher":
+        """Start streaming and wait until the readout shows (or `error` says why it did not)."""
+        self.thread.start()
+        self.ready.wait(180)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(30)
+
     def fps_between(self, t0: float, t1: float) -> float:
         """Median of the readout's received FPS sampled between t0 and t1."""
         vals = [v for t, v in self.samples if t0 <= t <= t1]
@@ -97,36 +107,32 @@ def one_run(calls: int, concurrency: int, warmup: float) -> dict:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     hub, _ = start_hub(port)
-    watcher = StreamWatcher(url)
     try:
-        watcher.thread.start()
-        watcher.ready.wait(180)
-        if watcher.error:
-            raise RuntimeError(f"the webcam stream did not start: {watcher.error}")
-        t_idle = time.time()
-        time.sleep(warmup)
-        idle_fps = watcher.fps_between(t_idle, time.time())
-        local = threading.local()
+        with StreamWatcher(url) as watcher:
+            if watcher.error:
+                raise RuntimeError(f"the webcam stream did not start: {watcher.error}")
+            t_idle = time.time()
+            time.sleep(warmup)
+            idle_fps = watcher.fps_between(t_idle, time.time())
+            local = threading.local()
 
-        def one(i: int) -> tuple[str, float, str | None]:
-            if not hasattr(local, "client"):
-                local.client = Client(url, verbose=False)
-            api, args = CALLS[i % len(CALLS)]
-            t0 = time.perf_counter()
-            try:
-                local.client.predict(*args, api_name=api)
-                return api, time.perf_counter() - t0, None
-            except Exception as exc:
-                return api, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}"
+            def one(i: int) -> tuple[str, float, str | None]:
+                if not hasattr(local, "client"):
+                    local.client = Client(url, verbose=False)
+                api, args = CALLS[i % len(CALLS)]
+                t0 = time.perf_counter()
+                try:
+                    local.client.predict(*args, api_name=api)
+                    return api, time.perf_counter() - t0, None
+                except Exception as exc:
+                    return api, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}"
 
-        t_load = time.time()
-        with ThreadPoolExecutor(concurrency) as pool:
-            results = list(pool.map(one, range(calls)))
-        t_end = time.time()
-        load_fps = watcher.fps_between(t_load + 2, t_end)
+            t_load = time.time()
+            with ThreadPoolExecutor(concurrency) as pool:
+                results = list(pool.map(one, range(calls)))
+            t_end = time.time()
+            load_fps = watcher.fps_between(t_load + 2, t_end)
     finally:
-        watcher.stop.set()
-        watcher.thread.join(30)
         hub.terminate()
         hub.wait(30)
     return {
