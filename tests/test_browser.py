@@ -135,7 +135,10 @@ def test_webcam_streams_reconstructions_with_a_live_fps_readout(page):
             margins.append(_corr(preview, shown) - _corr(preview, shown[:, ::-1]))
         page.wait_for_timeout(400)
     page.locator("button:visible", has_text="Stop").click()
-    assert sum(margins) / len(margins) > 0.1, margins
+    # Shown as the preview: +0.08 to +0.46 on average (the pattern is less lopsided at some moments, all
+    # samples positive even then); flipped (the old bug): -0.37 to -0.41.
+    positive = sum(m > 0 for m in margins)
+    assert sum(margins) / len(margins) > 0.02 and positive >= 0.75 * len(margins), margins
 
 
 def _grey(data: bytes):
